@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install or fetch everything the build needs, reusing $KHO_CACHE:
+#  - build packages from the machine's own (base) Debian suite,
+#  - bindgen-cli, pinned, into the cache,
+#  - linux-source-7.3 and rust-src from trixie-backports through a private
+#    apt sources list, verified against scripts/pins.sha256 and unpacked with
+#    dpkg-deb without installing anything into the system.
+. "$(dirname "$0")/common.sh"
+
+HOST_PKGS="flex bison bc libelf-dev libssl-dev cpio rsync dwarves make gcc
+	qemu-system-x86 kexec-tools busybox-static libclang-19-dev xz-utils
+	python3-docutils"
+
+missing=()
+for p in $HOST_PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	step "installing build packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null ||
+		die "apt-get update failed; cannot install ${missing[*]}"
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+		die "apt-get install failed for: ${missing[*]}"
+else
+	step "build packages present"
+fi
+
+if ! rustup run "$RUST_TOOLCHAIN" rustc --version >/dev/null 2>&1; then
+	die "rust toolchain $RUST_TOOLCHAIN missing (rustup toolchain install $RUST_TOOLCHAIN)"
+fi
+
+if [ "$("$BINDGEN_ROOT/bin/bindgen" --version 2>/dev/null)" != "bindgen $BINDGEN_VER" ]; then
+	step "installing bindgen-cli $BINDGEN_VER (about 70 s)"
+	cargo +"$RUST_TOOLCHAIN" install -q --locked --root "$BINDGEN_ROOT" \
+		bindgen-cli --version "$BINDGEN_VER" ||
+		die "cargo install bindgen-cli $BINDGEN_VER failed"
+else
+	step "bindgen $BINDGEN_VER cached"
+fi
+
+# Private apt state for the second suite: never touches the system's lists.
+APT_DIR=$KHO_CACHE/apt
+apt_private() {
+	apt-get -q -o Dir::Etc::sourcelist="$APT_DIR/sources.list" \
+		-o Dir::Etc::sourceparts=- -o Dir::State::Lists="$APT_DIR/lists" \
+		-o Dir::Cache="$APT_DIR/cache" -o Debug::NoLocking=1 "$@"
+}
+
+fetch_deb() { # pkg version -> path of verified .deb on stdout
+	local pkg=$1 ver=$2 deb want have
+	deb=$KHO_CACHE/debs/${pkg}_${ver//:/%3a}_all.deb
+	want=$(awk -v f="${pkg}_${ver}" '$2 == f { print $1 }' "$REPO_ROOT/scripts/pins.sha256")
+	[ -n "$want" ] || die "no sha256 pin for ${pkg}_${ver} in scripts/pins.sha256"
+	if [ ! -f "$deb" ]; then
+		if [ ! -f "$APT_DIR/.updated" ]; then
+			mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial"
+			local uri
+			uri=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' |
+				awk '$2 == "bookworm" { print $1; exit }')
+			[ -n "$uri" ] || die "no base Debian mirror found in the apt configuration"
+			echo "deb $uri $DEB_SUITE main" >"$APT_DIR/sources.list"
+			step "reading the $DEB_SUITE package index (private apt state)"
+			apt_private update >/dev/null || die "apt-get update of $DEB_SUITE failed"
+			touch "$APT_DIR/.updated"
+		fi
+		step "downloading ${pkg}=${ver}"
+		mkdir -p "$KHO_CACHE/debs"
+		(cd "$KHO_CACHE/debs" && apt_private download "${pkg}=${ver}" >/dev/null) ||
+			die "cannot download ${pkg}=${ver} from $DEB_SUITE (pinned version gone?)"
+	fi
+	have=$(sha256sum "$deb" | cut -d' ' -f1)
+	[ "$have" = "$want" ] || die "sha256 mismatch for $deb: have $have, pinned $want"
+	echo "$deb"
+}
+
+if [ ! -d "$RUSTSRC_DIR/usr/lib/rustlib/src/rust/library" ]; then
+	deb=$(fetch_deb "$RUSTSRC_PKG" "$RUSTSRC_VER")
+	step "unpacking rust-src"
+	rm -rf "$RUSTSRC_DIR.tmp" && dpkg-deb -x "$deb" "$RUSTSRC_DIR.tmp" &&
+		mv "$RUSTSRC_DIR.tmp" "$RUSTSRC_DIR"
+else
+	step "rust-src $RUSTSRC_VER cached"
+fi
+
+if [ -z "${KERNEL_SRC:-}" ] && [ ! -f "$LINUX_PRISTINE/Makefile" ]; then
+	deb=$(fetch_deb "$LINUX_PKG" "$LINUX_VER")
+	step "unpacking $LINUX_PKG (about 1 min)"
+	tmp=$KHO_CACHE/linux-unpack.tmp
+	rm -rf "$tmp" && dpkg-deb -x "$deb" "$tmp"
+	tarball=$(ls "$tmp"/usr/src/linux-source-*.tar.xz)
+	rm -rf "$LINUX_PRISTINE.tmp" && mkdir -p "$LINUX_PRISTINE.tmp"
+	tar -xJf "$tarball" -C "$LINUX_PRISTINE.tmp" --strip-components=1
+	rm -rf "$tmp"
+	mv "$LINUX_PRISTINE.tmp" "$LINUX_PRISTINE"
+elif [ -z "${KERNEL_SRC:-}" ]; then
+	step "linux $LINUX_VER cached"
+fi
+step "dependencies ready"
