@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host build of the KHO radix tree core.
+//!
+//! Compiles `kho_radix_abi.rs` and `kho_radix_tree.rs` from the repository
+//! root once per page size ([`geom4k`], [`geom16k`], [`geom64k`]); each module
+//! defines the `PAGE_SHIFT` the ABI file reads as `super::PAGE_SHIFT`.
+//! [`Arena`] simulates physical memory for the tree nodes: page-aligned pages
+//! with fake physical addresses, leak tracking and fault injection.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(missing_docs)]
+// Loading the same files once per page size is the point of this crate.
+#![allow(clippy::duplicate_mod)]
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ptr::NonNull;
+
+pub mod geom16k;
+pub mod geom4k;
+pub mod geom64k;
+
+/// Fake physical address of the first arena page.
+pub const ARENA_BASE: u64 = 0x1_0000_0000;
+
+/// Simulated physical memory: page-sized, page-aligned zeroed allocations
+/// with fake physical addresses.
+///
+/// Physical addresses are never reused, so a stale table entry is caught by
+/// [`Arena::virt_of`]. Every misuse (double free, unknown address) panics:
+/// this is a test fixture.
+pub struct Arena {
+    page_size: usize,
+    next_phys: u64,
+    by_phys: BTreeMap<u64, NonNull<u8>>,
+    by_virt: HashMap<usize, u64>,
+    attempts: usize,
+    fail_at: Option<usize>,
+}
+
+impl Arena {
+    /// Creates an empty arena of `page_size`-byte pages.
+    pub fn new(page_size: usize) -> Self {
+        assert!(page_size.is_power_of_two() && page_size >= 4096);
+        Arena {
+            page_size,
+            next_phys: ARENA_BASE,
+            by_phys: BTreeMap::new(),
+            by_virt: HashMap::new(),
+            attempts: 0,
+            fail_at: None,
+        }
+    }
+
+    /// Page size of this arena.
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    fn layout(&self) -> Layout {
+        // The size is a power of two no smaller than 4096 (checked in `new`).
+        Layout::from_size_align(self.page_size, self.page_size).expect("valid page layout")
+    }
+
+    /// Allocates a zeroed page, unless fault injection makes this attempt
+    /// fail.
+    pub fn alloc_page(&mut self) -> Option<NonNull<u8>> {
+        let attempt = self.attempts;
+        self.attempts += 1;
+        if self.fail_at == Some(attempt) {
+            self.fail_at = None;
+            return None;
+        }
+        // SAFETY: the layout has a non-zero size.
+        let p = NonNull::new(unsafe { alloc_zeroed(self.layout()) })?;
+        let phys = self.next_phys;
+        self.next_phys += self.page_size as u64;
+        self.by_phys.insert(phys, p);
+        self.by_virt.insert(p.as_ptr() as usize, phys);
+        Some(p)
+    }
+
+    /// Frees a page.
+    ///
+    /// # Safety
+    ///
+    /// Nothing uses the page any more. Panics if `p` is not a live page.
+    pub unsafe fn free_page(&mut self, p: NonNull<u8>) {
+        let phys = self
+            .by_virt
+            .remove(&(p.as_ptr() as usize))
+            .expect("free of a page that is not live");
+        self.by_phys.remove(&phys);
+        // Scribble so that use after free shows up in the checks.
+        // SAFETY: `p` is a live page of `page_size` bytes from `alloc_zeroed`
+        // with this layout, and the caller no longer uses it.
+        unsafe {
+            p.as_ptr().write_bytes(0xa5, self.page_size);
+            dealloc(p.as_ptr(), self.layout());
+        }
+    }
+
+    /// Fake physical address of a live page; panics for anything else.
+    pub fn phys_of(&self, p: NonNull<u8>) -> u64 {
+        *self
+            .by_virt
+            .get(&(p.as_ptr() as usize))
+            .expect("virt_to_phys of a page that is not live")
+    }
+
+    /// Page for a live fake physical address; panics for anything else.
+    pub fn virt_of(&self, phys: u64) -> NonNull<u8> {
+        *self
+            .by_phys
+            .get(&phys)
+            .expect("phys_to_virt of an address that is not a live page")
+    }
+
+    /// Whether `phys` is a live page.
+    pub fn is_live(&self, phys: u64) -> bool {
+        self.by_phys.contains_key(&phys)
+    }
+
+    /// Number of live pages.
+    pub fn live_pages(&self) -> usize {
+        self.by_phys.len()
+    }
+
+    /// Physical addresses of the live pages.
+    pub fn live_set(&self) -> BTreeSet<u64> {
+        self.by_phys.keys().copied().collect()
+    }
+
+    /// Copy of every live page, by physical address.
+    pub fn snapshot(&self) -> BTreeMap<u64, Vec<u8>> {
+        self.by_phys
+            .iter()
+            .map(|(&phys, p)| {
+                // SAFETY: `p` is a live page of `page_size` initialised bytes.
+                let bytes = unsafe { std::slice::from_raw_parts(p.as_ptr(), self.page_size) };
+                (phys, bytes.to_vec())
+            })
+            .collect()
+    }
+
+    /// Makes allocation attempt number `attempts() + n` fail (once); `None`
+    /// disarms.
+    pub fn fail_nth_alloc(&mut self, n: Option<usize>) {
+        self.fail_at = n.map(|n| self.attempts + n);
+    }
+
+    /// Number of allocation attempts so far, failed ones included.
+    pub fn attempts(&self) -> usize {
+        self.attempts
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        let layout = self.layout();
+        for p in self.by_phys.values() {
+            // SAFETY: every live page came from `alloc_zeroed(layout)`.
+            unsafe { dealloc(p.as_ptr(), layout) };
+        }
+    }
+}
+
+/// Implements the geometry's `NodeMemory` for [`Arena`] and defines
+/// `new_arena()`; invoked inside each geometry module.
+#[macro_export]
+macro_rules! impl_node_memory {
+    () => {
+        impl kho_radix_tree::NodeMemory for $crate::Arena {
+            fn alloc_node(&mut self) -> Option<::std::ptr::NonNull<kho_radix_abi::RadixNode>> {
+                assert_eq!(self.page_size(), kho_radix_abi::PAGE_SIZE);
+                self.alloc_page().map(|p| p.cast())
+            }
+
+            unsafe fn free_node(&mut self, node: ::std::ptr::NonNull<kho_radix_abi::RadixNode>) {
+                // SAFETY: the caller guarantees nothing uses `node` any more.
+                unsafe { self.free_page(node.cast()) }
+            }
+
+            fn virt_to_phys(&self, node: ::std::ptr::NonNull<kho_radix_abi::RadixNode>) -> u64 {
+                self.phys_of(node.cast())
+            }
+
+            fn phys_to_virt(&self, phys: u64) -> ::std::ptr::NonNull<kho_radix_abi::RadixNode> {
+                self.virt_of(phys).cast()
+            }
+        }
+
+        /// An empty arena with this geometry's page size.
+        pub fn new_arena() -> $crate::Arena {
+            $crate::Arena::new(kho_radix_abi::PAGE_SIZE)
+        }
+    };
+}

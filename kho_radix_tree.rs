@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Algorithmic core of the KHO radix tree.
+//!
+//! C implementation: [kernel/liveupdate/kexec_handover.c](srctree/kernel/liveupdate/kexec_handover.c)
+//! (`kho_radix_add_key()`, `kho_radix_del_key()`, `kho_radix_walk_tree()`,
+//! `kho_radix_destroy_tree()`).
+//!
+//! The tree is shared with the next kernel, so its layout is fixed by
+//! [`super::kho_radix_abi`]; this file only implements the operations on it.
+//! It runs in early boot (before the slab allocator exists) as well as later,
+//! so it uses `core` only: no `alloc`, no `std`, no `kernel` crate, no
+//! recursion (the depth is bounded by [`TREE_MAX_DEPTH`] and every walk keeps
+//! an explicit array of that size on the stack) and no panics reachable from
+//! keys: every index is masked to its table or bitmap.
+//!
+//! Locking is the caller's job: the kernel glue wraps each call in the tree
+//! mutex, exactly like C.
+//!
+//! # API
+//!
+//! ```ignore
+//! pub trait NodeMemory {
+//!     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>>;
+//!     unsafe fn free_node(&mut self, node: NonNull<RadixNode>);
+//!     fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64;
+//!     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode>;
+//! }
+//! pub enum RadixError { Range, NoMemory, NotPresent }     // .to_errno() -> i32
+//! pub const fn key_in_range(key: u64) -> bool;
+//! pub fn alloc_root<M>(mem: &mut M) -> Result<NonNull<RadixNode>, RadixError>;
+//! pub unsafe fn add_key<M>(mem: &mut M, root: NonNull<RadixNode>, key: u64)
+//!     -> Result<(), RadixError>;
+//! pub unsafe fn del_key<M>(mem: &mut M, root: NonNull<RadixNode>, key: u64)
+//!     -> Result<(), RadixError>;
+//! pub unsafe fn del_key_reclaim<M>(mem: &mut M, root: NonNull<RadixNode>, key: u64)
+//!     -> Result<(), RadixError>;
+//! pub unsafe fn contains_key<M>(mem: &M, root: NonNull<RadixNode>, key: u64) -> bool;
+//! pub unsafe fn walk<M>(mem: &M, root: NonNull<RadixNode>,
+//!     leaf: Option<&mut dyn FnMut(u64) -> i32>,
+//!     node: Option<&mut dyn FnMut(u64) -> i32>) -> i32;
+//! pub unsafe fn destroy<M>(mem: &mut M, root: NonNull<RadixNode>);
+//! pub unsafe fn count_nodes<M>(mem: &M, root: NonNull<RadixNode>) -> (usize, usize);
+//! ```
+//!
+//! (`M: NodeMemory + ?Sized` everywhere.)
+//!
+//! # Tree validity
+//!
+//! The `unsafe` functions take the root of a *valid tree* for `mem`:
+//!
+//! - `root` points to a [`RadixNode`] at level `TREE_MAX_DEPTH - 1`;
+//! - every non-zero entry of a table at level `l >= 2` is an address that
+//!   `mem.phys_to_virt()` maps to a [`RadixNode`] at level `l - 1`, and every
+//!   non-zero entry of a level-1 table maps to a [`RadixLeaf`];
+//! - those pages are valid for reads and writes of `PAGE_SIZE` bytes,
+//!   suitably aligned, reachable from the root exactly once, and nothing else
+//!   reads or writes them for the duration of the call (the tree lock is held;
+//!   walk callbacks do not touch the tree);
+//! - functions that free nodes ([`add_key`] on failure, [`del_key_reclaim`],
+//!   [`destroy`]) additionally need every node below the root, and for
+//!   [`destroy`] the root itself, to come from `mem.alloc_node()`.
+//!
+//! A tree restored from the previous kernel is valid for reading once its
+//! pages are mapped; it only satisfies the last point if `mem` can free
+//! pages it did not allocate itself.
+
+use super::kho_radix_abi::*;
+use core::ptr::NonNull;
+
+/// Where tree nodes live.
+///
+/// The kernel implements this with `get_zeroed_page()`/`memblock_alloc()` and
+/// `phys_to_virt()`/`virt_to_phys()`; the host tests with a simulated
+/// physical memory arena.
+pub trait NodeMemory {
+    /// Allocates one zeroed, page-aligned, page-sized node; `None` on failure.
+    ///
+    /// The node must have a non-zero physical address (zero marks an empty
+    /// table entry); [`add_key`] treats a node at physical address 0 as an
+    /// allocation failure.
+    fn alloc_node(&mut self) -> Option<NonNull<RadixNode>>;
+
+    /// Frees a node.
+    ///
+    /// # Safety
+    ///
+    /// `node` came from [`NodeMemory::alloc_node`] on `self`, was not freed
+    /// yet, and nothing references it any more.
+    unsafe fn free_node(&mut self, node: NonNull<RadixNode>);
+
+    /// Physical address of a node.
+    fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64;
+
+    /// Node for a physical address stored in a table entry.
+    ///
+    /// Only computes the address; the tree functions dereference the result
+    /// under their own safety contract.
+    fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode>;
+}
+
+/// Errors of the tree operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RadixError {
+    /// The key is wider than [`KEY_WIDTH`] bits (`-ERANGE`).
+    Range,
+    /// A node allocation failed; the tree is unchanged (`-ENOMEM`).
+    NoMemory,
+    /// A node on the path of the key to delete is missing; C `WARN`s here
+    /// (`-ENOENT`).
+    NotPresent,
+}
+
+impl RadixError {
+    /// The negative kernel error code for this error: `-ERANGE`, `-ENOMEM`
+    /// or `-ENOENT`.
+    #[inline]
+    pub const fn to_errno(self) -> i32 {
+        match self {
+            RadixError::Range => -34,
+            RadixError::NoMemory => -12,
+            RadixError::NotPresent => -2,
+        }
+    }
+}
+
+/// Level of the root table.
+const TOP_LEVEL: u32 = TREE_MAX_DEPTH - 1;
+
+/// Number of levels, as an array length.
+const DEPTH: usize = TREE_MAX_DEPTH as usize;
+
+const _: () = assert!(TREE_MAX_DEPTH >= 2);
+
+/// Whether the tree can hold `key`: C's `fls64(key) <= KHO_RADIX_KEY_WIDTH`.
+#[inline]
+pub const fn key_in_range(key: u64) -> bool {
+    64 - key.leading_zeros() <= KEY_WIDTH
+}
+
+/// Allocates an empty root table (`kho_radix_init_tree()` with a `NULL` root).
+///
+/// The result is a valid tree on its own; release it with [`destroy`].
+pub fn alloc_root<M: NodeMemory + ?Sized>(mem: &mut M) -> Result<NonNull<RadixNode>, RadixError> {
+    // INVARIANT: a zeroed table has no children, which is a valid tree.
+    mem.alloc_node().ok_or(RadixError::NoMemory)
+}
+
+/// Reads entry `idx` (masked to the table) of `node`.
+///
+/// # Safety
+///
+/// `node` is valid for reads and not written concurrently.
+#[inline]
+unsafe fn read_entry(node: NonNull<RadixNode>, idx: usize) -> u64 {
+    // SAFETY: the caller guarantees `node` is readable; the masked index is
+    // within the table, so the place expression does not go out of bounds.
+    unsafe { (*node.as_ptr()).table[idx % TABLE_ENTRIES] }
+}
+
+/// Writes entry `idx` (masked to the table) of `node`.
+///
+/// # Safety
+///
+/// `node` is valid for writes and not accessed concurrently.
+#[inline]
+unsafe fn write_entry(node: NonNull<RadixNode>, idx: usize, val: u64) {
+    // SAFETY: the caller guarantees exclusive access to `node`; the masked
+    // index is within the table.
+    unsafe { (*node.as_ptr()).table[idx % TABLE_ENTRIES] = val }
+}
+
+/// Reads bitmap word `w` (masked to the bitmap) of `leaf`.
+///
+/// # Safety
+///
+/// `leaf` is valid for reads and not written concurrently.
+#[inline]
+unsafe fn read_word(leaf: NonNull<RadixLeaf>, w: usize) -> u64 {
+    // SAFETY: the caller guarantees `leaf` is readable; the masked index is
+    // within the bitmap.
+    unsafe { (*leaf.as_ptr()).bitmap[w % BITMAP_WORDS] }
+}
+
+/// Writes bitmap word `w` (masked to the bitmap) of `leaf`.
+///
+/// # Safety
+///
+/// `leaf` is valid for writes and not accessed concurrently.
+#[inline]
+unsafe fn write_word(leaf: NonNull<RadixLeaf>, w: usize, val: u64) {
+    // SAFETY: the caller guarantees exclusive access to `leaf`; the masked
+    // index is within the bitmap.
+    unsafe { (*leaf.as_ptr()).bitmap[w % BITMAP_WORDS] = val }
+}
+
+/// First non-zero entry of `node` at index `from` or later, as
+/// `(index, entry)`.
+///
+/// # Safety
+///
+/// `node` is valid for reads and not written concurrently.
+#[inline]
+unsafe fn next_entry(node: NonNull<RadixNode>, from: usize) -> Option<(usize, u64)> {
+    let mut i = from;
+    while i < TABLE_ENTRIES {
+        // SAFETY: guaranteed by the caller.
+        let e = unsafe { read_entry(node, i) };
+        if e != 0 {
+            return Some((i, e));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether every entry of `node` is zero. Tables and leaves are both arrays
+/// of `PAGE_SIZE / 8` words, so this works for either.
+///
+/// # Safety
+///
+/// `node` is valid for reads and not written concurrently.
+#[inline]
+unsafe fn node_is_empty(node: NonNull<RadixNode>) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { next_entry(node, 0) }.is_none()
+}
+
+/// Adds `key` to the tree (`kho_radix_add_key()`).
+///
+/// Allocates the missing tables and leaf on the key's path. If any allocation
+/// fails, everything allocated by this call is freed and the entry that
+/// linked it is cleared again, so the tree is exactly as before.
+///
+/// Returns [`RadixError::Range`] for keys wider than [`KEY_WIDTH`] and
+/// [`RadixError::NoMemory`] on allocation failure.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` (see the module documentation).
+pub unsafe fn add_key<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    key: u64,
+) -> Result<(), RadixError> {
+    if !key_in_range(key) {
+        return Err(RadixError::Range);
+    }
+
+    // Nodes allocated by this call, top down, for cleanup on failure.
+    let mut new_nodes: [Option<NonNull<RadixNode>>; DEPTH] = [None; DEPTH];
+    let mut n_new = 0;
+    // Existing table and index where the new branch hangs.
+    let mut anchor: Option<(NonNull<RadixNode>, usize)> = None;
+
+    let mut node = root;
+    let mut level = TOP_LEVEL;
+    while level > 0 {
+        let idx = table_index(key, level);
+        // SAFETY: `node` is the root or was reached through valid entries,
+        // so it is a table of the tree, which the caller lets us access.
+        let entry = unsafe { read_entry(node, idx) };
+        if entry != 0 {
+            node = mem.phys_to_virt(entry);
+            level -= 1;
+            continue;
+        }
+
+        let new = match mem.alloc_node() {
+            Some(new) => new,
+            None => {
+                // SAFETY: `new_nodes[..n_new]` came from `mem.alloc_node()`
+                // in this call and `anchor` is the only link to them.
+                unsafe { undo_add(mem, &new_nodes[..n_new], anchor) };
+                return Err(RadixError::NoMemory);
+            }
+        };
+        let phys = mem.virt_to_phys(new);
+        if phys == 0 {
+            // SAFETY: `new` was just allocated and is not linked anywhere.
+            unsafe { mem.free_node(new) };
+            // SAFETY: as above.
+            unsafe { undo_add(mem, &new_nodes[..n_new], anchor) };
+            return Err(RadixError::NoMemory);
+        }
+
+        // INVARIANT: `new` is zeroed, i.e. an empty table at `level - 1` (or
+        // an empty leaf when `level == 1`), so linking it keeps the tree valid.
+        // SAFETY: `node` is a table of the tree (see above).
+        unsafe { write_entry(node, idx, phys) };
+        if anchor.is_none() {
+            anchor = Some((node, idx));
+        }
+        // `n_new < TOP_LEVEL < DEPTH`: at most one allocation per table level.
+        if let Some(slot) = new_nodes.get_mut(n_new) {
+            *slot = Some(new);
+            n_new += 1;
+        }
+        node = new;
+        level -= 1;
+    }
+
+    let leaf = node.cast::<RadixLeaf>();
+    let bit = bitmap_index(key);
+    // SAFETY: `node` was reached from a level-1 entry, so it is a leaf of the
+    // tree, which the caller lets us access.
+    unsafe {
+        let w = read_word(leaf, bit / 64);
+        write_word(leaf, bit / 64, w | (1u64 << (bit % 64)));
+    }
+    Ok(())
+}
+
+/// Undoes a failed [`add_key`]: clears the anchor entry and frees the nodes
+/// of the new branch.
+///
+/// # Safety
+///
+/// `nodes` came from `mem.alloc_node()`, are linked only through `anchor`
+/// and each other, and `anchor` (if any) is a table of a valid tree.
+unsafe fn undo_add<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    nodes: &[Option<NonNull<RadixNode>>],
+    anchor: Option<(NonNull<RadixNode>, usize)>,
+) {
+    if let Some((node, idx)) = anchor {
+        // SAFETY: `node` is a table of the tree, guaranteed by the caller.
+        unsafe { write_entry(node, idx, 0) };
+    }
+    for node in nodes.iter().flatten() {
+        // SAFETY: after clearing the anchor nothing outside `nodes` references
+        // them, and each is freed once.
+        unsafe { mem.free_node(*node) };
+    }
+}
+
+/// Path of a key: `path[l]` is the table at level `l` and the index taken
+/// there (`path[0]` unused), plus the leaf.
+struct KeyPath {
+    path: [(NonNull<RadixNode>, usize); DEPTH],
+    leaf: NonNull<RadixLeaf>,
+}
+
+/// Finds the path of `key`, or `None` if a table entry on it is zero.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem`.
+unsafe fn find_path<M: NodeMemory + ?Sized>(
+    mem: &M,
+    root: NonNull<RadixNode>,
+    key: u64,
+) -> Option<KeyPath> {
+    let mut path = [(root, 0usize); DEPTH];
+    let mut node = root;
+    let mut level = TOP_LEVEL;
+    while level > 0 {
+        let idx = table_index(key, level);
+        if let Some(slot) = path.get_mut(level as usize) {
+            *slot = (node, idx);
+        }
+        // SAFETY: `node` is the root or was reached through valid entries.
+        let entry = unsafe { read_entry(node, idx) };
+        if entry == 0 {
+            return None;
+        }
+        node = mem.phys_to_virt(entry);
+        level -= 1;
+    }
+    Some(KeyPath {
+        path,
+        leaf: node.cast(),
+    })
+}
+
+/// Clears the bit of `key` in `leaf`; returns whether the leaf's word became
+/// zero.
+///
+/// # Safety
+///
+/// `leaf` is a leaf of a valid tree.
+#[inline]
+unsafe fn clear_key_bit(leaf: NonNull<RadixLeaf>, key: u64) -> bool {
+    let bit = bitmap_index(key);
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let w = read_word(leaf, bit / 64) & !(1u64 << (bit % 64));
+        write_word(leaf, bit / 64, w);
+        w == 0
+    }
+}
+
+/// Removes `key` from the tree (`kho_radix_del_key()`).
+///
+/// Like C, it only clears the key's bit and never frees nodes, even if they
+/// become empty; see [`del_key_reclaim`]. Deleting an absent key whose path
+/// exists succeeds.
+///
+/// Returns [`RadixError::Range`] for keys wider than [`KEY_WIDTH`] (C returns
+/// silently) and [`RadixError::NotPresent`] if a table on the key's path is
+/// missing (C `WARN`s).
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` (see the module documentation).
+pub unsafe fn del_key<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    key: u64,
+) -> Result<(), RadixError> {
+    if !key_in_range(key) {
+        return Err(RadixError::Range);
+    }
+    // SAFETY: `root` is a valid tree, guaranteed by the caller.
+    let path = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
+    // SAFETY: `path.leaf` is a leaf of the tree.
+    unsafe { clear_key_bit(path.leaf, key) };
+    Ok(())
+}
+
+/// Removes `key` and frees the nodes this leaves empty.
+///
+/// Same as [`del_key`], then frees the leaf if it holds no key any more and
+/// each table above it that becomes empty, up to but not including the root.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` whose nodes below the root all come from
+/// `mem.alloc_node()` (see the module documentation).
+pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    key: u64,
+) -> Result<(), RadixError> {
+    if !key_in_range(key) {
+        return Err(RadixError::Range);
+    }
+    // SAFETY: `root` is a valid tree, guaranteed by the caller.
+    let kp = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
+    // SAFETY: `kp.leaf` is a leaf of the tree.
+    let word_zero = unsafe { clear_key_bit(kp.leaf, key) };
+    // SAFETY: as above.
+    if !word_zero || !unsafe { node_is_empty(kp.leaf.cast()) } {
+        return Ok(());
+    }
+
+    // `child` is empty: unlink it from its parent at `level` and free it.
+    let mut child = kp.leaf.cast::<RadixNode>();
+    let mut level = 1;
+    while level <= TOP_LEVEL {
+        let Some(&(parent, idx)) = kp.path.get(level as usize) else {
+            break;
+        };
+        // INVARIANT: `child` holds no keys, so dropping it keeps the set of
+        // keys and the validity of the tree.
+        // SAFETY: `parent` is a table of the tree on the key's path.
+        unsafe { write_entry(parent, idx, 0) };
+        // SAFETY: `child` is below the root, so it came from
+        // `mem.alloc_node()`; its only link was just cleared.
+        unsafe { mem.free_node(child) };
+        // SAFETY: `parent` is a table of the tree.
+        if level == TOP_LEVEL || !unsafe { node_is_empty(parent) } {
+            break;
+        }
+        child = parent;
+        level += 1;
+    }
+    Ok(())
+}
+
+/// Whether `key` is in the tree.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` (see the module documentation).
+pub unsafe fn contains_key<M: NodeMemory + ?Sized>(
+    mem: &M,
+    root: NonNull<RadixNode>,
+    key: u64,
+) -> bool {
+    if !key_in_range(key) {
+        return false;
+    }
+    // SAFETY: `root` is a valid tree, guaranteed by the caller.
+    let Some(kp) = (unsafe { find_path(mem, root, key) }) else {
+        return false;
+    };
+    let bit = bitmap_index(key);
+    // SAFETY: `kp.leaf` is a leaf of the tree.
+    let w = unsafe { read_word(kp.leaf, bit / 64) };
+    w & (1u64 << (bit % 64)) != 0
+}
+
+/// Visits every node in pre-order, tables by ascending index, calling
+/// `f(level, node, key_prefix)`; level 0 is a leaf. Stops at and returns the
+/// first non-zero result.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` and `f` does not modify it.
+unsafe fn visit_preorder<M, F>(mem: &M, root: NonNull<RadixNode>, f: &mut F) -> i32
+where
+    M: NodeMemory + ?Sized,
+    F: FnMut(u32, NonNull<RadixNode>, u64) -> i32,
+{
+    #[derive(Clone, Copy)]
+    struct Frame {
+        node: NonNull<RadixNode>,
+        next: usize,
+        prefix: u64,
+    }
+
+    let err = f(TOP_LEVEL, root, 0);
+    if err != 0 {
+        return err;
+    }
+
+    // INVARIANT: `stack[l]` for `level <= l <= TOP_LEVEL` is the table being
+    // scanned at level `l`, the next index to look at and its key prefix.
+    let mut stack = [Frame {
+        node: root,
+        next: 0,
+        prefix: 0,
+    }; DEPTH];
+    let mut level = TOP_LEVEL;
+    loop {
+        let Some(frame) = stack.get_mut(level as usize) else {
+            return 0;
+        };
+        // SAFETY: `frame.node` is a table of the tree; `f` does not modify it.
+        let Some((i, entry)) = (unsafe { next_entry(frame.node, frame.next) }) else {
+            if level == TOP_LEVEL {
+                return 0;
+            }
+            level += 1;
+            continue;
+        };
+        frame.next = i + 1;
+        // `level_shift(level) < 64` for table levels (checked in the ABI).
+        let prefix = frame.prefix | ((i as u64) << level_shift(level));
+        let child = mem.phys_to_virt(entry);
+
+        let err = f(level - 1, child, prefix);
+        if err != 0 {
+            return err;
+        }
+        if level > 1 {
+            level -= 1;
+            if let Some(slot) = stack.get_mut(level as usize) {
+                *slot = Frame {
+                    node: child,
+                    next: 0,
+                    prefix,
+                };
+            }
+        }
+    }
+}
+
+/// Calls `cb(prefix | bit)` for every set bit of `leaf` in ascending order;
+/// stops at and returns the first non-zero result.
+///
+/// # Safety
+///
+/// `leaf` is a leaf of a valid tree and `cb` does not modify the tree.
+unsafe fn walk_leaf_bits(
+    leaf: NonNull<RadixLeaf>,
+    prefix: u64,
+    cb: &mut dyn FnMut(u64) -> i32,
+) -> i32 {
+    for w in 0..BITMAP_WORDS {
+        // SAFETY: guaranteed by the caller.
+        let mut bits = unsafe { read_word(leaf, w) };
+        while bits != 0 {
+            let b = bits.trailing_zeros();
+            bits &= bits - 1;
+            let err = cb(prefix | ((w as u64) * 64 + u64::from(b)));
+            if err != 0 {
+                return err;
+            }
+        }
+    }
+    0
+}
+
+/// Walks the tree (`kho_radix_walk_tree()`).
+///
+/// Visits in exactly the C order: `node(phys)` for a table before its
+/// children, `node(phys)` for a leaf before its keys, then `leaf(key)` for
+/// each key of the leaf; keys come in ascending order. Either callback may be
+/// absent. The walk stops at the first non-zero callback result and returns
+/// it; 0 means the whole tree was visited.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` (see the module documentation) and the
+/// callbacks do not modify it.
+pub unsafe fn walk<M: NodeMemory + ?Sized>(
+    mem: &M,
+    root: NonNull<RadixNode>,
+    mut leaf: Option<&mut dyn FnMut(u64) -> i32>,
+    mut node: Option<&mut dyn FnMut(u64) -> i32>,
+) -> i32 {
+    let mut visit = |level: u32, n: NonNull<RadixNode>, prefix: u64| -> i32 {
+        if let Some(cb) = node.as_deref_mut() {
+            let err = cb(mem.virt_to_phys(n));
+            if err != 0 {
+                return err;
+            }
+        }
+        match leaf.as_deref_mut() {
+            // SAFETY: level 0 nodes are leaves of the tree; the callbacks do
+            // not modify the tree (guaranteed by the caller).
+            Some(cb) if level == 0 => unsafe { walk_leaf_bits(n.cast(), prefix, cb) },
+            _ => 0,
+        }
+    };
+    // SAFETY: `root` is a valid tree; `visit` only reads it and calls the
+    // callbacks, which do not modify it.
+    unsafe { visit_preorder(mem, root, &mut visit) }
+}
+
+/// Counts the nodes of the tree as `(tables, leaves)`; the root counts as a
+/// table.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` (see the module documentation).
+pub unsafe fn count_nodes<M: NodeMemory + ?Sized>(
+    mem: &M,
+    root: NonNull<RadixNode>,
+) -> (usize, usize) {
+    let (mut tables, mut leaves) = (0usize, 0usize);
+    let mut count = |level: u32, _: NonNull<RadixNode>, _: u64| -> i32 {
+        if level == 0 {
+            leaves += 1;
+        } else {
+            tables += 1;
+        }
+        0
+    };
+    // SAFETY: `root` is a valid tree; `count` does not touch it.
+    unsafe { visit_preorder(mem, root, &mut count) };
+    (tables, leaves)
+}
+
+/// Frees every node of the tree, root included (`kho_radix_destroy_tree()`).
+///
+/// Children are freed before their table, like C.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` whose nodes, root included, all come from
+/// `mem.alloc_node()`; nothing uses the tree afterwards.
+pub unsafe fn destroy<M: NodeMemory + ?Sized>(mem: &mut M, root: NonNull<RadixNode>) {
+    // INVARIANT: `stack[l]` for `level <= l <= TOP_LEVEL` is the table at
+    // level `l` being emptied and the next index to look at.
+    let mut stack = [(root, 0usize); DEPTH];
+    let mut level = TOP_LEVEL;
+    loop {
+        let Some(frame) = stack.get_mut(level as usize) else {
+            return;
+        };
+        let (node, next) = *frame;
+        // SAFETY: `node` is a table of the tree that is not freed yet: tables
+        // are freed only once all their entries were visited.
+        match unsafe { next_entry(node, next) } {
+            None => {
+                // SAFETY: every child of `node` was freed already and its
+                // parent's scan has moved past it, so nothing uses it.
+                unsafe { mem.free_node(node) };
+                if level == TOP_LEVEL {
+                    return;
+                }
+                level += 1;
+            }
+            Some((i, entry)) => {
+                frame.1 = i + 1;
+                let child = mem.phys_to_virt(entry);
+                if level == 1 {
+                    // SAFETY: `child` is a leaf reached exactly once; its
+                    // parent's scan moves past it and it is never read again.
+                    unsafe { mem.free_node(child) };
+                } else {
+                    level -= 1;
+                    if let Some(slot) = stack.get_mut(level as usize) {
+                        *slot = (child, 0);
+                    }
+                }
+            }
+        }
+    }
+}
