@@ -19,7 +19,7 @@
 //!
 //! # API
 //!
-//! ```ignore
+//! ```text
 //! pub trait NodeMemory {
 //!     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>>;
 //!     unsafe fn free_node(&mut self, node: NonNull<RadixNode>);

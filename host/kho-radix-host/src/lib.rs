@@ -8,9 +8,27 @@
 //! [`Arena`] simulates physical memory for the tree nodes: page-aligned pages
 //! with fake physical addresses, leak tracking and fault injection.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-#![deny(missing_docs)]
+// The kernel's `rust_common_flags`, so that the shared files are checked
+// with the lints they get in the kernel.
+#![deny(unsafe_op_in_unsafe_fn, non_ascii_idents)]
+#![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![warn(
+    clippy::all,
+    clippy::as_ptr_cast_mut,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ignored_unit_patterns,
+    clippy::mut_mut,
+    clippy::needless_bitwise_bool,
+    clippy::no_mangle_with_rust_abi,
+    clippy::ptr_as_ptr,
+    clippy::ptr_cast_constness,
+    clippy::ref_as_ptr,
+    clippy::undocumented_unsafe_blocks,
+    clippy::unnecessary_safety_comment,
+    clippy::unnecessary_safety_doc
+)]
+#![warn(rustdoc::missing_crate_level_docs, rustdoc::unescaped_backticks)]
 // Loading the same files once per page size is the point of this crate.
 #![allow(clippy::duplicate_mod)]
 
@@ -38,6 +56,7 @@ pub struct Arena {
     by_virt: HashMap<usize, u64>,
     attempts: usize,
     fail_at: Option<usize>,
+    free_log: Vec<u64>,
 }
 
 impl Arena {
@@ -51,6 +70,7 @@ impl Arena {
             by_virt: HashMap::new(),
             attempts: 0,
             fail_at: None,
+            free_log: Vec::new(),
         }
     }
 
@@ -93,6 +113,7 @@ impl Arena {
             .remove(&(p.as_ptr() as usize))
             .expect("free of a page that is not live");
         self.by_phys.remove(&phys);
+        self.free_log.push(phys);
         // Scribble so that use after free shows up in the checks.
         // SAFETY: `p` is a live page of `page_size` bytes from `alloc_zeroed`
         // with this layout, and the caller no longer uses it.
@@ -149,6 +170,11 @@ impl Arena {
     /// disarms.
     pub fn fail_nth_alloc(&mut self, n: Option<usize>) {
         self.fail_at = n.map(|n| self.attempts + n);
+    }
+
+    /// Physical addresses of the pages freed since the last call, in order.
+    pub fn take_free_log(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.free_log)
     }
 
     /// Number of allocation attempts so far, failed ones included.
