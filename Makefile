@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Kbuild file of kernel/liveupdate/kho_radix_rs/ when copied into the kernel
+# tree, and the project's top-level makefile otherwise.
+
+ifneq ($(KERNELRELEASE),)
+
+obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_radix.o kho_radix_glue.o
+
+else
+
+# host-side targets: see scripts/ (filled in by the workbench)
+include $(dir $(lastword $(MAKEFILE_LIST)))scripts/workbench.mk
+
+endif

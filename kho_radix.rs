@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust implementation of the KHO preserved-memory radix tracker.
+//!
+//! C header: [include/linux/kho_radix_tree.h](srctree/include/linux/kho_radix_tree.h)
+//!
+//! Kexec HandOver (KHO) records every preserved page in a radix tree whose
+//! pages are handed to the next kernel. With `CONFIG_KEXEC_HANDOVER_RADIX_RUST`
+//! this object provides the `kho_radix_*()` functions of the C header instead
+//! of `kernel/liveupdate/kexec_handover.c`, with the same prototypes (checked
+//! by `#[export]`) and the same semantics.
+//!
+//! Where it runs and what it may not do:
+//!
+//! - It is called in early boot, before the slab allocator exists
+//!   (`kho_memory_init_early()` restores the previous kernel's tree and builds
+//!   a second one to extend the scratch areas). It therefore never uses the
+//!   Rust `alloc` crate or `KBox`: node pages come from `memblock` until slab
+//!   is up and from the page allocator afterwards, through the `__ref` C
+//!   helpers in `kho_radix_glue.c`.
+//! - Adding and deleting keys may sleep (`might_sleep()`), and every change of
+//!   the tree structure happens under the tree's `struct mutex`, which C owns
+//!   and [`kho_radix_init_tree`] initialises, exactly as in C.
+//! - Walk callbacks are C function pointers; they run with the tree mutex held
+//!   and must not modify the tree they walk.
+//! - Nothing reachable from a caller's input panics: bad keys and missing
+//!   paths are reported with the C error codes and `WARN`s.
+//!
+//! What the ABI freezes: the node layout (page-sized tables of `u64`
+//! physical addresses, page-sized bitmap leaves), the tree depth and the key
+//! encoding, all versioned by the `"kho-v4"` FDT compatible string. A kernel
+//! using this tracker and one using the C tracker can kexec into each other;
+//! the constants are checked against the C header at compile time below.
+//!
+//! The architecture-independent parts live in two `core`-only files that the
+//! host tests share: [`kho_radix_abi`] (layout and key encoding) and
+//! [`kho_radix_tree`] (the tree operations over a [`NodeMemory`]).
+
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    prelude::*,
+    static_lock_class,
+    sync::{
+        atomic::{
+            AtomicFlag,
+            Relaxed, //
+        },
+        lock::{
+            mutex::MutexBackend,
+            Backend,
+            Lock, //
+        },
+    },
+    task::might_sleep, //
+};
+
+/// Prefix of this object's kernel messages, like `pr_fmt()` in the C tracker.
+const __LOG_PREFIX: &[u8] = b"KHO\0";
+
+/// log2 of the page size: the node size and the key encoding depend on it.
+const PAGE_SHIFT: u32 = bindings::PAGE_SHIFT;
+
+// Both modules are shared verbatim with the host tests, which use all of
+// their `pub` API; the kernel only needs part of it.
+#[allow(dead_code, unreachable_pub)]
+mod kho_radix_abi;
+#[allow(dead_code, unreachable_pub)]
+mod kho_radix_tree;
+
+use kho_radix_abi::RadixNode;
+use kho_radix_tree::{NodeMemory, RadixError};
+
+// The Rust view of the ABI must match the C one.
+const _: () = {
+    assert!(core::mem::size_of::<bindings::kho_radix_node>() == kho_radix_abi::PAGE_SIZE);
+    assert!(core::mem::size_of::<bindings::kho_radix_leaf>() == kho_radix_abi::PAGE_SIZE);
+    assert!(kho_radix_abi::PAGE_SIZE == kernel::page::PAGE_SIZE);
+    assert!(kho_radix_abi::KEY_WIDTH == bindings::kho_radix_consts_KHO_RADIX_KEY_WIDTH);
+    assert!(kho_radix_abi::TABLE_SIZE_LOG2 == bindings::kho_radix_consts_KHO_TABLE_SIZE_LOG2);
+    assert!(kho_radix_abi::BITMAP_SIZE_LOG2 == bindings::kho_radix_consts_KHO_BITMAP_SIZE_LOG2);
+    assert!(kho_radix_abi::TREE_MAX_DEPTH == bindings::kho_radix_consts_KHO_TREE_MAX_DEPTH);
+    assert!(core::mem::size_of::<c_ulong>() == core::mem::size_of::<u64>());
+};
+
+/// Set once the tracker has announced itself in the kernel log.
+static ANNOUNCED: AtomicFlag = AtomicFlag::new(false);
+
+/// Warns like C `WARN_ON_ONCE()`: the first time `cond` is true at this call
+/// site. Evaluates to `cond`.
+macro_rules! warn_on_once {
+    ($cond:expr) => {{
+        static WARNED: AtomicFlag = AtomicFlag::new(false);
+        let cond: bool = $cond;
+        if cond && !WARNED.xchg(true, Relaxed) {
+            kernel::warn_on!(true);
+        }
+        cond
+    }};
+}
+
+/// Tree nodes in the kernel's direct map.
+///
+/// Pages come from `memblock` before the slab allocator is up and from the
+/// page allocator afterwards, like the C tracker's `kho_radix_alloc_node()`;
+/// table entries are `virt_to_phys()` of the child page.
+struct KernelNodes;
+
+impl NodeMemory for KernelNodes {
+    #[inline]
+    fn alloc_node(&mut self) -> Option<NonNull<RadixNode>> {
+        // SAFETY: The helper has no preconditions. It may sleep once slab is
+        // up, which every caller allows (they are `might_sleep()` or run in
+        // early boot).
+        NonNull::new(unsafe { bindings::kho_radix_rs_alloc_node() }.cast())
+    }
+
+    #[inline]
+    unsafe fn free_node(&mut self, node: NonNull<RadixNode>) {
+        // SAFETY: By the safety requirements, `node` came from `alloc_node()`,
+        // i.e. from `kho_radix_rs_alloc_node()`, and is no longer used.
+        unsafe { bindings::kho_radix_rs_free_node(node.as_ptr().cast()) }
+    }
+
+    #[inline]
+    fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64 {
+        // SAFETY: The helper only computes an address and does not access
+        // `node`.
+        unsafe { bindings::kho_radix_rs_node_phys(node.as_ptr().cast()) }
+    }
+
+    #[inline]
+    fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode> {
+        // SAFETY: The helper only computes an address.
+        let virt = unsafe { bindings::kho_radix_rs_node_virt(phys) };
+        // Table entries are non-zero physical addresses of direct-mapped
+        // pages, whose virtual addresses are never null. Fall back to a
+        // dangling pointer rather than panicking if that is ever violated.
+        NonNull::new(virt.cast()).unwrap_or(NonNull::dangling())
+    }
+}
+
+/// Converts a tree error into the kernel error code C returns for it.
+#[inline]
+fn to_error(err: RadixError) -> Error {
+    match err {
+        RadixError::Range => ERANGE,
+        RadixError::NoMemory => ENOMEM,
+        RadixError::NotPresent => ENOENT,
+    }
+}
+
+/// Returns the tree's C mutex as a Rust lock.
+///
+/// # Safety
+///
+/// `tree` points to a valid `struct kho_radix_tree` whose `lock` was
+/// initialised by [`kho_radix_init_tree`] (or statically by C), and the tree
+/// outlives `'a`.
+#[inline]
+unsafe fn tree_lock<'a>(tree: *mut bindings::kho_radix_tree) -> &'a Lock<(), MutexBackend> {
+    // SAFETY: `tree` is valid, so `&raw mut (*tree).lock` points to its
+    // initialised `struct mutex`, which lives as long as the tree.
+    unsafe { Lock::from_raw(&raw mut (*tree).lock) }
+}
+
+/// Returns the root of the tree, or `None` for an uninitialised tree.
+///
+/// # Safety
+///
+/// `tree` points to a valid `struct kho_radix_tree`.
+#[inline]
+unsafe fn tree_root(tree: *mut bindings::kho_radix_tree) -> Option<NonNull<RadixNode>> {
+    // SAFETY: `tree` is valid for reads.
+    NonNull::new(unsafe { (*tree).root }.cast())
+}
+
+/// Adds a key to the radix tree.
+///
+/// Sets the key's bit in its leaf bitmap, allocating the missing tables and
+/// leaf on its path; on allocation failure the tree is left unchanged.
+///
+/// Only keys of width up to `KHO_RADIX_KEY_WIDTH` are supported; wider ones
+/// need a deeper tree, i.e. a new ABI version.
+///
+/// Returns 0 on success, `-EINVAL` (with a warning) for an uninitialised
+/// tree, `-ERANGE` for a too-wide key and `-ENOMEM` on allocation failure.
+///
+/// # Safety
+///
+/// `tree` points to a valid `struct kho_radix_tree`; if its root is set, the
+/// tree was initialised by [`kho_radix_init_tree`] and its nodes form a valid
+/// tree.
+#[export]
+pub unsafe extern "C" fn kho_radix_add_key(
+    tree: *mut bindings::kho_radix_tree,
+    key: c_ulong,
+) -> c_int {
+    // SAFETY: `tree` is valid per the safety requirements.
+    let root = unsafe { tree_root(tree) };
+    if warn_on_once!(root.is_none()) {
+        return EINVAL.to_errno();
+    }
+    let key = key as u64;
+    if !kho_radix_tree::key_in_range(key) {
+        return ERANGE.to_errno();
+    }
+
+    might_sleep();
+
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    let _guard = unsafe { tree_lock(tree) }.lock();
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let Some(root) = (unsafe { tree_root(tree) }) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: `root` is the root of a valid tree of direct-mapped node pages
+    // allocated by `KernelNodes` (or handed over by the previous kernel), and
+    // the tree lock excludes every other access.
+    match unsafe { kho_radix_tree::add_key(&mut KernelNodes, root, key) } {
+        Ok(()) => 0,
+        Err(err) => to_error(err).to_errno(),
+    }
+}
+
+/// Removes a key from the radix tree.
+///
+/// Clears the key's bit. Like C, it does not free nodes that become empty,
+/// and it warns if the key's path was never created, i.e. the key was never
+/// added. Too-wide keys cannot have been added and are ignored.
+///
+/// # Safety
+///
+/// Same as [`kho_radix_add_key`].
+#[export]
+pub unsafe extern "C" fn kho_radix_del_key(tree: *mut bindings::kho_radix_tree, key: c_ulong) {
+    // SAFETY: `tree` is valid per the safety requirements.
+    let root = unsafe { tree_root(tree) };
+    if warn_on_once!(root.is_none()) {
+        return;
+    }
+    let key = key as u64;
+    if !kho_radix_tree::key_in_range(key) {
+        return;
+    }
+
+    might_sleep();
+
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    let _guard = unsafe { tree_lock(tree) }.lock();
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let Some(root) = (unsafe { tree_root(tree) }) else {
+        return;
+    };
+    // SAFETY: As in `kho_radix_add_key()`.
+    let res = unsafe { kho_radix_tree::del_key(&mut KernelNodes, root, key) };
+    // Deleting a page that was never preserved.
+    kernel::warn_on!(res == Err(RadixError::NotPresent));
+}
+
+/// Walks the radix tree and calls the callbacks of `cb` on it.
+///
+/// Calls `cb->node` with the physical address of each node, tables before
+/// their children, and `cb->leaf` with each key, in ascending order. Either
+/// callback may be null. A non-zero callback result stops the walk.
+///
+/// Returns 0 if the whole tree was walked, the non-zero callback result that
+/// stopped it, or `-EINVAL` (with a warning) for an uninitialised tree.
+///
+/// # Safety
+///
+/// Same as [`kho_radix_add_key`]; in addition `cb` points to a valid
+/// `struct kho_radix_walk_cb` whose callbacks accept `data` and do not modify
+/// the walked tree.
+#[export]
+pub unsafe extern "C" fn kho_radix_walk_tree(
+    tree: *mut bindings::kho_radix_tree,
+    cb: *const bindings::kho_radix_walk_cb,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: `tree` is valid per the safety requirements.
+    let root = unsafe { tree_root(tree) };
+    if warn_on_once!(root.is_none()) {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: `cb` is valid for reads per the safety requirements.
+    let (leaf_fn, node_fn) = unsafe { ((*cb).leaf, (*cb).node) };
+
+    let mut leaf = |key: u64| -> i32 {
+        match leaf_fn {
+            // SAFETY: The caller provides a callback that accepts `data`;
+            // keys are at most `KHO_RADIX_KEY_WIDTH` bits wide and fit in an
+            // `unsigned long` (checked at compile time).
+            Some(f) => unsafe { f(key as c_ulong, data) },
+            None => 0,
+        }
+    };
+    let mut node = |phys: u64| -> i32 {
+        match node_fn {
+            // SAFETY: The caller provides a callback that accepts `data`.
+            Some(f) => unsafe { f(phys, data) },
+            None => 0,
+        }
+    };
+    let leaf_cb: Option<&mut dyn FnMut(u64) -> i32> = if leaf_fn.is_some() {
+        Some(&mut leaf)
+    } else {
+        None
+    };
+    let node_cb: Option<&mut dyn FnMut(u64) -> i32> = if node_fn.is_some() {
+        Some(&mut node)
+    } else {
+        None
+    };
+
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    let _guard = unsafe { tree_lock(tree) }.lock();
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let Some(root) = (unsafe { tree_root(tree) }) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: `root` is the root of a valid tree and the lock excludes other
+    // writers; the callbacks do not modify the tree (safety requirements).
+    unsafe { kho_radix_tree::walk(&KernelNodes, root, leaf_cb, node_cb) }
+}
+
+/// Initialises the radix tree.
+///
+/// Uses `root` as the root table, or allocates an empty one if `root` is
+/// null, and initialises the tree's mutex. A non-null `root` must be a valid
+/// tree in the KHO ABI format, e.g. the one handed over by the previous
+/// kernel.
+///
+/// Returns 0 on success or `-ENOMEM` if the root cannot be allocated.
+///
+/// # Safety
+///
+/// `tree` points to a `struct kho_radix_tree` valid for writes that nobody
+/// else uses during the call; a non-null `root` is the root table of a valid
+/// tree of direct-mapped pages that stays mapped while the tree is used.
+#[export]
+pub unsafe extern "C" fn kho_radix_init_tree(
+    tree: *mut bindings::kho_radix_tree,
+    root: *mut bindings::kho_radix_node,
+) -> c_int {
+    let root = match NonNull::new(root.cast::<RadixNode>()) {
+        Some(root) => root,
+        None => match kho_radix_tree::alloc_root(&mut KernelNodes) {
+            Ok(root) => root,
+            Err(err) => return to_error(err).to_errno(),
+        },
+    };
+
+    if !ANNOUNCED.xchg(true, Relaxed) {
+        pr_info!("preserved-memory radix tracker: Rust\n");
+    }
+
+    // SAFETY: `tree` is valid for writes and not used concurrently.
+    unsafe { (*tree).root = root.as_ptr().cast() };
+    // SAFETY: `(*tree).lock` is valid for writes and not in use; the name is
+    // a static C string and the lock class key is static, as `mutex_init()`
+    // does.
+    unsafe {
+        MutexBackend::init(
+            &raw mut (*tree).lock,
+            c"&tree->lock".as_char_ptr(),
+            static_lock_class!().as_ptr(),
+        )
+    };
+    0
+}
+
+/// Destroys the radix tree.
+///
+/// Frees every node, root included, and clears the root. Does nothing for an
+/// uninitialised tree.
+///
+/// # Safety
+///
+/// `tree` points to a valid `struct kho_radix_tree`; if its root is set, the
+/// tree was initialised by [`kho_radix_init_tree`], all its nodes were
+/// allocated by this tracker, and nobody uses the tree afterwards.
+#[export]
+pub unsafe extern "C" fn kho_radix_destroy_tree(tree: *mut bindings::kho_radix_tree) {
+    // SAFETY: `tree` is valid per the safety requirements.
+    if unsafe { tree_root(tree) }.is_none() {
+        return;
+    }
+
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    let _guard = unsafe { tree_lock(tree) }.lock();
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let Some(root) = (unsafe { tree_root(tree) }) else {
+        return;
+    };
+    // SAFETY: All nodes were allocated by `KernelNodes` and nobody uses the
+    // tree afterwards (safety requirements); the lock excludes concurrent
+    // users during the call.
+    unsafe { kho_radix_tree::destroy(&mut KernelNodes, root) };
+    // SAFETY: `tree` is valid for writes and we hold its lock.
+    unsafe { (*tree).root = core::ptr::null_mut() };
+}

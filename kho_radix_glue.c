@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kho_radix_glue.c - C glue of the Rust KHO preserved-memory radix tracker
+ *
+ * The radix tree operations are implemented in Rust (kho_radix.rs). This
+ * file holds what the Rust side cannot do itself: node page allocation
+ * that falls back to the __init memblock allocator in early boot, the
+ * virt_to_phys()/phys_to_virt() translations (macros or inline functions
+ * in C), and the module exports of the Rust functions.
+ */
+
+#include <linux/export.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/kho_radix_tree.h>
+#include <linux/memblock.h>
+#include <linux/slab.h>
+
+/**
+ * kho_radix_rs_alloc_node - Allocate a zeroed page for a radix tree node.
+ *
+ * The KHO radix tree is used in early boot, before the slab allocator is
+ * available. Until then the page comes from memblock, afterwards from the
+ * page allocator. The __init memblock path is only taken in early boot,
+ * hence __ref.
+ *
+ * Context: May sleep once the slab allocator is available.
+ * Return: The zeroed, page-aligned node, or %NULL on allocation failure.
+ */
+__ref struct kho_radix_node *kho_radix_rs_alloc_node(void)
+{
+	if (slab_is_available())
+		return (struct kho_radix_node *)get_zeroed_page(GFP_KERNEL);
+
+	return memblock_alloc(PAGE_SIZE, PAGE_SIZE);
+}
+
+/**
+ * kho_radix_rs_free_node - Free a page returned by kho_radix_rs_alloc_node().
+ * @node: The node to free.
+ *
+ * Uses the allocator that kho_radix_rs_alloc_node() would use at this point,
+ * like the C tracker does.
+ */
+__ref void kho_radix_rs_free_node(struct kho_radix_node *node)
+{
+	if (slab_is_available())
+		free_page((unsigned long)node);
+	else
+		memblock_free(node, PAGE_SIZE);
+}
+
+/**
+ * kho_radix_rs_node_phys - Physical address of a radix tree node.
+ * @node: A node in the kernel's direct map.
+ *
+ * Return: virt_to_phys() of @node, the value stored in the parent's table.
+ */
+u64 kho_radix_rs_node_phys(struct kho_radix_node *node)
+{
+	return virt_to_phys(node);
+}
+
+/**
+ * kho_radix_rs_node_virt - Direct map address of a radix tree node.
+ * @phys: A non-zero table entry of a radix tree node.
+ *
+ * Return: phys_to_virt() of @phys.
+ */
+struct kho_radix_node *kho_radix_rs_node_virt(u64 phys)
+{
+	return phys_to_virt(phys);
+}
+
+/*
+ * The functions below are implemented in Rust (kho_radix.rs). Symbols of a
+ * built-in Rust object are not exported to modules by themselves.
+ */
+EXPORT_SYMBOL_GPL(kho_radix_add_key);
+EXPORT_SYMBOL_GPL(kho_radix_del_key);
+EXPORT_SYMBOL_GPL(kho_radix_walk_tree);
+EXPORT_SYMBOL_GPL(kho_radix_init_tree);
+EXPORT_SYMBOL_GPL(kho_radix_destroy_tree);
