@@ -2,6 +2,8 @@
 
 //! Algorithmic core of the KHO radix tree.
 //!
+//! C header: [include/linux/kho_radix_tree.h](srctree/include/linux/kho_radix_tree.h)
+//!
 //! C implementation: [kernel/liveupdate/kexec_handover.c](srctree/kernel/liveupdate/kexec_handover.c)
 //! (`kho_radix_add_key()`, `kho_radix_del_key()`, `kho_radix_walk_tree()`,
 //! `kho_radix_destroy_tree()`).
@@ -57,9 +59,10 @@
 //!   suitably aligned, reachable from the root exactly once, and nothing else
 //!   reads or writes them for the duration of the call (the tree lock is held;
 //!   walk callbacks do not touch the tree);
-//! - functions that free nodes ([`add_key`] on failure, [`del_key_reclaim`],
-//!   [`destroy`]) additionally need every node below the root, and for
-//!   [`destroy`] the root itself, to come from `mem.alloc_node()`.
+//! - functions that free tree nodes ([`del_key_reclaim`], [`destroy`])
+//!   additionally need every node below the root, and for [`destroy`] the
+//!   root itself, to come from `mem.alloc_node()`. ([`add_key`] only ever
+//!   frees nodes it allocated itself in the same call.)
 //!
 //! A tree restored from the previous kernel is valid for reading once its
 //! pages are mapped; it only satisfies the last point if `mem` can free

@@ -14,6 +14,14 @@ enum Event {
     Key(u64),
 }
 
+/// Number of cases: `$PROPTEST_CASES` if set, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Which key an operation uses.
 #[derive(Debug, Clone)]
 enum Sel {
@@ -427,7 +435,7 @@ macro_rules! tree_tests {
             }
 
             proptest! {
-                #![proptest_config(ProptestConfig::with_cases($cases))]
+                #![proptest_config(ProptestConfig::with_cases(cases($cases)))]
 
                 #[test]
                 fn random_ops_match_model(ops in prop::collection::vec(op_strategy(), 1..48)) {
