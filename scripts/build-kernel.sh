@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build one test kernel flavour out of tree: scripts/build-kernel.sh FLAVOUR
+# where configs/FLAVOUR.config is the fragment applied with configs/base.config
+# on top of tinyconfig. Every option the fragments set must end up exactly as
+# written, or the build stops. Prints the bzImage path on stdout.
+. "$(dirname "$0")/common.sh"
+
+flavour=${1:?usage: build-kernel.sh FLAVOUR (e.g. rust-tracker, c-tracker)}
+frags=("$REPO_ROOT/configs/base.config" "$REPO_ROOT/configs/$flavour.config")
+[ -f "${frags[1]}" ] || die "no config fragment configs/$flavour.config"
+tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
+build=$KHO_CACHE/build-$flavour
+kmake() { "$REPO_ROOT/scripts/kmake.sh" "$tree" "$build" "$@"; }
+log=$build/kho-build.log
+mkdir -p "$build"
+
+stamp=$(cat "${frags[@]}" "$tree/.git/kho-patches" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$build/.kho-config-stamp" 2>/dev/null)" != "$stamp" ] ||
+	[ ! -f "$build/.config" ]; then
+	step "[$flavour] configuring: tinyconfig + ${frags[*]##*/}"
+	{
+		kmake tinyconfig &&
+		"$tree/scripts/kconfig/merge_config.sh" -m -O "$build" \
+			"$build/.config" "${frags[@]}" &&
+		kmake olddefconfig
+	} >"$log" 2>&1 || { tail -n 30 "$log" >&2; die "[$flavour] configuration failed"; }
+	echo "$stamp" >"$build/.kho-config-stamp"
+fi
+
+bad=()
+while read -r line; do
+	case $line in
+	CONFIG_*=*)
+		grep -qxF "$line" "$build/.config" || bad+=("$line") ;;
+	"# CONFIG_"*" is not set")
+		opt=${line#\# }
+		opt=${opt%% *}
+		grep -q "^$opt=" "$build/.config" && bad+=("$line") ;;
+	esac
+done < <(cat "${frags[@]}")
+if [ ${#bad[@]} -gt 0 ]; then
+	rm -f "$build/.kho-config-stamp"
+	for l in "${bad[@]}"; do
+		opt=${l#\# }
+		opt=${opt%%[= ]*}
+		echo "  wanted: $l; got: $(grep -E "^($opt=|# $opt is not set)" "$build/.config" || echo 'absent (dependency not met?)')" >&2
+	done
+	die "[$flavour] ${#bad[@]} requested config options did not end up as written"
+fi
+
+step "[$flavour] building bzImage (log: $log; a full build takes ~4 min)"
+start=$SECONDS
+kmake bzImage >"$log" 2>&1 || { grep -E 'error|warning:' "$log" | head -n 40 >&2; tail -n 30 "$log" >&2; die "[$flavour] kernel build failed"; }
+if grep -E '^(warning|error)(\[|:)' "$log" >&2; then
+	die "[$flavour] the build printed Rust warnings"
+fi
+step "[$flavour] bzImage ready in $((SECONDS - start)) s"
+echo "$build/arch/x86/boot/bzImage"

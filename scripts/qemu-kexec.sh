@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot FIRST under QEMU with KHO on; the static init kexecs into SECOND
+# (which may be a different kernel); the second boot's init powers off.
+# The serial console goes to a log file that is then checked:
+#   - the run must end before the timeout, without a panic, oops or BUG,
+#   - no WARNING / lockdep report anywhere in the log,
+#   - the init must have reached the second boot,
+#   - every --expect marker must appear, in the second boot's part of the log.
+# On failure, prints the reason and the tail of the log, and exits 1.
+#
+# Usage: qemu-kexec.sh --first BZIMAGE [--second BZIMAGE] --log FILE
+#        [--append "ARGS"] [--expect TEXT]... [--timeout SECONDS] [--mem SIZE]
+# QEMU_ACCEL=kvm opts in to KVM (it hangs on the project's build machines).
+. "$(dirname "$0")/common.sh"
+
+first= second= log= append= timeout=${KHO_QEMU_TIMEOUT:-240} mem=1G
+expects=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--first) first=$2; shift ;;
+	--second) second=$2; shift ;;
+	--log) log=$2; shift ;;
+	--append) append=$2; shift ;;
+	--expect) expects+=("$2"); shift ;;
+	--timeout) timeout=$2; shift ;;
+	--mem) mem=$2; shift ;;
+	*) die "qemu-kexec.sh: unknown argument $1" ;;
+	esac
+	shift
+done
+[ -f "$first" ] || die "qemu-kexec.sh: --first kernel '$first' not found"
+second=${second:-$first}
+[ -f "$second" ] || die "qemu-kexec.sh: --second kernel '$second' not found"
+[ -n "$log" ] || die "qemu-kexec.sh: --log is required"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kho-qemu.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+gcc -static -O2 -Wall -Werror -o "$work/init" "$REPO_ROOT/selftests/init/kho_init.c" ||
+	die "cannot build the static init (gcc -static; is libc6-dev installed?)"
+
+# Build the two initramfs images with cpio in a staging directory
+# (device node creation needs root, which the workbench runs as).
+mkcpio() { # dir out
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$2"
+}
+mkdir -p "$work/r2/dev" "$work/r1/dev"
+cp "$work/init" "$work/r2/init"
+mknod "$work/r2/dev/console" c 5 1 2>/dev/null || true
+mkcpio "$work/r2" "$work/initrd2"
+cp "$work/init" "$work/r1/init"
+mknod "$work/r1/dev/console" c 5 1 2>/dev/null || true
+cp "$second" "$work/r1/kernel"
+cp "$work/initrd2" "$work/r1/initrd"
+mkcpio "$work/r1" "$work/initrd1"
+
+case ${QEMU_ACCEL:-tcg} in
+kvm) accel=(-accel kvm -cpu host) ;;
+*) accel=(-accel tcg -cpu max) ;;
+esac
+mkdir -p "$(dirname "$log")"
+: >"$log"
+rc=0
+timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel[@]}" \
+	-m "$mem" -smp 2 -nographic -nodefaults -no-reboot \
+	-serial file:"$log" -kernel "$first" -initrd "$work/initrd1" \
+	-append "console=ttyS0 kho=on panic=-1 oops=panic $append" \
+	</dev/null >"$work/qemu.out" 2>&1 || rc=$?
+
+# The first matching reason wins, most specific first.
+crash='Kernel panic|BUG:|Oops|general protection fault'
+warn='WARNING:|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage'
+reason=
+if grep -qE "$crash" "$log"; then
+	reason="kernel crash: $(grep -m1 -E "$crash" "$log")"
+elif grep -q 'kho-init: FAIL' "$log"; then
+	reason="init failed: $(grep -m1 'kho-init: FAIL' "$log")"
+elif grep -qE "$warn" "$log"; then
+	reason="kernel warning: $(grep -m1 -E "$warn" "$log")"
+elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	reason="timeout: QEMU still running after ${timeout} s"
+elif [ $rc -ne 0 ]; then
+	reason="qemu exited with status $rc: $(head -c 500 "$work/qemu.out")"
+elif ! grep -q 'kho-init: second boot' "$log"; then
+	reason="missing marker: the second kernel never reached its init (no 'kho-init: second boot')"
+fi
+if [ -z "$reason" ]; then
+	second_part=$(sed -n '/kho-init: kexec loaded/,$p' "$log")
+	for m in "${expects[@]}"; do
+		grep -qF -- "$m" <<<"$second_part" || { reason="missing marker: '$m' not in the second boot's log"; break; }
+	done
+fi
+if [ -n "$reason" ]; then
+	echo "qemu-kexec: FAILED: $reason" >&2
+	echo "qemu-kexec: last 40 lines of $log:" >&2
+	tail -n 40 "$log" | sed 's/^/    | /' >&2
+	exit 1
+fi
+echo "qemu-kexec: ok ($(basename "$first") -> $(basename "$(dirname "$(dirname "$(dirname "$(dirname "$second")")")")"), log: $log)" >&2

@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: GPL-2.0
+# Host-side targets of the top-level Makefile (the part that is not Kbuild).
+
+WB := $(dir $(lastword $(MAKEFILE_LIST)))
+
+.PHONY: all run check bench deps kernel host-test clean help
+all: help
+
+help:
+	@echo "make run    - build the Rust-tracker kernel, boot it under QEMU, kexec, summarise"
+	@echo "make check  - every test (host crate, kernels, QEMU kexec round trips), KTAP output"
+	@echo "make deps   - install/fetch the pinned toolchain pieces and kernel source only"
+	@echo "make kernel FLAVOUR=rust-tracker|c-tracker - build one test kernel"
+	@echo "Cache: \$$KHO_CACHE (default ~/.cache/kho-radix-rs); own tree: KERNEL_SRC=/path"
+
+deps:
+	@bash $(WB)fetch-deps.sh
+
+run: deps
+	@bash $(WB)run.sh
+
+check: deps
+	@bash $(WB)check.sh
+
+kernel: deps
+	@bash $(WB)build-kernel.sh $(or $(FLAVOUR),rust-tracker)
+
+host-test:
+	cd $(WB)../host && cargo test
+
+clean:
+	@echo "removing build directories under $${KHO_CACHE:-$$HOME/.cache/kho-radix-rs}"
+	rm -rf "$${KHO_CACHE:-$$HOME/.cache/kho-radix-rs}"/build-*

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Static init for the KHO kexec round trip under QEMU.
+ *
+ * First boot (the initramfs holds /kernel): kexec_file_load() /kernel with
+ * /initrd and the current command line, then reboot into it. KHO hands the
+ * preserved memory over on that path.
+ * Second boot (no /kernel): report and reboot, which ends QEMU (-no-reboot).
+ *
+ * Every line starts with "kho-init:" so the runner can find it in the serial
+ * log; failures print "kho-init: FAIL" and reboot rather than hang.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define CMDLINE_MAX 2048
+
+static void say(const char *msg)
+{
+	printf("kho-init: %s\n", msg);
+	fflush(stdout);
+}
+
+static void fail(const char *what)
+{
+	printf("kho-init: FAIL: %s: %s\n", what, strerror(errno));
+	fflush(stdout);
+	sync();
+	reboot(RB_AUTOBOOT);
+	_exit(1);
+}
+
+static void mount_fs(const char *type, const char *dir)
+{
+	mkdir(dir, 0755);
+	if (mount(type, dir, type, 0, NULL) < 0 && errno != EBUSY)
+		fail(dir);
+}
+
+static void first_boot(void)
+{
+	char cmdline[CMDLINE_MAX];
+	int cfd, kfd, ifd;
+	ssize_t len;
+
+	say("first boot: loading /kernel with KHO");
+	cfd = open("/proc/cmdline", O_RDONLY);
+	if (cfd < 0)
+		fail("open /proc/cmdline");
+	len = read(cfd, cmdline, sizeof(cmdline) - 1);
+	close(cfd);
+	if (len <= 0)
+		fail("read /proc/cmdline");
+	if (cmdline[len - 1] == '\n')
+		len--;
+	cmdline[len] = '\0';
+
+	kfd = open("/kernel", O_RDONLY);
+	if (kfd < 0)
+		fail("open /kernel");
+	ifd = open("/initrd", O_RDONLY);
+	if (ifd < 0)
+		fail("open /initrd");
+	if (syscall(SYS_kexec_file_load, kfd, ifd, (unsigned long)len + 1,
+		    cmdline, 0UL) < 0)
+		fail("kexec_file_load");
+	say("kexec loaded, rebooting into it");
+	sync();
+	reboot(RB_KEXEC);
+	fail("reboot(RB_KEXEC)");
+}
+
+static void second_boot(void)
+{
+	char buf[256];
+	ssize_t n;
+	int fd;
+
+	say("second boot: reached userspace after kexec");
+	fd = open("/sys/kernel/debug/kho/in/fdt", O_RDONLY);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		snprintf(buf, sizeof(buf), "incoming KHO FDT visible in debugfs (%zd bytes read)", n);
+		say(buf);
+		close(fd);
+	} else {
+		say("no incoming KHO FDT in debugfs");
+	}
+	say("done, rebooting (QEMU runs with -no-reboot, so it exits)");
+	sync();
+	reboot(RB_AUTOBOOT);
+	fail("reboot(RB_AUTOBOOT)");
+}
+
+int main(void)
+{
+	mount_fs("proc", "/proc");
+	mount_fs("sysfs", "/sys");
+	mount_fs("debugfs", "/sys/kernel/debug");
+
+	if (access("/kernel", F_OK) == 0)
+		first_boot();
+	else
+		second_boot();
+	return 0;
+}
