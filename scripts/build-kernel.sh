@@ -11,7 +11,7 @@ flavour=${1:?usage: build-kernel.sh FLAVOUR (e.g. rust-tracker, c-tracker)}
 frags=("$REPO_ROOT/configs/base.config" "$REPO_ROOT/configs/$flavour.config")
 [ -f "${frags[1]}" ] || die "no config fragment configs/$flavour.config"
 tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
-build=$KHO_CACHE/build-$flavour
+build=${KHO_BUILD_DIR:-$KHO_CACHE/build-$flavour}
 kmake() { "$REPO_ROOT/scripts/kmake.sh" "$tree" "$build" "$@"; }
 log=$build/kho-build.log
 mkdir -p "$build"
