@@ -7,16 +7,19 @@
 #   - the run must end before the timeout, without a panic, oops or BUG,
 #   - no WARNING / lockdep report anywhere in the log,
 #   - the init must have reached the second boot,
-#   - every --expect marker must appear, in the second boot's part of the log.
+#   - every --expect marker must appear in the second boot's part of the log,
+#     every --expect-first marker in the first boot's part,
+#   - no KTAP "not ok" line anywhere.
 # On failure, prints the reason and the tail of the log, and exits 1.
 #
 # Usage: qemu-kexec.sh --first BZIMAGE [--second BZIMAGE] --log FILE
-#        [--append "ARGS"] [--expect TEXT]... [--timeout SECONDS] [--mem SIZE]
+#        [--append "ARGS"] [--expect TEXT]... [--expect-first TEXT]...
+#        [--timeout SECONDS] [--mem SIZE]
 # QEMU_ACCEL=kvm opts in to KVM (it hangs on the project's build machines).
 . "$(dirname "$0")/common.sh"
 
 first= second= log= append= timeout=${KHO_QEMU_TIMEOUT:-240} mem=1G
-expects=()
+expects=() expects_first=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--first) first=$2; shift ;;
@@ -24,6 +27,7 @@ while [ $# -gt 0 ]; do
 	--log) log=$2; shift ;;
 	--append) append=$2; shift ;;
 	--expect) expects+=("$2"); shift ;;
+	--expect-first) expects_first+=("$2"); shift ;;
 	--timeout) timeout=$2; shift ;;
 	--mem) mem=$2; shift ;;
 	*) die "qemu-kexec.sh: unknown argument $1" ;;
@@ -91,10 +95,20 @@ if [ -z "$reason" ]; then
 		grep -qF -- "$m" <<<"$second_part" || { reason="missing marker: '$m' not in the second boot's log"; break; }
 	done
 fi
+if [ -z "$reason" ]; then
+	first_part=$(sed '/kho-init: kexec loaded/q' "$log")
+	for m in "${expects_first[@]}"; do
+		grep -qF -- "$m" <<<"$first_part" || { reason="missing marker: '$m' not in the first boot's log"; break; }
+	done
+fi
+if [ -z "$reason" ] && grep -qE '(^|: )not ok [0-9]' "$log"; then
+	reason="a KTAP test failed: $(grep -m1 -E '(^|: )not ok [0-9]' "$log")"
+fi
 if [ -n "$reason" ]; then
 	echo "qemu-kexec: FAILED: $reason" >&2
 	echo "qemu-kexec: last 40 lines of $log:" >&2
 	tail -n 40 "$log" | sed 's/^/    | /' >&2
 	exit 1
 fi
-echo "qemu-kexec: ok ($(basename "$first") -> $(basename "$(dirname "$(dirname "$(dirname "$(dirname "$second")")")")"), log: $log)" >&2
+kname() { basename "$(cd "$(dirname "$1")/../../.." && pwd)"; }
+echo "qemu-kexec: ok ($(kname "$first") -> $(kname "$second"), log: $log)" >&2
