@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Page pools for the tree nodes of both sides.
+//!
+//! [`Region`] is one page-aligned block of virtual memory; the C side gets a
+//! bare region and runs its own pool over it (`c/shim.h`), the Rust side runs
+//! [`Pool`], the same algorithm: a LIFO free list threaded through the first
+//! word of free pages, then a bump pointer, pages zeroed on allocation,
+//! physical address == virtual address. Neither side pays for a map lookup,
+//! so the timings compare the tree code.
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::ptr::{null_mut, NonNull};
+
+/// A page-aligned block of `pages` pages of `page_size` bytes.
+///
+/// # Invariants
+///
+/// `base` was returned by `alloc_zeroed(layout)` and is freed on drop.
+pub(crate) struct Region {
+    base: NonNull<u8>,
+    layout: Layout,
+}
+
+impl Region {
+    /// Allocates `pages` zeroed pages; panics if that is impossible.
+    pub(crate) fn new(page_size: usize, pages: usize) -> Self {
+        let layout = Layout::from_size_align(page_size * pages, page_size).expect("region layout");
+        assert!(layout.size() > 0);
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { alloc_zeroed(layout) };
+        // INVARIANT: `p` came from `alloc_zeroed(layout)`.
+        Region {
+            base: NonNull::new(p).expect("out of memory for the page pool"),
+            layout,
+        }
+    }
+
+    /// First byte of the region.
+    pub(crate) fn base(&self) -> *mut u8 {
+        self.base.as_ptr()
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant.
+        unsafe { dealloc(self.base.as_ptr(), self.layout) };
+    }
+}
+
+/// The Rust side's node allocator over a [`Region`].
+///
+/// # Invariants
+///
+/// Pages `0..next` of the region have been handed out; `free` is null or a
+/// page of the region that is not in use, whose first word links the next
+/// free page; `live` counts pages in use.
+pub(crate) struct Pool {
+    region: Region,
+    page_size: usize,
+    cap: usize,
+    next: usize,
+    live: usize,
+    free: *mut u8,
+}
+
+impl Pool {
+    /// A pool of `pages` pages of `page_size` bytes.
+    pub(crate) fn new(page_size: usize, pages: usize) -> Self {
+        Pool {
+            region: Region::new(page_size, pages),
+            page_size,
+            cap: pages,
+            next: 0,
+            live: 0,
+            free: null_mut(),
+        }
+    }
+
+    /// Page size of the pool.
+    #[inline]
+    pub(crate) fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    /// Number of pages in use.
+    #[inline]
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
+    /// A zeroed page, or `None` if the pool is exhausted.
+    #[inline]
+    pub(crate) fn alloc(&mut self) -> Option<NonNull<u8>> {
+        let p = if !self.free.is_null() {
+            let p = self.free;
+            // SAFETY: by the type invariant `free` is an unused page of the
+            // region whose first word holds the next free page.
+            self.free = unsafe { p.cast::<*mut u8>().read() };
+            p
+        } else if self.next < self.cap {
+            // SAFETY: `next < cap`, so the page lies inside the region.
+            let p = unsafe { self.region.base().add(self.next * self.page_size) };
+            self.next += 1;
+            p
+        } else {
+            return None;
+        };
+        // SAFETY: `p` is an unused, page-aligned page of the region.
+        unsafe { p.write_bytes(0, self.page_size) };
+        self.live += 1;
+        NonNull::new(p)
+    }
+
+    /// Returns a page to the pool.
+    ///
+    /// # Safety
+    ///
+    /// `p` came from [`Pool::alloc`] on `self`, was not freed yet and nothing
+    /// uses it any more.
+    #[inline]
+    pub(crate) unsafe fn free(&mut self, p: NonNull<u8>) {
+        // SAFETY: the caller hands over an unused page of the region, which
+        // is page-aligned and at least a pointer in size.
+        unsafe { p.as_ptr().cast::<*mut u8>().write(self.free) };
+        // INVARIANT: `p` is unused and links the previous free list.
+        self.free = p.as_ptr();
+        self.live -= 1;
+    }
+}
+
+/// Implements the geometry's `NodeMemory` for [`Pool`] with the identity
+/// physical mapping; invoked inside each geometry module.
+macro_rules! impl_pool_node_memory {
+    () => {
+        impl tree::NodeMemory for $crate::pool::Pool {
+            #[inline]
+            fn alloc_node(&mut self) -> Option<NonNull<abi::RadixNode>> {
+                debug_assert_eq!(self.page_size(), abi::PAGE_SIZE);
+                self.alloc().map(NonNull::cast)
+            }
+
+            #[inline]
+            unsafe fn free_node(&mut self, node: NonNull<abi::RadixNode>) {
+                // SAFETY: the caller guarantees `node` came from `alloc_node`
+                // and is no longer used.
+                unsafe { self.free(node.cast()) }
+            }
+
+            #[inline]
+            fn virt_to_phys(&self, node: NonNull<abi::RadixNode>) -> u64 {
+                node.as_ptr() as u64
+            }
+
+            #[inline]
+            fn phys_to_virt(&self, phys: u64) -> NonNull<abi::RadixNode> {
+                // Table entries are never 0 (checked by `add_key`).
+                NonNull::new(phys as usize as *mut abi::RadixNode).unwrap_or(NonNull::dangling())
+            }
+        }
+    };
+}
+pub(crate) use impl_pool_node_memory;
