@@ -11,4 +11,7 @@ pub mod kho_radix_abi;
 #[path = "../../../kho_radix_tree.rs"]
 pub mod kho_radix_tree;
 
+#[path = "../../../kho_radix_validate.rs"]
+pub mod kho_radix_validate;
+
 crate::impl_node_memory!();

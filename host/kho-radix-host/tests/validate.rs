@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of `kho_radix_validate`: one test per corruption kind (each checks
+//! that the tree is accepted before the corruption and rejected with the
+//! expected error after it), a property test that random valid trees are
+//! accepted with the right statistics, and a fuzz-style test that random
+//! mutations of a tree image never panic or hang and that whatever is
+//! accepted really is a valid, overlap-free tree. Run for 4K, 16K and 64K
+//! pages.
+
+use proptest::prelude::*;
+
+/// Number of cases: `$PROPTEST_CASES` if set, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Simulated system RAM: `[0, RAM_END)`; the arena (at 4 GiB) is inside.
+const RAM_END: u64 = 1 << 60;
+/// Simulated KHO scratch area: `[SCRATCH_START, SCRATCH_END)`.
+const SCRATCH_START: u64 = 0x8000_0000;
+/// End of the scratch area.
+const SCRATCH_END: u64 = 0x9000_0000;
+/// Preserved ranges of the random trees lie in `[0, SCRATCH_START)`.
+const PRESERVE_END: u64 = SCRATCH_START;
+/// An aligned RAM address outside the arena and the scratch area.
+const UNMAPPED: u64 = 0x4000_0000;
+/// `MAX_PAGE_ORDER` of the simulated kernel.
+const MAX_ORDER: u32 = 10;
+/// Node limit of the tests.
+const MAX_NODES: usize = 1 << 14;
+
+/// One mutation of a tree image.
+#[derive(Debug, Clone)]
+enum Mutation {
+    /// XOR a byte of a live page.
+    Xor { page: usize, byte: usize, val: u8 },
+    /// Store the address of a live page into a word of a live page.
+    Link {
+        page: usize,
+        word: usize,
+        target: usize,
+    },
+    /// Store an arbitrary value into a word of a live page.
+    Raw { page: usize, word: usize, val: u64 },
+    /// Store a near-miss of a live page's address (misaligned or next page).
+    Near {
+        page: usize,
+        word: usize,
+        target: usize,
+        delta: i8,
+    },
+}
+
+fn mutation_strategy() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<usize>(), any::<usize>(), 1u8..).prop_map(|(page, byte, val)| Mutation::Xor {
+            page,
+            byte,
+            val
+        }),
+        (any::<usize>(), any::<usize>(), any::<usize>())
+            .prop_map(|(page, word, target)| { Mutation::Link { page, word, target } }),
+        (any::<usize>(), any::<usize>(), any::<u64>())
+            .prop_map(|(page, word, val)| Mutation::Raw { page, word, val }),
+        (any::<usize>(), any::<usize>(), any::<usize>(), any::<i8>()).prop_map(
+            |(page, word, target, delta)| Mutation::Near {
+                page,
+                word,
+                target,
+                delta
+            }
+        ),
+    ]
+}
+
+macro_rules! validate_tests {
+    ($geom:ident, $cases:expr) => {
+        mod $geom {
+            use super::*;
+            use kho_radix_host::$geom::kho_radix_abi::*;
+            use kho_radix_host::$geom::kho_radix_tree::*;
+            use kho_radix_host::$geom::kho_radix_validate::*;
+            use kho_radix_host::$geom::{new_arena, PAGE_SHIFT};
+            use kho_radix_host::Arena;
+            use std::cell::Cell;
+            use std::ptr::NonNull;
+
+            const TOP: u32 = TREE_MAX_DEPTH - 1;
+            const PAGE: u64 = PAGE_SIZE as u64;
+
+            /// RAM, scratch and the arena as the validator sees them.
+            struct Layout<'a> {
+                arena: &'a Arena,
+                node_ptr_calls: Cell<usize>,
+            }
+
+            impl PhysLayout for Layout<'_> {
+                fn is_ram(&self, start: u64, size: u64) -> bool {
+                    start.checked_add(size).is_some_and(|end| end <= RAM_END)
+                }
+
+                fn in_scratch(&self, start: u64, size: u64) -> bool {
+                    let end = start.saturating_add(size);
+                    start < SCRATCH_END && SCRATCH_START < end
+                }
+
+                fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
+                    self.node_ptr_calls.set(self.node_ptr_calls.get() + 1);
+                    self.arena.is_live(phys).then(|| self.arena.virt_of(phys).cast())
+                }
+            }
+
+            fn limits() -> Limits {
+                Limits { max_nodes: MAX_NODES, max_order: MAX_ORDER }
+            }
+
+            fn validate_with(arena: &Arena, root: u64, limits: &Limits) -> Result<Stats, ValidationError> {
+                let layout = Layout { arena, node_ptr_calls: Cell::new(0) };
+                let mut scratch = vec![0u64; limits.max_nodes];
+                // SAFETY: `node_ptr` only returns live arena pages, which are
+                // aligned, `PAGE_SIZE` bytes and not written during the call.
+                unsafe { validate_tree(&layout, root, limits, &mut scratch) }
+            }
+
+            fn validate(arena: &Arena, root: u64) -> Result<Stats, ValidationError> {
+                validate_with(arena, root, &limits())
+            }
+
+            /// A tree holding `keys`, and its root address.
+            fn build_keys(keys: &[u64]) -> (Arena, u64) {
+                let mut arena = new_arena();
+                let root = alloc_root(&mut arena).expect("root");
+                for &k in keys {
+                    // SAFETY: `root` is a valid tree in `arena`.
+                    assert_eq!(unsafe { add_key(&mut arena, root, k) }, Ok(()));
+                }
+                let root_phys = arena.phys_of(root.cast());
+                (arena, root_phys)
+            }
+
+            /// A tree holding `(phys, order)` blocks, and its root address.
+            fn build(blocks: &[(u64, u32)]) -> (Arena, u64) {
+                let keys: Vec<u64> = blocks.iter().map(|&(p, o)| encode_key(p, o)).collect();
+                build_keys(&keys)
+            }
+
+            fn word_ptr(arena: &Arena, page: u64, idx: usize) -> *mut u64 {
+                assert!(idx < TABLE_ENTRIES);
+                // SAFETY: `idx` is within the live page.
+                unsafe { arena.virt_of(page).cast::<u64>().as_ptr().add(idx) }
+            }
+
+            fn get(arena: &Arena, table: u64, idx: usize) -> u64 {
+                // SAFETY: a word of a live page, nothing else accesses it.
+                unsafe { word_ptr(arena, table, idx).read() }
+            }
+
+            fn set(arena: &Arena, table: u64, idx: usize, val: u64) {
+                // SAFETY: a word of a live page, nothing else accesses it.
+                unsafe { word_ptr(arena, table, idx).write(val) }
+            }
+
+            /// Path of `key`: `(level, table, index)` from the root down; the
+            /// entry at the last step is the leaf.
+            fn path(arena: &Arena, root: u64, key: u64) -> Vec<(u32, u64, usize)> {
+                let mut out = Vec::new();
+                let mut node = root;
+                for level in (1..=TOP).rev() {
+                    let idx = table_index(key, level);
+                    out.push((level, node, idx));
+                    node = get(arena, node, idx);
+                    assert_ne!(node, 0, "key not in tree");
+                }
+                out
+            }
+
+            /// The `(level, table, index)` step of `key`'s path at `level`.
+            fn step(arena: &Arena, root: u64, key: u64, level: u32) -> (u32, u64, usize) {
+                *path(arena, root, key).iter().find(|s| s.0 == level).expect("level on path")
+            }
+
+            fn err(level: u32, index: usize, value: u64, other: u64, kind: ErrorKind) -> ValidationError {
+                ValidationError { level, index, value, other, kind }
+            }
+
+            /// A page whose order-0 key takes another level-1 table than
+            /// page 0's: its path leaves page 0's at level 2.
+            fn far_phys() -> u64 {
+                (1u64 << level_shift(2)) << PAGE_SHIFT
+            }
+
+            #[test]
+            fn valid_tree_stats() {
+                let blocks = [(0, 0), (PAGE, 0), (64 * PAGE, 3), (1024 * PAGE, MAX_ORDER), (far_phys(), 0)];
+                let (arena, root) = build(&blocks);
+                let s = validate(&arena, root).expect("valid");
+                let mut per = [0u64; ORDER_SLOTS];
+                per[0] = 3;
+                per[3] = 1;
+                per[MAX_ORDER as usize] = 1;
+                assert_eq!(s.keys, 5);
+                assert_eq!(s.keys_per_order, per);
+                assert_eq!(s.tables + s.leaves, arena.live_pages());
+                // Adjacent blocks of different orders do not overlap.
+                let (arena, root) = build(&[(0, 3), (8 * PAGE, 0), (16 * PAGE, 4), (15 * PAGE, 0)]);
+                assert!(validate(&arena, root).is_ok());
+                // An empty tree, and one with an empty leaf, are valid.
+                let (arena, root) = build(&[]);
+                assert_eq!(validate(&arena, root).map(|s| (s.tables, s.leaves, s.keys)), Ok((1, 0, 0)));
+                let (mut arena, root) = build(&[(0, 0)]);
+                let r = NonNull::new(arena.virt_of(root).cast::<RadixNode>().as_ptr()).expect("root");
+                // SAFETY: `r` is a valid tree in `arena`.
+                assert_eq!(unsafe { del_key(&mut arena, r, encode_key(0, 0)) }, Ok(()));
+                assert_eq!(
+                    validate(&arena, root).map(|s| (s.tables, s.leaves, s.keys)),
+                    Ok((TOP as usize, 1, 0))
+                );
+            }
+
+            #[test]
+            fn root_checks() {
+                let (arena, root) = build(&[(0, 0)]);
+                assert!(validate(&arena, root).is_ok());
+                let rl = ROOT_LEVEL;
+                assert_eq!(validate(&arena, 0), Err(err(rl, 0, 0, 0, ErrorKind::RootZero)));
+                assert_eq!(validate(&arena, root + 8), Err(err(rl, 0, root + 8, 0, ErrorKind::Misaligned)));
+                assert_eq!(validate(&arena, RAM_END), Err(err(rl, 0, RAM_END, 0, ErrorKind::NotRam)));
+                assert_eq!(
+                    validate(&arena, SCRATCH_START),
+                    Err(err(rl, 0, SCRATCH_START, 0, ErrorKind::InScratch))
+                );
+                assert_eq!(validate(&arena, UNMAPPED), Err(err(rl, 0, UNMAPPED, 0, ErrorKind::Unmapped)));
+            }
+
+            /// Replaces the level-1 entry of key 0's path by `val`; returns
+            /// the tree and the `(level, index)` of the entry.
+            fn corrupt_leaf_link(val: impl Fn(u64) -> u64) -> (Arena, u64, usize, u64) {
+                let (arena, root) = build(&[(0, 0), (far_phys(), 0)]);
+                assert!(validate(&arena, root).is_ok());
+                let (_, table, idx) = step(&arena, root, encode_key(0, 0), 1);
+                let v = val(get(&arena, table, idx));
+                set(&arena, table, idx, v);
+                (arena, root, idx, v)
+            }
+
+            #[test]
+            fn misaligned_pointer() {
+                let (arena, root, idx, v) = corrupt_leaf_link(|leaf| leaf + 8);
+                assert_eq!(validate(&arena, root), Err(err(1, idx, v, 0, ErrorKind::Misaligned)));
+                let (arena, root, idx, v) = corrupt_leaf_link(|leaf| leaf + PAGE / 2);
+                assert_eq!(validate(&arena, root), Err(err(1, idx, v, 0, ErrorKind::Misaligned)));
+            }
+
+            #[test]
+            fn pointer_outside_ram() {
+                let (arena, root, idx, v) = corrupt_leaf_link(|_| RAM_END);
+                assert_eq!(validate(&arena, root), Err(err(1, idx, v, 0, ErrorKind::NotRam)));
+                let (arena, root, idx, v) = corrupt_leaf_link(|_| u64::MAX & !(PAGE - 1));
+                assert_eq!(validate(&arena, root), Err(err(1, idx, v, 0, ErrorKind::NotRam)));
+            }
+
+            #[test]
+            fn pointer_into_scratch() {
+                let (arena, root, idx, v) = corrupt_leaf_link(|_| SCRATCH_START);
+                assert_eq!(validate(&arena, root), Err(err(1, idx, v, 0, ErrorKind::InScratch)));
+                let (arena, root, idx, v) = corrupt_leaf_link(|_| SCRATCH_END - PAGE);
+                assert_eq!(validate(&arena, root), Err(err(1, idx, v, 0, ErrorKind::InScratch)));
+            }
+
+            #[test]
+            fn pointer_unmapped() {
+                let (arena, root, idx, v) = corrupt_leaf_link(|_| UNMAPPED);
+                assert_eq!(validate(&arena, root), Err(err(1, idx, v, 0, ErrorKind::Unmapped)));
+            }
+
+            #[test]
+            fn shared_leaf() {
+                let (a, b) = (encode_key(0, 0), encode_key(far_phys(), 0));
+                let (arena, root) = build_keys(&[a, b]);
+                assert!(validate(&arena, root).is_ok());
+                let (_, ta, ia) = step(&arena, root, a, 1);
+                let (_, tb, ib) = step(&arena, root, b, 1);
+                assert_ne!(ta, tb, "keys must use different level-1 tables");
+                let leaf_a = get(&arena, ta, ia);
+                set(&arena, tb, ib, leaf_a);
+                assert_eq!(validate(&arena, root), Err(err(1, ib, leaf_a, 0, ErrorKind::SharedNode)));
+            }
+
+            #[test]
+            fn shared_leaf_same_parent() {
+                let a = encode_key(0, 0);
+                let (arena, root) = build_keys(&[a]);
+                let (_, t, i) = step(&arena, root, a, 1);
+                let leaf = get(&arena, t, i);
+                let j = (i + 1) % TABLE_ENTRIES;
+                set(&arena, t, j, leaf);
+                // Pre-order: the lower index is the first sighting.
+                let second = i.max(j);
+                assert_eq!(validate(&arena, root), Err(err(1, second, leaf, 0, ErrorKind::SharedNode)));
+            }
+
+            #[test]
+            fn shared_table() {
+                let (a, b) = (encode_key(0, 0), encode_key(far_phys(), 0));
+                let (arena, root) = build_keys(&[a, b]);
+                let (_, ta, ia) = step(&arena, root, a, 2);
+                let (_, tb, ib) = step(&arena, root, b, 2);
+                let t1 = get(&arena, ta, ia);
+                if ta == tb {
+                    assert_ne!(ia, ib);
+                }
+                set(&arena, tb, ib, t1);
+                assert_eq!(validate(&arena, root), Err(err(2, ib, t1, 0, ErrorKind::SharedNode)));
+            }
+
+            #[test]
+            fn cycle() {
+                let a = encode_key(0, 0);
+                let (arena, root) = build_keys(&[a]);
+                // A level-2 table pointing back at the root.
+                let (_, t2, i2) = step(&arena, root, a, 2);
+                let j = (i2 + 1) % TABLE_ENTRIES;
+                set(&arena, t2, j, root);
+                assert_eq!(validate(&arena, root), Err(err(2, j, root, u64::from(TOP), ErrorKind::Cycle)));
+                // A table pointing at itself.
+                set(&arena, t2, j, t2);
+                assert_eq!(validate(&arena, root), Err(err(2, j, t2, 2, ErrorKind::Cycle)));
+                // A leaf link pointing at the root.
+                set(&arena, t2, j, 0);
+                assert!(validate(&arena, root).is_ok());
+                let (_, t1, i1) = step(&arena, root, a, 1);
+                let k = (i1 + 1) % TABLE_ENTRIES;
+                set(&arena, t1, k, root);
+                assert_eq!(validate(&arena, root), Err(err(1, k, root, u64::from(TOP), ErrorKind::Cycle)));
+            }
+
+            #[test]
+            fn order_too_large() {
+                let big = MAX_ORDER + 1;
+                let key = encode_key(0, big);
+                let (arena, root) = build_keys(&[key]);
+                let lim = Limits { max_nodes: MAX_NODES, max_order: big };
+                assert!(validate_with(&arena, root, &lim).is_ok());
+                let e = validate(&arena, root).expect_err("order above limit");
+                assert_eq!((e.level, e.value, e.other, e.kind), (0, key, u64::from(big), ErrorKind::OrderTooLarge));
+                assert_eq!(e.index, bitmap_index(key));
+                // The highest order the encoding has.
+                let key = encode_key(0, MAX_KEY_ORDER);
+                assert_eq!(key, 2);
+                let (arena, root) = build_keys(&[key]);
+                let e = validate(&arena, root).expect_err("order above limit");
+                assert_eq!((e.index, e.value, e.kind), (2, 2, ErrorKind::OrderTooLarge));
+            }
+
+            #[test]
+            fn undecodable_keys() {
+                for key in [0u64, 1] {
+                    let (arena, root) = build_keys(&[key]);
+                    assert_eq!(
+                        validate(&arena, root),
+                        Err(err(0, key as usize, key, 0, ErrorKind::BadKey))
+                    );
+                }
+            }
+
+            #[test]
+            fn key_out_of_range() {
+                let (mut arena, root) = build(&[(0, 0)]);
+                assert!(validate(&arena, root).is_ok());
+                // A root entry whose index puts bits above KEY_WIDTH.
+                let page = arena.alloc_page().expect("page");
+                let phys = arena.phys_of(page);
+                let idx = TABLE_ENTRIES - 1;
+                assert!(!key_in_range((idx as u64) << level_shift(TOP)));
+                set(&arena, root, idx, phys);
+                assert_eq!(validate(&arena, root), Err(err(TOP, idx, phys, 0, ErrorKind::KeyOutOfRange)));
+            }
+
+            #[test]
+            fn overlap_across_orders() {
+                let (arena, root) = build(&[(0, 3)]);
+                assert!(validate(&arena, root).is_ok());
+                let outer = encode_key(0, 3);
+                for p in [0, PAGE, 7 * PAGE] {
+                    let inner = encode_key(p, 0);
+                    let (arena, root) = build_keys(&[outer, inner]);
+                    assert_eq!(
+                        validate(&arena, root),
+                        Err(err(0, bitmap_index(inner), inner, outer, ErrorKind::Overlap))
+                    );
+                }
+                // Three levels of nesting; reported at the first inner key
+                // in walk order (higher orders first).
+                let (a, b, c) = (encode_key(0, MAX_ORDER), encode_key(16 * PAGE, 4), encode_key(17 * PAGE, 0));
+                let (arena, root) = build_keys(&[a, b, c]);
+                assert_eq!(validate(&arena, root), Err(err(0, bitmap_index(b), b, a, ErrorKind::Overlap)));
+                let (arena, root) = build_keys(&[b, c]);
+                assert_eq!(validate(&arena, root), Err(err(0, bitmap_index(c), c, b, ErrorKind::Overlap)));
+            }
+
+            #[test]
+            fn range_covers_tree_node() {
+                let (arena, root) = build(&[(0, 0)]);
+                let (_, t1, i1) = step(&arena, root, encode_key(0, 0), 1);
+                let leaf = get(&arena, t1, i1);
+                // Preserve the root page, then a block around the leaf.
+                for (phys, order, node) in [(root, 0, root), (leaf & !((PAGE << 2) - 1), 2, leaf)] {
+                    let (mut arena, r) = build(&[(0, 0)]);
+                    assert_eq!((r, leaf), (root, get(&arena, t1, i1)), "arena layout is deterministic");
+                    let rp = NonNull::new(arena.virt_of(r).cast::<RadixNode>().as_ptr()).expect("root");
+                    let key = encode_key(phys, order);
+                    // SAFETY: `rp` is a valid tree in `arena`.
+                    assert_eq!(unsafe { add_key(&mut arena, rp, key) }, Ok(()));
+                    let e = validate(&arena, r).expect_err("covers a node");
+                    assert_eq!((e.level, e.value, e.kind), (0, key, ErrorKind::CoversNode));
+                    assert!(e.other >= phys && e.other < phys + (PAGE << order));
+                    let _ = node;
+                }
+            }
+
+            #[test]
+            fn range_outside_ram_or_in_scratch() {
+                let key = encode_key(RAM_END, 0);
+                let (arena, root) = build_keys(&[key]);
+                assert_eq!(
+                    validate(&arena, root),
+                    Err(err(0, bitmap_index(key), key, RAM_END, ErrorKind::RangeNotRam))
+                );
+                let key = encode_key(SCRATCH_START + PAGE, 0);
+                let (arena, root) = build_keys(&[key]);
+                assert_eq!(
+                    validate(&arena, root),
+                    Err(err(0, bitmap_index(key), key, SCRATCH_START + PAGE, ErrorKind::RangeInScratch))
+                );
+                // The last block of the address space does not fit.
+                let top = u64::MAX & !(PAGE - 1);
+                let key = encode_key(top, 0);
+                let (arena, root) = build_keys(&[key]);
+                assert_eq!(validate(&arena, root), Err(err(0, bitmap_index(key), key, top, ErrorKind::RangeNotRam)));
+            }
+
+            #[test]
+            fn node_bound() {
+                let (arena, root) = build(&[(0, 0), (far_phys(), 0)]);
+                let s = validate(&arena, root).expect("valid");
+                let n = s.tables + s.leaves;
+                let exact = Limits { max_nodes: n, max_order: MAX_ORDER };
+                assert_eq!(validate_with(&arena, root, &exact), Ok(s));
+                let short = Limits { max_nodes: n - 1, max_order: MAX_ORDER };
+                let e = validate_with(&arena, root, &short).expect_err("bound");
+                assert_eq!((e.kind, e.other), (ErrorKind::TooManyNodes, (n - 1) as u64));
+                let none = Limits { max_nodes: 0, max_order: MAX_ORDER };
+                assert_eq!(
+                    validate_with(&arena, root, &none),
+                    Err(err(ROOT_LEVEL, 0, root, 0, ErrorKind::TooManyNodes))
+                );
+                // A scratch buffer shorter than the bound is refused.
+                let layout = Layout { arena: &arena, node_ptr_calls: Cell::new(0) };
+                let mut scratch = vec![0u64; n - 1];
+                // SAFETY: `node_ptr` only returns live arena pages.
+                let r = unsafe { validate_tree(&layout, root, &exact, &mut scratch) };
+                assert_eq!(r, Err(err(ROOT_LEVEL, 0, (n - 1) as u64, n as u64, ErrorKind::ScratchTooSmall)));
+                assert_eq!(layout.node_ptr_calls.get(), 0);
+            }
+
+            #[test]
+            fn error_kind_names() {
+                assert_eq!(ErrorKind::Overlap.name(), "preserved ranges overlap");
+                assert_eq!(err(0, 0, 0, 0, ErrorKind::Cycle).to_errno(), -22);
+            }
+
+            /// Non-overlapping `(phys, order)` blocks in `[0, PRESERVE_END)`
+            /// from random `(slot, order)` picks.
+            fn blocks_from(picks: &[(u64, u32)]) -> Vec<(u64, u32)> {
+                let mut out: Vec<(u64, u32)> = Vec::new();
+                for &(slot, order) in picks {
+                    let size = PAGE << order;
+                    let phys = (slot % (PRESERVE_END / size)) * size;
+                    let overlaps = out.iter().any(|&(p, o)| phys < p + (PAGE << o) && p < phys + size);
+                    if !overlaps {
+                        out.push((phys, order));
+                    }
+                }
+                out
+            }
+
+            /// Independent check of an accepted tree: the tree core walks it
+            /// without touching anything but live pages, agrees on the
+            /// counts, and its ranges are in RAM, outside scratch, disjoint
+            /// from each other and from the tree pages.
+            fn check_accepted(arena: &Arena, root: u64, s: &Stats) {
+                let r = NonNull::new(arena.virt_of(root).cast::<RadixNode>().as_ptr()).expect("root");
+                let mut keys = Vec::new();
+                let mut nodes = Vec::new();
+                let mut leaf = |k: u64| {
+                    keys.push(k);
+                    0
+                };
+                let mut node = |p: u64| {
+                    nodes.push(p);
+                    0
+                };
+                // SAFETY: the validator accepted the tree: every reachable
+                // entry is a live arena page, each reached once.
+                assert_eq!(unsafe { walk(arena, r, Some(&mut leaf), Some(&mut node)) }, 0);
+                // SAFETY: as above.
+                assert_eq!(unsafe { count_nodes(arena, r) }, (s.tables, s.leaves));
+                assert_eq!(keys.len() as u64, s.keys);
+                let mut per = [0u64; ORDER_SLOTS];
+                let mut ranges: Vec<(u64, u64)> = nodes.iter().map(|&p| (p, p + PAGE)).collect();
+                for &k in &keys {
+                    let (phys, order) = decode_key(k).expect("accepted key decodes");
+                    assert!(order <= MAX_ORDER);
+                    per[order as usize] += 1;
+                    let end = phys + (PAGE << order);
+                    assert!(end <= RAM_END && (end <= SCRATCH_START || phys >= SCRATCH_END));
+                    ranges.push((phys, end));
+                }
+                assert_eq!(per, s.keys_per_order);
+                ranges.sort_unstable();
+                for w in ranges.windows(2) {
+                    assert!(w[0].1 <= w[1].0, "accepted overlapping ranges {:x?}", w);
+                }
+            }
+
+            fn pick_strategy() -> impl Strategy<Value = Vec<(u64, u32)>> {
+                prop::collection::vec((any::<u64>(), 0..=MAX_ORDER), 0..120)
+            }
+
+            proptest! {
+                #![proptest_config(ProptestConfig::with_cases(cases($cases)))]
+
+                #[test]
+                fn random_valid_trees_validate(
+                    picks in pick_strategy(),
+                    dense in prop::collection::vec(0u64..4096, 0..200),
+                    del in prop::collection::vec(any::<usize>(), 0..40),
+                ) {
+                    // Random blocks, plus a dense run of pages after them.
+                    let mut blocks = blocks_from(&picks);
+                    let dense: Vec<(u64, u32)> = dense.iter().map(|&d| (d, 0)).collect();
+                    let base = PRESERVE_END / 2;
+                    for (d, _) in dense {
+                        let phys = base + d * PAGE;
+                        if !blocks.iter().any(|&(p, o)| phys < p + (PAGE << o) && p < phys + PAGE) {
+                            blocks.push((phys, 0));
+                        }
+                    }
+                    let (mut arena, root) = build(&blocks);
+                    // Delete some, leaving empty leaves and tables behind.
+                    let r = NonNull::new(arena.virt_of(root).cast::<RadixNode>().as_ptr()).expect("root");
+                    for d in del {
+                        if blocks.is_empty() {
+                            break;
+                        }
+                        let (p, o) = blocks.swap_remove(d % blocks.len());
+                        // SAFETY: `r` is a valid tree in `arena`.
+                        prop_assert_eq!(unsafe { del_key(&mut arena, r, encode_key(p, o)) }, Ok(()));
+                    }
+                    let s = validate(&arena, root);
+                    prop_assert!(s.is_ok(), "valid tree rejected: {:?}", s);
+                    let s = s.expect("checked");
+                    let mut per = [0u64; ORDER_SLOTS];
+                    for &(_, o) in &blocks {
+                        per[o as usize] += 1;
+                    }
+                    prop_assert_eq!(s.keys_per_order, per);
+                    prop_assert_eq!(s.keys, blocks.len() as u64);
+                    // SAFETY: `r` is a valid tree in `arena`.
+                    prop_assert_eq!(unsafe { count_nodes(&arena, r) }, (s.tables, s.leaves));
+                    prop_assert_eq!(s.tables + s.leaves, arena.live_pages());
+                    check_accepted(&arena, root, &s);
+                }
+
+                #[test]
+                fn mutated_images_never_panic(
+                    picks in pick_strategy(),
+                    muts in prop::collection::vec(mutation_strategy(), 1..12),
+                    max_nodes in 1usize..64,
+                ) {
+                    let (arena, root) = build(&blocks_from(&picks));
+                    let live: Vec<u64> = arena.live_set().into_iter().collect();
+                    let words = TABLE_ENTRIES;
+                    for m in &muts {
+                        match *m {
+                            Mutation::Xor { page, byte, val } => {
+                                let p = live[page % live.len()];
+                                let b = byte % PAGE_SIZE;
+                                let v = get(&arena, p, b / 8) ^ (u64::from(val) << (8 * (b % 8)));
+                                set(&arena, p, b / 8, v);
+                            }
+                            Mutation::Link { page, word, target } => {
+                                set(&arena, live[page % live.len()], word % words, live[target % live.len()]);
+                            }
+                            Mutation::Raw { page, word, val } => {
+                                set(&arena, live[page % live.len()], word % words, val);
+                            }
+                            Mutation::Near { page, word, target, delta } => {
+                                let t = live[target % live.len()].wrapping_add_signed(i64::from(delta) * 8);
+                                set(&arena, live[page % live.len()], word % words, t);
+                            }
+                        }
+                    }
+                    for lim in [limits(), Limits { max_nodes, max_order: MAX_ORDER }] {
+                        let layout = Layout { arena: &arena, node_ptr_calls: Cell::new(0) };
+                        let mut scratch = vec![0u64; lim.max_nodes];
+                        // SAFETY: `node_ptr` only returns live arena pages.
+                        let r = unsafe { validate_tree(&layout, root, &lim, &mut scratch) };
+                        if let Ok(s) = r {
+                            prop_assert!(s.tables + s.leaves <= lim.max_nodes);
+                            check_accepted(&arena, root, &s);
+                        }
+                        // Bounded work: four walks of at most `max_nodes`
+                        // nodes, plus at most `P * D` lookups per key.
+                        let keys_bound = lim.max_nodes.min(live.len()) * BITMAP_BITS;
+                        let calls_bound = 4 * (lim.max_nodes + 1)
+                            + keys_bound * (MAX_ORDER as usize + 1) * TREE_MAX_DEPTH as usize;
+                        prop_assert!(layout.node_ptr_calls.get() <= calls_bound);
+                    }
+                }
+            }
+        }
+    };
+}
+
+validate_tests!(geom4k, 64);
+validate_tests!(geom16k, 32);
+validate_tests!(geom64k, 16);

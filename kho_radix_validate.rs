@@ -1,0 +1,724 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Validation of the KHO radix tree handed over by the previous kernel.
+//!
+//! C implementation being hardened: [kernel/liveupdate/kexec_handover.c](srctree/kernel/liveupdate/kexec_handover.c)
+//! (`kho_get_mem_map_phys()`, `kho_preserved_memory_reserve()`), which walks
+//! the incoming tree and `memblock_reserve()`s whatever it lists, trusting
+//! every pointer and key.
+//!
+//! [`validate_tree`] checks the incoming tree *before* anything is reserved:
+//!
+//! - the root and every table entry is a page-aligned address of a page in
+//!   system RAM, outside the KHO scratch areas, that [`PhysLayout::node_ptr`]
+//!   agrees to map;
+//! - no node is reached twice: no cycle (an entry naming the table holding it
+//!   or one of its ancestors) and no node shared by two parents;
+//! - no table entry leads only to keys wider than [`KEY_WIDTH`];
+//! - every key decodes ([`decode_key`]) to an order no higher than the
+//!   caller's `max_order` (the kernel passes `MAX_PAGE_ORDER`), and to a
+//!   range that lies in RAM, outside the scratch areas, overlaps no other
+//!   preserved range (of any order) and no page of the tree itself;
+//! - the number of nodes visited is bounded by the caller's `max_nodes`.
+//!
+//! Like [`super::kho_radix_tree`] it runs in early boot, before the slab
+//! allocator exists, so it uses `core` only: no `alloc`, no `std`, no
+//! `kernel` crate, no recursion, no panics reachable from the tree contents.
+//! Memory for duplicate and overlap detection comes from the caller as a
+//! `&mut [u64]` of at least `max_nodes` entries (the kernel can
+//! `memblock_alloc()` it and free it afterwards). It never writes to the tree
+//! and never dereferences an address [`PhysLayout::node_ptr`] did not return.
+//!
+//! # API
+//!
+//! ```text
+//! pub trait PhysLayout {
+//!     fn is_ram(&self, start: u64, size: u64) -> bool;
+//!     fn in_scratch(&self, start: u64, size: u64) -> bool;
+//!     fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>>;
+//! }
+//! pub struct Limits { pub max_nodes: usize, pub max_order: u32 }
+//! pub struct Stats { pub tables: usize, pub leaves: usize, pub keys: u64,
+//!                    pub keys_per_order: [u64; ORDER_SLOTS] }
+//! pub struct ValidationError { pub level: u32, pub index: usize, pub value: u64,
+//!                              pub other: u64, pub kind: ErrorKind }
+//! pub enum ErrorKind { ... }                 // .name() -> &'static str
+//! pub const ROOT_LEVEL: u32;                 // `level` of errors about the root pointer
+//! pub unsafe fn validate_tree<L>(layout: &L, root_phys: u64, limits: &Limits,
+//!     scratch: &mut [u64]) -> Result<Stats, ValidationError>;
+//! ```
+//!
+//! # Algorithm and complexity
+//!
+//! Let `N` be the number of nodes (at most `max_nodes`), `E` the words per
+//! node ([`TABLE_ENTRIES`], which equals [`BITMAP_WORDS`]), `K` the
+//! number of keys, `D` the tree depth ([`TREE_MAX_DEPTH`]) and `P` the number
+//! of distinct orders present (at most `max_order + 1`).
+//!
+//! 1. *Structure*: an iterative pre-order walk checks every non-zero table
+//!    entry (alignment, RAM, scratch, key range, mapping, cycle against the
+//!    at most `D` ancestors, node budget) and records each node's address in
+//!    `scratch`. `O(N * (E + D))`. The addresses are then sorted in place
+//!    (`sort_unstable`, no allocation) and a duplicate means a node shared by
+//!    two parents; a second, identical walk finds the entry that reaches it
+//!    the second time, to report it. `O(N log N)`.
+//! 2. *Keys*: a walk over every set leaf bit decodes the key and checks its
+//!    order and range; the range is binary-searched in the sorted node
+//!    addresses to find a tree page it covers. `O(N * E + K log N)`.
+//! 3. *Overlaps*: blocks of one order are aligned and distinct, so they never
+//!    overlap each other, and two aligned power-of-two blocks overlap only if
+//!    one contains the other. So for every key of order `o`, a point lookup
+//!    of the containing block of each present order above `o`. `O(K * P * D)`.
+//!
+//! Total `O(N * (E + log N) + K * (P * D + log N))`: linear in the keys and
+//! `N log N` in the nodes; no step is quadratic. Every walk is bounded by
+//! `max_nodes` on its own, whatever the memory holds.
+
+use super::kho_radix_abi::*;
+use super::kho_radix_tree::key_in_range;
+use core::ptr::NonNull;
+
+/// What the validator needs to know about physical memory.
+///
+/// The kernel implements it with memblock queries (`memblock_is_region_memory()`,
+/// the `kho_scratch` array) and `phys_to_virt()`; the host tests with a
+/// simulated memory arena.
+pub trait PhysLayout {
+    /// Whether `[start, start + size)` lies entirely in system RAM.
+    fn is_ram(&self, start: u64, size: u64) -> bool;
+
+    /// Whether `[start, start + size)` overlaps any KHO scratch area.
+    fn in_scratch(&self, start: u64, size: u64) -> bool;
+
+    /// Virtual address of the tree page at physical address `phys`, or `None`
+    /// for any address the implementation will not let the validator read.
+    ///
+    /// A `Some(p)` is a promise that `p` is aligned for [`RadixNode`] and valid
+    /// for reads of [`PAGE_SIZE`] bytes, and that nothing writes those bytes
+    /// for the duration of [`validate_tree`] (see its safety section).
+    fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>>;
+}
+
+/// Caller-given bounds of a validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Highest number of nodes (tables, root included, plus leaves) to visit;
+    /// more is [`ErrorKind::TooManyNodes`]. The scratch buffer passed to
+    /// [`validate_tree`] needs this many entries.
+    pub max_nodes: usize,
+    /// Highest page order a key may have (the kernel's `MAX_PAGE_ORDER`);
+    /// values above [`MAX_KEY_ORDER`] act as [`MAX_KEY_ORDER`].
+    pub max_order: u32,
+}
+
+/// Number of slots in [`Stats::keys_per_order`]: one per order
+/// `0..=MAX_KEY_ORDER`.
+pub const ORDER_SLOTS: usize = MAX_KEY_ORDER as usize + 1;
+
+/// What a successful validation found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Number of tables, the root included.
+    pub tables: usize,
+    /// Number of bitmap leaves (empty ones included).
+    pub leaves: usize,
+    /// Number of keys, i.e. preserved blocks.
+    pub keys: u64,
+    /// Number of keys of each order; orders above the limit are always 0.
+    pub keys_per_order: [u64; ORDER_SLOTS],
+}
+
+/// `ValidationError::level` of errors about the root pointer itself (the
+/// FDT property) or the call as a whole; one above the root table's level.
+pub const ROOT_LEVEL: u32 = TREE_MAX_DEPTH;
+
+/// What is wrong; see [`ValidationError`] for what `value` and `other` hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The root address is zero (no tree).
+    RootZero,
+    /// The scratch buffer is shorter than [`Limits::max_nodes`]; `value` is its
+    /// length, `other` the limit. A caller bug.
+    ScratchTooSmall,
+    /// A node address is not page-aligned.
+    Misaligned,
+    /// A node page is not (entirely) in system RAM.
+    NotRam,
+    /// A node page overlaps a KHO scratch area.
+    InScratch,
+    /// [`PhysLayout::node_ptr`] refused a node address (or returned a
+    /// misaligned pointer).
+    Unmapped,
+    /// A table entry at an index whose keys would be wider than [`KEY_WIDTH`].
+    KeyOutOfRange,
+    /// An entry names the table holding it or one of its ancestors; `other`
+    /// is the level of that table.
+    Cycle,
+    /// A node is reached from two table entries; this is the second one.
+    SharedNode,
+    /// Visiting this entry's node would exceed [`Limits::max_nodes`]; `other`
+    /// is the limit.
+    TooManyNodes,
+    /// A set leaf bit whose key does not decode (no order bit in range).
+    BadKey,
+    /// A key of an order above [`Limits::max_order`]; `other` is the order.
+    OrderTooLarge,
+    /// A preserved range that is not (entirely) in system RAM; `other` is its
+    /// physical address.
+    RangeNotRam,
+    /// A preserved range that overlaps a KHO scratch area; `other` is its
+    /// physical address.
+    RangeInScratch,
+    /// A preserved range inside the block of another key; `other` is that
+    /// (higher-order) key.
+    Overlap,
+    /// A preserved range that covers a page of the tree; `other` is the
+    /// physical address of that page.
+    CoversNode,
+}
+
+impl ErrorKind {
+    /// Short lower-case description, for `pr_err()`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorKind::RootZero => "root address is zero",
+            ErrorKind::ScratchTooSmall => "scratch buffer smaller than node limit",
+            ErrorKind::Misaligned => "node address not page aligned",
+            ErrorKind::NotRam => "node outside system RAM",
+            ErrorKind::InScratch => "node inside a scratch area",
+            ErrorKind::Unmapped => "node address not mappable",
+            ErrorKind::KeyOutOfRange => "table entry beyond key width",
+            ErrorKind::Cycle => "cycle in tree",
+            ErrorKind::SharedNode => "node shared by two parents",
+            ErrorKind::TooManyNodes => "node limit exceeded",
+            ErrorKind::BadKey => "key does not decode",
+            ErrorKind::OrderTooLarge => "order above maximum",
+            ErrorKind::RangeNotRam => "preserved range outside system RAM",
+            ErrorKind::RangeInScratch => "preserved range inside a scratch area",
+            ErrorKind::Overlap => "preserved ranges overlap",
+            ErrorKind::CoversNode => "preserved range covers a tree node",
+        }
+    }
+}
+
+/// Where and why validation failed.
+///
+/// For table entries, `level` is the level of the table holding the entry
+/// (`1..TREE_MAX_DEPTH`, the root table is `TREE_MAX_DEPTH - 1`), `index` the
+/// entry's index and `value` the entry. For keys, `level` is 0, `index` the
+/// bit in the leaf and `value` the key. For the root pointer and whole-call
+/// errors, `level` is [`ROOT_LEVEL`], `index` 0 and `value` the root address.
+/// `other` is kind-specific context (see [`ErrorKind`]), else 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidationError {
+    /// Tree level of the fault (see above).
+    pub level: u32,
+    /// Index within the node.
+    pub index: usize,
+    /// Value at fault: table entry, key or root address.
+    pub value: u64,
+    /// Kind-specific context, or 0.
+    pub other: u64,
+    /// What is wrong.
+    pub kind: ErrorKind,
+}
+
+impl ValidationError {
+    /// The negative kernel error code for a rejected tree (`-EINVAL`).
+    #[inline]
+    pub const fn to_errno(&self) -> i32 {
+        -22
+    }
+}
+
+/// Level of the root table.
+const TOP_LEVEL: u32 = TREE_MAX_DEPTH - 1;
+
+/// Number of levels, as an array length.
+const DEPTH: usize = TREE_MAX_DEPTH as usize;
+
+/// [`PAGE_SIZE`] as `u64`.
+const PAGE_BYTES: u64 = PAGE_SIZE as u64;
+
+// Keys rebuilt below the root table's shift always fit in `KEY_WIDTH`, so the
+// key-range check is needed at the root table only (done everywhere anyway).
+const _: () = assert!(level_shift(TOP_LEVEL) < KEY_WIDTH);
+const _: () = assert!(TREE_MAX_DEPTH >= 2);
+
+/// Reads entry `idx` (masked to the table) of `node`.
+///
+/// # Safety
+///
+/// `node` came from [`PhysLayout::node_ptr`] under the contract of
+/// [`validate_tree`].
+#[inline]
+unsafe fn read_entry(node: NonNull<RadixNode>, idx: usize) -> u64 {
+    // SAFETY: `node` is aligned and readable for `PAGE_SIZE` bytes, which is
+    // the size of `RadixNode`; the masked index is within the table.
+    unsafe { (*node.as_ptr()).table[idx % TABLE_ENTRIES] }
+}
+
+/// Reads word `w` (masked to the bitmap) of the leaf at `node`.
+///
+/// # Safety
+///
+/// As for [`read_entry`].
+#[inline]
+unsafe fn read_word(node: NonNull<RadixNode>, w: usize) -> u64 {
+    let leaf = node.cast::<RadixLeaf>();
+    // SAFETY: `RadixLeaf` has the size and alignment of `RadixNode`, so the
+    // caller's guarantee covers it; the masked index is within the bitmap.
+    unsafe { (*leaf.as_ptr()).bitmap[w % BITMAP_WORDS] }
+}
+
+/// First non-zero entry of `node` at index `from` or later, as
+/// `(index, entry)`.
+///
+/// # Safety
+///
+/// As for [`read_entry`].
+#[inline]
+unsafe fn next_entry(node: NonNull<RadixNode>, from: usize) -> Option<(usize, u64)> {
+    let mut i = from;
+    while i < TABLE_ENTRIES {
+        // SAFETY: guaranteed by the caller.
+        let e = unsafe { read_entry(node, i) };
+        if e != 0 {
+            return Some((i, e));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether `p` is aligned for [`RadixNode`] (a power of two).
+#[inline]
+fn is_node_aligned(p: NonNull<RadixNode>) -> bool {
+    (p.as_ptr() as usize) & (core::mem::align_of::<RadixNode>() - 1) == 0
+}
+
+/// Checks the address of a tree page and maps it.
+fn check_node<L: PhysLayout + ?Sized>(
+    layout: &L,
+    phys: u64,
+) -> Result<NonNull<RadixNode>, ErrorKind> {
+    if phys & (PAGE_BYTES - 1) != 0 {
+        return Err(ErrorKind::Misaligned);
+    }
+    if !layout.is_ram(phys, PAGE_BYTES) {
+        return Err(ErrorKind::NotRam);
+    }
+    if layout.in_scratch(phys, PAGE_BYTES) {
+        return Err(ErrorKind::InScratch);
+    }
+    let p = layout.node_ptr(phys).ok_or(ErrorKind::Unmapped)?;
+    if !is_node_aligned(p) {
+        return Err(ErrorKind::Unmapped);
+    }
+    Ok(p)
+}
+
+/// A node reached through a table entry, as seen by a walk callback.
+struct Visit {
+    /// Level of the table holding the entry; the node is at `level - 1`, a
+    /// leaf if `level == 1`.
+    level: u32,
+    /// Index of the entry.
+    index: usize,
+    /// The entry: the node's physical address.
+    phys: u64,
+    /// The node, as mapped by [`PhysLayout::node_ptr`].
+    node: NonNull<RadixNode>,
+    /// Key bits decoded by the tables above and including the entry.
+    prefix: u64,
+}
+
+/// Node counts of a walk.
+struct Counts {
+    tables: usize,
+    leaves: usize,
+}
+
+/// Walks the tree below the (already checked) root in pre-order, checking
+/// every non-zero table entry before following it, and calls `visit` for each
+/// node reached; stops at the first error.
+///
+/// At most `max_nodes` nodes, the root included, are visited; the walk does
+/// `O(max_nodes * (TABLE_ENTRIES + TREE_MAX_DEPTH))` work whatever the pages
+/// hold.
+///
+/// # Safety
+///
+/// `root` came from `layout.node_ptr(root_phys)`, and `layout` honours the
+/// contract of [`validate_tree`].
+unsafe fn walk_checked<L: PhysLayout + ?Sized>(
+    layout: &L,
+    root_phys: u64,
+    root: NonNull<RadixNode>,
+    max_nodes: usize,
+    visit: &mut dyn FnMut(&Visit) -> Result<(), ValidationError>,
+) -> Result<Counts, ValidationError> {
+    #[derive(Clone, Copy)]
+    struct Frame {
+        node: NonNull<RadixNode>,
+        phys: u64,
+        next: usize,
+        prefix: u64,
+    }
+
+    let mut counts = Counts {
+        tables: 1,
+        leaves: 0,
+    };
+    // INVARIANT: `stack[l]` for `level <= l <= TOP_LEVEL` is the table being
+    // scanned at level `l` (mapped by `node_ptr`), its address, the next index
+    // to look at and its key prefix; they are the current table and its
+    // ancestors.
+    let mut stack = [Frame {
+        node: root,
+        phys: root_phys,
+        next: 0,
+        prefix: 0,
+    }; DEPTH];
+    let mut level = TOP_LEVEL;
+    loop {
+        let Some(frame) = stack.get_mut(level as usize) else {
+            return Ok(counts);
+        };
+        // SAFETY: `frame.node` came from `node_ptr` (the root, or a child
+        // pushed below), as the caller's contract requires.
+        let Some((i, entry)) = (unsafe { next_entry(frame.node, frame.next) }) else {
+            if level == TOP_LEVEL {
+                return Ok(counts);
+            }
+            level += 1;
+            continue;
+        };
+        frame.next = i + 1;
+        let parent_prefix = frame.prefix;
+        let err = |kind: ErrorKind, other: u64| ValidationError {
+            level,
+            index: i,
+            value: entry,
+            other,
+            kind,
+        };
+
+        // `level_shift(level) < 64` for table levels; bits shifted out or
+        // above `KEY_WIDTH` mean no key below this entry can be encoded.
+        let shift = level_shift(level);
+        let bits = (i as u64) << shift;
+        let prefix = parent_prefix | bits;
+        if bits >> shift != i as u64 || !key_in_range(prefix) {
+            return Err(err(ErrorKind::KeyOutOfRange, 0));
+        }
+
+        let mut l = level;
+        while l <= TOP_LEVEL {
+            if let Some(anc) = stack.get(l as usize) {
+                if anc.phys == entry {
+                    return Err(err(ErrorKind::Cycle, u64::from(l)));
+                }
+            }
+            l += 1;
+        }
+
+        let visited = counts.tables + counts.leaves;
+        if visited >= max_nodes {
+            return Err(err(ErrorKind::TooManyNodes, max_nodes as u64));
+        }
+        let node = check_node(layout, entry).map_err(|k| err(k, 0))?;
+        visit(&Visit {
+            level,
+            index: i,
+            phys: entry,
+            node,
+            prefix,
+        })?;
+
+        if level == 1 {
+            counts.leaves += 1;
+        } else {
+            counts.tables += 1;
+            level -= 1;
+            // INVARIANT: `node` came from `node_ptr` and `entry` is neither
+            // the current table nor one of its ancestors.
+            if let Some(slot) = stack.get_mut(level as usize) {
+                *slot = Frame {
+                    node,
+                    phys: entry,
+                    next: 0,
+                    prefix,
+                };
+            }
+        }
+    }
+}
+
+/// Calls `f(bit, key)` for every set bit of the leaf `node` in ascending
+/// order; stops at the first error.
+///
+/// # Safety
+///
+/// As for [`read_entry`].
+unsafe fn for_each_key(
+    node: NonNull<RadixNode>,
+    prefix: u64,
+    f: &mut dyn FnMut(usize, u64) -> Result<(), ValidationError>,
+) -> Result<(), ValidationError> {
+    for w in 0..BITMAP_WORDS {
+        // SAFETY: guaranteed by the caller.
+        let mut bits = unsafe { read_word(node, w) };
+        while bits != 0 {
+            let b = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let bit = w * 64 + b;
+            f(bit, prefix | bit as u64)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `key` is set in the tree at `root`; entries `node_ptr` refuses
+/// count as absent.
+///
+/// # Safety
+///
+/// `root` came from `layout.node_ptr()`, and `layout` honours the contract of
+/// [`validate_tree`].
+unsafe fn contains<L: PhysLayout + ?Sized>(layout: &L, root: NonNull<RadixNode>, key: u64) -> bool {
+    let mut node = root;
+    let mut level = TOP_LEVEL;
+    while level > 0 {
+        // SAFETY: `node` is `root` or came from `node_ptr` below.
+        let e = unsafe { read_entry(node, table_index(key, level)) };
+        if e == 0 {
+            return false;
+        }
+        match layout.node_ptr(e) {
+            Some(n) if is_node_aligned(n) => node = n,
+            _ => return false,
+        }
+        level -= 1;
+    }
+    let bit = bitmap_index(key);
+    // SAFETY: `node` came from `node_ptr`.
+    let w = unsafe { read_word(node, bit / 64) };
+    w & (1u64 << (bit % 64)) != 0
+}
+
+/// Validates the radix tree at physical address `root_phys` handed over by
+/// the previous kernel; see the module documentation for what is checked
+/// and at what cost.
+///
+/// `scratch` must hold at least `limits.max_nodes` entries; its contents on
+/// return are unspecified (the sorted node addresses, in practice). Returns
+/// the node and key counts of a valid tree, or the first fault found.
+///
+/// A tree accepted here is a valid tree, in the sense of
+/// [`super::kho_radix_tree`], for any `NodeMemory` whose `phys_to_virt()`
+/// agrees with `layout.node_ptr()`, and its keys can be reserved without
+/// overlap.
+///
+/// # Safety
+///
+/// Every `Some(p)` that `layout.node_ptr()` returns during the call is
+/// aligned for [`RadixNode`], valid for reads of [`PAGE_SIZE`] bytes, and not
+/// written to until the call returns. Nothing else is assumed about the
+/// memory: its contents may be arbitrary.
+pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
+    layout: &L,
+    root_phys: u64,
+    limits: &Limits,
+    scratch: &mut [u64],
+) -> Result<Stats, ValidationError> {
+    let root_err = |kind: ErrorKind, value: u64, other: u64| ValidationError {
+        level: ROOT_LEVEL,
+        index: 0,
+        value,
+        other,
+        kind,
+    };
+    let max_nodes = limits.max_nodes;
+    let max_order = if limits.max_order > MAX_KEY_ORDER {
+        MAX_KEY_ORDER
+    } else {
+        limits.max_order
+    };
+    if scratch.len() < max_nodes {
+        return Err(root_err(
+            ErrorKind::ScratchTooSmall,
+            scratch.len() as u64,
+            max_nodes as u64,
+        ));
+    }
+    if root_phys == 0 {
+        return Err(root_err(ErrorKind::RootZero, 0, 0));
+    }
+    if max_nodes == 0 {
+        return Err(root_err(ErrorKind::TooManyNodes, root_phys, 0));
+    }
+    let root = check_node(layout, root_phys).map_err(|k| root_err(k, root_phys, 0))?;
+
+    // Pass 1: structure; record every node address.
+    let mut n = 0usize;
+    if let Some(slot) = scratch.get_mut(n) {
+        *slot = root_phys;
+        n += 1;
+    }
+    let mut record = |v: &Visit| -> Result<(), ValidationError> {
+        match scratch.get_mut(n) {
+            Some(slot) => {
+                *slot = v.phys;
+                n += 1;
+                Ok(())
+            }
+            // Unreachable: the walk visits at most `max_nodes <= scratch.len()`.
+            None => Err(ValidationError {
+                level: v.level,
+                index: v.index,
+                value: v.phys,
+                other: max_nodes as u64,
+                kind: ErrorKind::TooManyNodes,
+            }),
+        }
+    };
+    // SAFETY: `root` came from `layout.node_ptr(root_phys)`; the caller
+    // guarantees the `node_ptr` contract.
+    let counts = unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut record) }?;
+
+    let nodes: &mut [u64] = match scratch.get_mut(..n) {
+        Some(s) => s,
+        None => {
+            return Err(root_err(
+                ErrorKind::TooManyNodes,
+                root_phys,
+                max_nodes as u64,
+            ))
+        }
+    };
+    nodes.sort_unstable();
+    let dup = nodes.windows(2).find_map(|w| match *w {
+        [a, b] if a == b => Some(a),
+        _ => None,
+    });
+    if let Some(dup) = dup {
+        // Find and report the entry that reaches `dup` the second time; the
+        // root is the first sighting if it is `dup`.
+        let mut seen = u32::from(root_phys == dup);
+        let mut find = |v: &Visit| -> Result<(), ValidationError> {
+            if v.phys == dup {
+                seen += 1;
+                if seen >= 2 {
+                    return Err(ValidationError {
+                        level: v.level,
+                        index: v.index,
+                        value: v.phys,
+                        other: 0,
+                        kind: ErrorKind::SharedNode,
+                    });
+                }
+            }
+            Ok(())
+        };
+        // SAFETY: as for the first walk.
+        unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut find) }?;
+        // Only reachable if `layout` answers differently the second time.
+        return Err(root_err(ErrorKind::SharedNode, dup, 0));
+    }
+    let nodes: &[u64] = nodes;
+
+    // Pass 2: decode and check every key on its own.
+    let mut stats = Stats {
+        tables: counts.tables,
+        leaves: counts.leaves,
+        keys: 0,
+        keys_per_order: [0; ORDER_SLOTS],
+    };
+    let mut check_keys = |v: &Visit| -> Result<(), ValidationError> {
+        if v.level != 1 {
+            return Ok(());
+        }
+        let mut check_key = |bit: usize, key: u64| -> Result<(), ValidationError> {
+            let err = |kind: ErrorKind, other: u64| ValidationError {
+                level: 0,
+                index: bit,
+                value: key,
+                other,
+                kind,
+            };
+            let (phys, order) = decode_key(key).ok_or(err(ErrorKind::BadKey, 0))?;
+            if order > max_order {
+                return Err(err(ErrorKind::OrderTooLarge, u64::from(order)));
+            }
+            // `PAGE_SHIFT + order <= 63` as `order <= MAX_KEY_ORDER`, so
+            // the shift loses no bit.
+            let size = PAGE_BYTES << order;
+            let Some(end) = phys.checked_add(size) else {
+                return Err(err(ErrorKind::RangeNotRam, phys));
+            };
+            if !layout.is_ram(phys, size) {
+                return Err(err(ErrorKind::RangeNotRam, phys));
+            }
+            if layout.in_scratch(phys, size) {
+                return Err(err(ErrorKind::RangeInScratch, phys));
+            }
+            let first = nodes.partition_point(|&a| a < phys);
+            if let Some(&node) = nodes.get(first) {
+                if node < end {
+                    return Err(err(ErrorKind::CoversNode, node));
+                }
+            }
+            if let Some(c) = stats.keys_per_order.get_mut(order as usize) {
+                *c += 1;
+            }
+            stats.keys += 1;
+            Ok(())
+        };
+        // SAFETY: `v.node` came from `node_ptr`.
+        unsafe { for_each_key(v.node, v.prefix, &mut check_key) }
+    };
+    // SAFETY: as for the first walk.
+    unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut check_keys) }?;
+
+    // Pass 3: overlaps across orders. Only needed if two orders are present.
+    let present = stats.keys_per_order.iter().filter(|&&c| c != 0).count();
+    if present > 1 {
+        let per_order = &stats.keys_per_order;
+        let mut check_overlap = |v: &Visit| -> Result<(), ValidationError> {
+            if v.level != 1 {
+                return Ok(());
+            }
+            let mut check_key = |bit: usize, key: u64| -> Result<(), ValidationError> {
+                // Pass 2 accepted every key.
+                let Some((phys, order)) = decode_key(key) else {
+                    return Ok(());
+                };
+                let mut higher = order + 1;
+                while higher <= max_order {
+                    let has_keys = per_order.get(higher as usize).is_some_and(|&c| c != 0);
+                    let outer = encode_key(phys, higher);
+                    // SAFETY: `root` came from `node_ptr`; the caller
+                    // guarantees the `node_ptr` contract.
+                    if has_keys && unsafe { contains(layout, root, outer) } {
+                        return Err(ValidationError {
+                            level: 0,
+                            index: bit,
+                            value: key,
+                            other: outer,
+                            kind: ErrorKind::Overlap,
+                        });
+                    }
+                    higher += 1;
+                }
+                Ok(())
+            };
+            // SAFETY: `v.node` came from `node_ptr`.
+            unsafe { for_each_key(v.node, v.prefix, &mut check_key) }
+        };
+        // SAFETY: as for the first walk.
+        unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut check_overlap) }?;
+    }
+
+    Ok(stats)
+}
