@@ -65,14 +65,19 @@
 //! 2. *Keys*: a walk over every set leaf bit decodes the key and checks its
 //!    order and range; the range is binary-searched in the sorted node
 //!    addresses to find a tree page it covers. `O(N * E + K log N)`.
-//! 3. *Overlaps*: blocks of one order are aligned and distinct, so they never
-//!    overlap each other, and two aligned power-of-two blocks overlap only if
+//! 3. *Overlaps*: blocks of one order are aligned and distinct (every node
+//!    is reached once, so every key is listed once), so they never overlap
+//!    each other, and two aligned power-of-two blocks overlap only if
 //!    one contains the other. So for every key of order `o`, a point lookup
 //!    of the containing block of each present order above `o`. `O(K * P * D)`.
 //!
 //! Total `O(N * (E + log N) + K * (P * D + log N))`: linear in the keys and
 //! `N log N` in the nodes; no step is quadratic. Every walk is bounded by
 //! `max_nodes` on its own, whatever the memory holds.
+//!
+//! The error returned is the first fault in that order: a faulty table entry
+//! in walk order, else a shared node, else a faulty key in key order, else an
+//! overlap.
 
 use super::kho_radix_abi::*;
 use super::kho_radix_tree::key_in_range;

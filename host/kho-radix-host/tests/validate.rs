@@ -277,6 +277,51 @@ macro_rules! validate_tests {
                 assert_eq!(validate(&arena, root), Err(err(1, idx, v, 0, ErrorKind::Unmapped)));
             }
 
+            /// A layout that maps one node to a misaligned pointer.
+            struct Skewed<'a> {
+                inner: Layout<'a>,
+                bad: u64,
+            }
+
+            impl PhysLayout for Skewed<'_> {
+                fn is_ram(&self, start: u64, size: u64) -> bool {
+                    self.inner.is_ram(start, size)
+                }
+
+                fn in_scratch(&self, start: u64, size: u64) -> bool {
+                    self.inner.in_scratch(start, size)
+                }
+
+                fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
+                    let p = self.inner.node_ptr(phys)?;
+                    if phys != self.bad {
+                        return Some(p);
+                    }
+                    // Still inside the page; never dereferenced by the
+                    // validator.
+                    NonNull::new(p.as_ptr().cast::<u8>().wrapping_add(4).cast())
+                }
+            }
+
+            #[test]
+            fn misaligned_mapping_refused() {
+                let (arena, root) = build(&[(0, 0)]);
+                let (_, t1, i1) = step(&arena, root, encode_key(0, 0), 1);
+                let leaf = get(&arena, t1, i1);
+                for (bad, expect) in [
+                    (leaf, err(1, i1, leaf, 0, ErrorKind::Unmapped)),
+                    (root, err(ROOT_LEVEL, 0, root, 0, ErrorKind::Unmapped)),
+                ] {
+                    let layout = Skewed { inner: Layout { arena: &arena, node_ptr_calls: Cell::new(0) }, bad };
+                    let mut scratch = vec![0u64; MAX_NODES];
+                    // SAFETY: `node_ptr` returns live arena pages, or for
+                    // `bad` a pointer the contract does not allow, which the
+                    // validator must refuse before reading.
+                    let r = unsafe { validate_tree(&layout, root, &limits(), &mut scratch) };
+                    assert_eq!(r, Err(expect));
+                }
+            }
+
             #[test]
             fn shared_leaf() {
                 let (a, b) = (encode_key(0, 0), encode_key(far_phys(), 0));
@@ -465,6 +510,11 @@ macro_rules! validate_tests {
                 let r = unsafe { validate_tree(&layout, root, &exact, &mut scratch) };
                 assert_eq!(r, Err(err(ROOT_LEVEL, 0, (n - 1) as u64, n as u64, ErrorKind::ScratchTooSmall)));
                 assert_eq!(layout.node_ptr_calls.get(), 0);
+                // A longer scratch buffer does not raise the bound.
+                let mut scratch = vec![0u64; 2 * n];
+                // SAFETY: `node_ptr` only returns live arena pages.
+                let r = unsafe { validate_tree(&layout, root, &short, &mut scratch) };
+                assert_eq!(r.map_err(|e| (e.kind, e.other)), Err((ErrorKind::TooManyNodes, (n - 1) as u64)));
             }
 
             #[test]
