@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `ops` fuzz target's logic, shared by the libFuzzer target
+//! (`fuzz_targets/ops.rs`, nightly) and the stable replay test of
+//! `kho-radix-bench` (`tests/fuzz_replay.rs`), which both include this file
+//! with `#[path]`.
+//!
+//! [`run`] decodes an arbitrary byte string into a sequence of tree
+//! operations and runs it against the Rust core on the host `Arena`, with a
+//! `BTreeSet<u64>` as the model. The first byte picks the page size; then
+//! each operation is an opcode byte followed by its operands:
+//!
+//! | opcode % 8 | operation |
+//! |---|---|
+//! | 0, 1 | `add_key(key)` |
+//! | 2 | `del_key(key)` |
+//! | 3 | `del_key_reclaim(key)` |
+//! | 4 | `walk`, optionally stopping after `n` keys or `n` nodes |
+//! | 5 | `destroy` + a fresh root (`alloc_root`) |
+//! | 6 | make allocation attempt `n % 4` from now fail |
+//! | 7 | `contains_key(key)` |
+//!
+//! A key is a selector byte and operands: a key of the model, an encoded
+//! `(phys, order)` pair with orders past the encodable maximum, a raw `u64`
+//! (mostly out of range), a boundary value around `KEY_WIDTH`, a small
+//! clustered key, or the previous key with one bit flipped (so that paths
+//! share nodes at every level).
+//!
+//! After every operation the result is checked against the model, then the
+//! whole tree: a full walk must produce exactly the model's keys in
+//! ascending order, the tree's node count must equal the arena's live pages
+//! (no leak, no dangling node), and while no plain `del_key` has removed a
+//! key, the node count must be exactly the minimum the model needs
+//! (which checks `del_key_reclaim` frees every empty node and that a failed
+//! `add_key` leaves nothing behind). The arena panics on any access to a
+//! freed or unknown page.
+
+use std::collections::BTreeSet;
+
+/// Upper bound on the operations of one input, to keep each run fast.
+pub const MAX_OPS: usize = 512;
+
+/// Reads operands from the input; past its end every read yields zeros.
+struct Input<'a> {
+    data: &'a [u8],
+}
+
+impl Input<'_> {
+    fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn u8(&mut self) -> u8 {
+        match self.data.split_first() {
+            Some((&b, rest)) => {
+                self.data = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    fn u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        let n = self.data.len().min(8);
+        b[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        u64::from_le_bytes(b)
+    }
+}
+
+/// Runs one input; panics if the tree and the model disagree.
+pub fn run(data: &[u8]) {
+    let Some((&geom, rest)) = data.split_first() else {
+        return;
+    };
+    match geom % 3 {
+        0 => g4k::run(rest),
+        1 => g16k::run(rest),
+        _ => g64k::run(rest),
+    }
+}
+
+macro_rules! fuzz_geometry {
+    ($modname:ident, $geom:ident) => {
+        mod $modname {
+            use super::{BTreeSet, Input, MAX_OPS};
+            use kho_radix_host::$geom::kho_radix_abi::*;
+            use kho_radix_host::$geom::kho_radix_tree::*;
+            use kho_radix_host::$geom::{new_arena, PAGE_SHIFT};
+            use kho_radix_host::Arena;
+            use std::ptr::NonNull;
+
+            const TOP: u32 = TREE_MAX_DEPTH - 1;
+
+            /// Number of nodes a tree holding exactly `keys` needs, root
+            /// included.
+            fn min_nodes(keys: &BTreeSet<u64>) -> usize {
+                let distinct = |shift: u32| {
+                    keys.iter()
+                        .map(|k| k >> shift)
+                        .collect::<BTreeSet<_>>()
+                        .len()
+                };
+                // Leaves, then one table per distinct prefix above each level
+                // below the root.
+                let mut n = 1 + distinct(BITMAP_SIZE_LOG2);
+                for level in 1..TOP {
+                    n += distinct(level_shift(level + 1));
+                }
+                n
+            }
+
+            struct State {
+                arena: Arena,
+                root: NonNull<RadixNode>,
+                model: BTreeSet<u64>,
+                /// No plain `del_key` removed a key since the last fresh
+                /// root, so the tree has no empty node.
+                minimal: bool,
+                /// Absolute allocation attempt armed to fail, if any.
+                fail_at: Option<usize>,
+                last_key: u64,
+            }
+
+            impl State {
+                fn key(&mut self, inp: &mut Input<'_>) -> u64 {
+                    let sel = inp.u8();
+                    let key = match sel % 6 {
+                        0 if !self.model.is_empty() => {
+                            let i = usize::from(inp.u8()) % self.model.len();
+                            self.model.iter().nth(i).copied().unwrap_or(0)
+                        }
+                        0 | 1 => {
+                            let phys = inp.u64();
+                            encode_key(phys, u32::from(inp.u8() % 64))
+                        }
+                        2 => inp.u64(),
+                        3 => {
+                            let w = 1u64 << KEY_WIDTH;
+                            [0, 1, w - 1, w, w | 1, w >> 1, u64::MAX, (w >> 1) - 1]
+                                [usize::from(inp.u8() % 8)]
+                        }
+                        4 => {
+                            let pfn = u64::from(inp.u8()) << 8 | u64::from(inp.u8());
+                            encode_key(pfn << PAGE_SHIFT, u32::from(inp.u8() % 4))
+                        }
+                        _ => self.last_key ^ (1u64 << (inp.u8() % 64)),
+                    };
+                    self.last_key = key;
+                    key
+                }
+
+                /// Whether the armed failure fired during the attempts since
+                /// `before`; disarms it if so.
+                fn fired(&mut self, before: usize) -> bool {
+                    match self.fail_at {
+                        Some(at) if at >= before && at < self.arena.attempts() => {
+                            self.fail_at = None;
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+
+                /// Whether a table on `key`'s path may be missing; exact only
+                /// for minimal trees.
+                fn path_missing(&self, key: u64) -> Option<bool> {
+                    let leaf = key >> BITMAP_SIZE_LOG2;
+                    self.minimal
+                        .then(|| !self.model.iter().any(|k| k >> BITMAP_SIZE_LOG2 == leaf))
+                }
+
+                fn add(&mut self, key: u64) {
+                    let before = self.arena.attempts();
+                    let live = self.fail_at.map(|_| self.arena.live_set());
+                    // SAFETY: `root` is a valid tree of `arena`.
+                    let r = unsafe { add_key(&mut self.arena, self.root, key) };
+                    let fired = self.fired(before);
+                    if !key_in_range(key) {
+                        assert_eq!(r, Err(RadixError::Range), "add {key:#x}");
+                    } else if fired {
+                        assert_eq!(r, Err(RadixError::NoMemory), "add {key:#x}");
+                        let now = Some(self.arena.live_set());
+                        assert_eq!(now, live, "failed add {key:#x} changed pages");
+                    } else {
+                        assert_eq!(r, Ok(()), "add {key:#x}");
+                        self.model.insert(key);
+                    }
+                }
+
+                fn del(&mut self, key: u64, reclaim: bool) {
+                    let missing = self.path_missing(key);
+                    let present = self.model.contains(&key);
+                    // SAFETY: `root` is a valid tree of `arena`, all of whose
+                    // nodes come from it.
+                    let r = unsafe {
+                        if reclaim {
+                            del_key_reclaim(&mut self.arena, self.root, key)
+                        } else {
+                            del_key(&mut self.arena, self.root, key)
+                        }
+                    };
+                    if !key_in_range(key) {
+                        assert_eq!(r, Err(RadixError::Range), "del {key:#x}");
+                        return;
+                    }
+                    if present || missing == Some(false) {
+                        assert_eq!(r, Ok(()), "del {key:#x}");
+                    } else if missing == Some(true) {
+                        assert_eq!(r, Err(RadixError::NotPresent), "del {key:#x}");
+                    } else {
+                        assert!(
+                            r.is_ok() || r == Err(RadixError::NotPresent),
+                            "del {key:#x}: {r:?}"
+                        );
+                    }
+                    if present {
+                        self.model.remove(&key);
+                        if !reclaim {
+                            self.minimal = false;
+                        }
+                    }
+                }
+
+                fn walk(&mut self, stop_key: Option<usize>, stop_node: Option<usize>) {
+                    let (mut keys, mut nodes) = (Vec::new(), 0usize);
+                    let mut leaf = |k: u64| {
+                        keys.push(k);
+                        if Some(keys.len()) == stop_key {
+                            7
+                        } else {
+                            0
+                        }
+                    };
+                    let arena = &self.arena;
+                    let mut node = |phys: u64| {
+                        assert!(arena.is_live(phys), "walk: node {phys:#x} not live");
+                        nodes += 1;
+                        if Some(nodes) == stop_node {
+                            -3
+                        } else {
+                            0
+                        }
+                    };
+                    // SAFETY: `root` is a valid tree of `arena`; the callbacks
+                    // do not touch it.
+                    let r = unsafe { walk(arena, self.root, Some(&mut leaf), Some(&mut node)) };
+                    let want: Vec<u64> = self.model.iter().copied().collect();
+                    match r {
+                        0 => {
+                            assert_eq!(keys, want, "walk keys");
+                            assert_eq!(nodes, arena.live_pages(), "walk nodes");
+                        }
+                        7 => {
+                            assert_eq!(Some(keys.len()), stop_key);
+                            assert_eq!(keys[..], want[..keys.len()], "stopped walk keys");
+                        }
+                        -3 => {
+                            assert_eq!(Some(nodes), stop_node);
+                            assert!(want.starts_with(&keys), "stopped walk keys");
+                        }
+                        _ => panic!("walk returned {r}"),
+                    }
+                }
+
+                fn reinit(&mut self) {
+                    // SAFETY: `root` is a valid tree all of whose nodes come
+                    // from `arena`; it is replaced right below.
+                    unsafe { destroy(&mut self.arena, self.root) };
+                    assert_eq!(self.arena.live_pages(), 0, "destroy leaked pages");
+                    let before = self.arena.attempts();
+                    self.root = match alloc_root(&mut self.arena) {
+                        Ok(root) => {
+                            assert!(!self.fired(before), "alloc_root ignored a failure");
+                            root
+                        }
+                        Err(e) => {
+                            assert_eq!(e, RadixError::NoMemory);
+                            assert!(self.fired(before), "alloc_root failed unprompted");
+                            alloc_root(&mut self.arena).expect("second alloc_root")
+                        }
+                    };
+                    self.model.clear();
+                    self.minimal = true;
+                }
+
+                fn check(&self) {
+                    // SAFETY: `root` is a valid tree of `arena`.
+                    let (tables, leaves) = unsafe { count_nodes(&self.arena, self.root) };
+                    assert_eq!(
+                        tables + leaves,
+                        self.arena.live_pages(),
+                        "nodes vs live pages"
+                    );
+                    let need = min_nodes(&self.model);
+                    if self.minimal {
+                        assert_eq!(tables + leaves, need, "tree is not minimal");
+                    } else {
+                        assert!(tables + leaves >= need, "tree lacks nodes");
+                    }
+                    let mut keys = Vec::new();
+                    let mut leaf = |k: u64| {
+                        keys.push(k);
+                        0
+                    };
+                    // SAFETY: as above; the callback does not touch the tree.
+                    assert_eq!(
+                        unsafe { walk(&self.arena, self.root, Some(&mut leaf), None) },
+                        0
+                    );
+                    assert!(
+                        keys.iter().copied().eq(self.model.iter().copied()),
+                        "walk != model"
+                    );
+                }
+            }
+
+            pub(super) fn run(data: &[u8]) {
+                let mut inp = Input { data };
+                let mut arena = new_arena();
+                let root = alloc_root(&mut arena).expect("first root");
+                let mut st = State {
+                    arena,
+                    root,
+                    model: BTreeSet::new(),
+                    minimal: true,
+                    fail_at: None,
+                    last_key: 0,
+                };
+                for _ in 0..MAX_OPS {
+                    if inp.is_empty() {
+                        break;
+                    }
+                    match inp.u8() % 8 {
+                        0 | 1 => {
+                            let k = st.key(&mut inp);
+                            st.add(k);
+                        }
+                        op @ (2 | 3) => {
+                            let k = st.key(&mut inp);
+                            st.del(k, op == 3);
+                        }
+                        4 => {
+                            let b = inp.u8();
+                            let n = usize::from(b >> 2);
+                            match b % 4 {
+                                0 | 1 => st.walk(None, None),
+                                2 => st.walk(Some(n + 1), None),
+                                _ => st.walk(None, Some(n + 1)),
+                            }
+                        }
+                        5 => st.reinit(),
+                        6 => {
+                            let n = usize::from(inp.u8() % 4);
+                            st.arena.fail_nth_alloc(Some(n));
+                            st.fail_at = Some(st.arena.attempts() + n);
+                        }
+                        _ => {
+                            let k = st.key(&mut inp);
+                            // SAFETY: `root` is a valid tree of `arena`.
+                            let c = unsafe { contains_key(&st.arena, st.root, k) };
+                            assert_eq!(c, st.model.contains(&k), "contains {k:#x}");
+                        }
+                    }
+                    st.check();
+                }
+                // SAFETY: `root` is a valid tree all of whose nodes come from
+                // `arena`; it is not used afterwards.
+                unsafe { destroy(&mut st.arena, st.root) };
+                assert_eq!(st.arena.live_pages(), 0, "destroy leaked pages");
+            }
+        }
+    };
+}
+
+fuzz_geometry!(g4k, geom4k);
+fuzz_geometry!(g16k, geom16k);
+fuzz_geometry!(g64k, geom64k);
