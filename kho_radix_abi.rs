@@ -151,16 +151,21 @@ pub const fn bitmap_index(key: u64) -> usize {
 /// (`kho_radix_get_table_index()`).
 ///
 /// Table levels are `1..TREE_MAX_DEPTH`; level 1 points at leaves. Always
-/// below [`TABLE_ENTRIES`]; 0 for level 0 and for levels whose shift would
-/// exceed 63 (neither occurs in the tree).
+/// below [`TABLE_ENTRIES`]; 0 for levels outside the tree.
 #[inline]
 pub const fn table_index(key: u64, level: u32) -> usize {
-    let s = level_shift(level);
-    if level == 0 || s >= 64 {
+    if level == 0 || level >= TREE_MAX_DEPTH {
         return 0;
     }
-    ((key >> s) % (1u64 << TABLE_SIZE_LOG2)) as usize
+    // Plain arithmetic on the hot path (add and del descend through every
+    // level): for levels inside the tree the shift is below 64, as checked
+    // at compile time just below.
+    let s = (level - 1) * TABLE_SIZE_LOG2 + BITMAP_SIZE_LOG2;
+    ((key >> s) & (TABLE_ENTRIES as u64 - 1)) as usize
 }
+
+// The shift of the top table level fits a `u64` shift.
+const _: () = assert!((TREE_MAX_DEPTH - 2) * TABLE_SIZE_LOG2 + BITMAP_SIZE_LOG2 < 64);
 
 /// Bit position of the lowest key bit decoded by a table at `level`, i.e.
 /// `((level - 1) * TABLE_SIZE_LOG2) + BITMAP_SIZE_LOG2`.
