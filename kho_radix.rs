@@ -67,6 +67,11 @@ const PAGE_SHIFT: u32 = bindings::PAGE_SHIFT;
 mod kho_radix_abi;
 #[allow(dead_code, unreachable_pub)]
 mod kho_radix_tree;
+#[allow(dead_code, unreachable_pub)]
+mod kho_radix_validate;
+
+// The preserved-memory map in the KHO FDT, and the incoming tree's validation.
+mod kho_fdt;
 
 use kho_radix_abi::RadixNode;
 use kho_radix_tree::{NodeMemory, RadixError};

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The preserved-memory map in the KHO root FDT, and its validation at boot.
+//!
+//! C header: [include/linux/kho_radix_tree.h](srctree/include/linux/kho_radix_tree.h)
+//!
+//! The KHO root FDT carries the physical address of the radix tree's root
+//! table as the `preserved-memory-map` property: eight bytes, the native
+//! `u64` as C writes it (`fdt_property()` of a `u64`), frozen by the
+//! `"kho-v4"` ABI. With `CONFIG_KEXEC_HANDOVER_RADIX_RUST`,
+//! `kernel/liveupdate/kexec_handover.c` publishes and retrieves it here:
+//!
+//! - [`kho_radix_fdt_put_root`] writes it while the outgoing FDT is built.
+//! - [`kho_radix_fdt_get_root`] reads it from the incoming FDT in
+//!   `kho_populate()` and `kho_memory_init_early()`, and rejects a missing,
+//!   short, zero or misaligned value with a message naming the problem.
+//! - [`kho_radix_validate_root`] checks the whole incoming tree with
+//!   [`validate_tree`] before anything is reserved or the scratch areas are
+//!   extended from it. The caller drops the handover on any error, so a
+//!   corrupt tree costs the preserved memory, never the boot.
+//!
+//! Everything here runs in early boot, before the slab allocator exists:
+//! the validator's scratch buffer comes from memblock through the `__ref`
+//! helpers of `kho_fdt_glue.c`, which also wrap the `__init` memblock
+//! queries. Nothing here panics on the contents of the FDT or the tree.
+
+use super::kho_radix_abi::RadixNode;
+use super::kho_radix_validate::{validate_tree, Limits, PhysLayout};
+use core::ptr::NonNull;
+use kernel::{bindings, prelude::*};
+
+/// Size of the property's value: one native-endian `u64`.
+const ROOT_PROP_LEN: usize = core::mem::size_of::<u64>();
+
+/// Page size as a physical address quantity.
+const PAGE_BYTES: u64 = kernel::page::PAGE_SIZE as u64;
+
+/// Name of the property, NUL-terminated, as the ABI header spells it.
+#[inline]
+fn prop_name() -> *const c_char {
+    bindings::KHO_FDT_MEMORY_MAP_PROP_NAME.as_ptr().cast()
+}
+
+/// Publishes the physical address of `tree`'s root as the
+/// `preserved-memory-map` property of the node being written in `fdt`.
+///
+/// Returns 0 on success, `-EINVAL` for a tree without a root, or the
+/// (negative) libfdt error of `fdt_property()`.
+///
+/// # Safety
+///
+/// `fdt` is an FDT under construction with the sequential-write API
+/// (`fdt_create()`, inside `fdt_begin_node()`), and `tree` points to a valid
+/// `struct kho_radix_tree`.
+#[export]
+pub(crate) unsafe extern "C" fn kho_radix_fdt_put_root(
+    fdt: *mut c_void,
+    tree: *mut bindings::kho_radix_tree,
+) -> c_int {
+    // SAFETY: `tree` is valid for reads per the safety requirements.
+    let root = unsafe { (*tree).root };
+    if root.is_null() {
+        pr_err!("no preserved-memory tree to publish\n");
+        return EINVAL.to_errno();
+    }
+    // SAFETY: The helper only computes the address of a direct-map page.
+    let phys: u64 = unsafe { bindings::kho_radix_rs_node_phys(root) };
+    let bytes = phys.to_ne_bytes();
+    // SAFETY: `fdt` is in sequential-write mode per the safety requirements,
+    // the name is NUL-terminated, and `bytes` is valid for `ROOT_PROP_LEN`
+    // bytes, which libfdt copies.
+    unsafe {
+        bindings::fdt_property(
+            fdt,
+            prop_name(),
+            bytes.as_ptr().cast(),
+            ROOT_PROP_LEN as c_int,
+        )
+    }
+}
+
+/// Returns the physical address of the incoming preserved-memory tree's root
+/// from the handover FDT, or 0 (after a `pr_err`) when the property is
+/// missing, not exactly 8 bytes long, zero, or not page aligned.
+///
+/// # Safety
+///
+/// `fdt` points to a mapped FDT whose header was checked by
+/// `fdt_check_header()`.
+#[export]
+pub(crate) unsafe extern "C" fn kho_radix_fdt_get_root(
+    fdt: *const c_void,
+) -> bindings::phys_addr_t {
+    let mut len: c_int = 0;
+    // SAFETY: `fdt` is a checked FDT per the safety requirements and the name
+    // is NUL-terminated; libfdt bounds every access by the FDT's header.
+    let val = unsafe { bindings::fdt_getprop(fdt, 0, prop_name(), &mut len) };
+    if val.is_null() {
+        pr_err!(
+            "preserved-memory-map: property missing from the handover FDT (libfdt error {})\n",
+            len
+        );
+        return 0;
+    }
+    if len != ROOT_PROP_LEN as c_int {
+        pr_err!(
+            "preserved-memory-map: property is {} bytes long, expected {}\n",
+            len,
+            ROOT_PROP_LEN
+        );
+        return 0;
+    }
+    // SAFETY: libfdt returned a pointer to `len` == 8 bytes inside the FDT;
+    // FDT properties are only 4-byte aligned, hence the unaligned read.
+    let phys = unsafe { core::ptr::read_unaligned(val.cast::<u64>()) };
+    if phys == 0 {
+        pr_err!("preserved-memory-map: root address is zero\n");
+        return 0;
+    }
+    if phys % PAGE_BYTES != 0 {
+        pr_err!(
+            "preserved-memory-map: root address {:#x} is not page aligned\n",
+            phys
+        );
+        return 0;
+    }
+    phys
+}
+
+/// Physical memory as memblock sees it in early boot, and the scratch areas
+/// the previous kernel handed over.
+struct MemblockLayout<'a> {
+    scratch: &'a [bindings::kho_scratch],
+}
+
+impl PhysLayout for MemblockLayout<'_> {
+    #[inline]
+    fn is_ram(&self, start: u64, size: u64) -> bool {
+        // SAFETY: The helper only queries memblock, which is set up (and kept
+        // until the caller, `kho_memory_init_early()`, is done).
+        unsafe { bindings::kho_radix_rs_phys_is_ram(start, size) }
+    }
+
+    fn in_scratch(&self, start: u64, size: u64) -> bool {
+        let end = start.saturating_add(size);
+        self.scratch.iter().any(|area| {
+            let a_end = area.addr.saturating_add(area.size);
+            area.size != 0 && start < a_end && area.addr < end
+        })
+    }
+
+    fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
+        // Only pages of system RAM are in the direct map.
+        if phys % PAGE_BYTES != 0 || !self.is_ram(phys, PAGE_BYTES) {
+            return None;
+        }
+        // SAFETY: The helper only computes an address.
+        NonNull::new(unsafe { bindings::kho_radix_rs_node_virt(phys) }.cast())
+    }
+}
+
+/// Validates the preserved-memory tree handed over at `root_phys` before any
+/// of it is used.
+///
+/// Prints the statistics and the time taken on success, and the first fault
+/// found (see [`validate_tree`]) on error.
+///
+/// Returns 0 if the tree is sound, `-ENOMEM` if the validator's buffer could
+/// not be allocated and `-EINVAL` for a faulty tree.
+///
+/// # Safety
+///
+/// Early boot, before the slab allocator is up: memblock describes the
+/// system RAM and RAM is in the direct map. `scratch` points to
+/// `scratch_cnt` valid `struct kho_scratch` entries (or is null if
+/// `scratch_cnt` is 0), and nothing writes to physical memory while this
+/// runs.
+#[export]
+pub(crate) unsafe extern "C" fn kho_radix_validate_root(
+    root_phys: bindings::phys_addr_t,
+    scratch: *const bindings::kho_scratch,
+    scratch_cnt: c_uint,
+) -> c_int {
+    let scratch: &[bindings::kho_scratch] = if scratch.is_null() || scratch_cnt == 0 {
+        &[]
+    } else {
+        // SAFETY: `scratch` points to `scratch_cnt` valid entries per the
+        // safety requirements, and they are not written while we run.
+        unsafe { core::slice::from_raw_parts(scratch, scratch_cnt as usize) }
+    };
+    let layout = MemblockLayout { scratch };
+
+    // SAFETY: The helper only reads memblock.
+    let ram_pages = unsafe { bindings::kho_radix_rs_phys_mem_size() } / PAGE_BYTES;
+    // A node maps at least 64 pages' worth of keys once the tree is full; the
+    // slack covers the tables above the leaves of a sparse tree.
+    let max_nodes = usize::try_from(ram_pages / 64 + 64).unwrap_or(usize::MAX / 16);
+    // kho_preserve_pages() preserves a page range in the largest aligned
+    // blocks that fit, which can be above MAX_PAGE_ORDER; no block can be
+    // larger than the whole RAM, though.
+    let ram_order = 63u32.saturating_sub(ram_pages.max(1).leading_zeros());
+    let limits = Limits {
+        max_nodes,
+        max_order: ram_order.max(bindings::MAX_PAGE_ORDER),
+    };
+
+    let bytes = max_nodes * core::mem::size_of::<u64>();
+    // SAFETY: The helper has no preconditions; it returns zeroed memory.
+    let buf = unsafe { bindings::kho_radix_rs_early_alloc(bytes) }.cast::<u64>();
+    if buf.is_null() {
+        pr_err!(
+            "cannot allocate {} bytes to validate the preserved-memory tree\n",
+            bytes
+        );
+        return ENOMEM.to_errno();
+    }
+    // SAFETY: `buf` is a fresh, zeroed, suitably aligned allocation of
+    // `max_nodes` `u64`s that only this slice uses until it is freed below.
+    let nodes = unsafe { core::slice::from_raw_parts_mut(buf, max_nodes) };
+
+    // SAFETY: The helper has no preconditions.
+    let start = unsafe { bindings::kho_radix_rs_clock_ns() };
+    // SAFETY: `node_ptr()` only returns direct-map addresses of RAM pages,
+    // valid for reads of a page, and nothing writes physical memory while we
+    // run (safety requirements).
+    let res = unsafe { validate_tree(&layout, root_phys, &limits, nodes) };
+    // SAFETY: As above.
+    let ns = unsafe { bindings::kho_radix_rs_clock_ns() }.saturating_sub(start);
+
+    // SAFETY: `buf` came from `kho_radix_rs_early_alloc(bytes)` and `nodes`
+    // is not used any more.
+    unsafe { bindings::kho_radix_rs_early_free(buf.cast(), bytes) };
+
+    match res {
+        Ok(stats) => {
+            pr_info!(
+                "preserved-memory tree validated: {} tables, {} leaves, {} keys in {} us ({} ns)\n",
+                stats.tables,
+                stats.leaves,
+                stats.keys,
+                ns / 1000,
+                ns
+            );
+            0
+        }
+        Err(e) => {
+            pr_err!(
+                "invalid preserved-memory tree: {} at level {} index {} value {:#x} ({:#x})\n",
+                e.kind.name(),
+                e.level,
+                e.index,
+                e.value,
+                e.other
+            );
+            EINVAL.to_errno()
+        }
+    }
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Early boot helpers for the Rust preserved-memory map code (kho_fdt.rs)
+ *
+ * kho_fdt.rs validates the incoming KHO radix tree in early boot, before the
+ * slab allocator is available. The memblock functions it needs are __init
+ * (or __init_memblock) and some are inline, so it calls these small __ref
+ * wrappers instead. They are only called from kho_memory_init_early().
+ */
+
+#include <linux/kho_radix_tree.h>
+#include <linux/memblock.h>
+#include <linux/sched/clock.h>
+
+/**
+ * kho_radix_rs_phys_is_ram - Whether a physical range is system RAM.
+ * @base: Start of the range.
+ * @size: Size of the range in bytes.
+ *
+ * Return: %true if memblock lists [@base, @base + @size) as memory.
+ */
+__ref bool kho_radix_rs_phys_is_ram(phys_addr_t base, phys_addr_t size)
+{
+	return memblock_is_region_memory(base, size);
+}
+
+/**
+ * kho_radix_rs_phys_mem_size - Total size of system RAM known to memblock.
+ *
+ * Return: memblock_phys_mem_size().
+ */
+__ref phys_addr_t kho_radix_rs_phys_mem_size(void)
+{
+	return memblock_phys_mem_size();
+}
+
+/**
+ * kho_radix_rs_early_alloc - Allocate zeroed memory from memblock.
+ * @size: Number of bytes.
+ *
+ * Return: The zeroed memory, aligned for u64, or %NULL on failure.
+ */
+__ref void *kho_radix_rs_early_alloc(size_t size)
+{
+	return memblock_alloc(size, SMP_CACHE_BYTES);
+}
+
+/**
+ * kho_radix_rs_early_free - Free memory from kho_radix_rs_early_alloc().
+ * @ptr: The memory.
+ * @size: Its size in bytes, as passed to kho_radix_rs_early_alloc().
+ */
+__ref void kho_radix_rs_early_free(void *ptr, size_t size)
+{
+	memblock_free(ptr, size);
+}
+
+/**
+ * kho_radix_rs_clock_ns - A nanosecond clock usable in early boot.
+ *
+ * local_clock() reads 0 until sched_clock_init(), after the validation has
+ * run, so read the architecture's sched_clock() directly.
+ *
+ * Return: sched_clock().
+ */
+u64 kho_radix_rs_clock_ns(void)
+{
+	return sched_clock();
+}

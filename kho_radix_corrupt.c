@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Corrupt the outgoing KHO state just before kexec, for testing
+ *
+ * Test only (CONFIG_KEXEC_HANDOVER_RADIX_RUST_CORRUPT_TEST). With
+ * "khotest_corrupt=KIND" on the command line, a reboot notifier damages the
+ * preserved-memory tree or the preserved-memory-map property of the KHO
+ * root FDT in a chosen way, after kexec_file_load() and just before the
+ * kexec reboot, so that the next kernel must detect it, say what is wrong
+ * and boot on without the handover:
+ *
+ *   misaligned      a root table entry is not page aligned
+ *   outside_ram     a root table entry points outside system RAM
+ *   scratch         a root table entry points into a KHO scratch area
+ *   shared          a leaf is referenced by two entries of its parent
+ *   order           a key's block is larger than all of RAM
+ *   overlap         a page is preserved at order 0 and inside an order-1 block
+ *   fdt_zero        the property holds 0
+ *   fdt_short       the property is 4 bytes long
+ *   fdt_misaligned  the property holds a misaligned address
+ *
+ * The command line is passed on to the next kernel, which ignores the
+ * parameter: it acts only on a kexec reboot with a loaded image, and only in
+ * a kernel that was not itself booted with a KHO handover.
+ */
+
+#define pr_fmt(fmt) "khotest_corrupt: " fmt
+
+#include <linux/gfp.h>
+#include <linux/init.h>
+#include <linux/io.h>
+#include <linux/kexec.h>
+#include <linux/kexec_handover.h>
+#include <linux/kho/abi/kexec_handover.h>
+#include <linux/kho_radix_tree.h>
+#include <linux/libfdt.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/notifier.h>
+#include <linux/reboot.h>
+#include <linux/string.h>
+#include <linux/unaligned.h>
+
+#include "../kexec_handover_internal.h"
+
+static char *corrupt_kind;
+core_param(khotest_corrupt, corrupt_kind, charp, 0);
+
+/* Same encoding as kho_encode_radix_key() in kexec_handover.c. */
+static unsigned long corrupt_key(phys_addr_t phys, unsigned int order)
+{
+	unsigned long shift = PAGE_SHIFT + order;
+
+	return (1UL << (64 - shift)) | (phys >> shift);
+}
+
+static int first_entry(struct kho_radix_node *node)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(node->table); i++)
+		if (node->table[i])
+			return i;
+	return -1;
+}
+
+/* Adds @key to the tree at @root_phys, allocating nodes as needed. */
+static int corrupt_add_key(phys_addr_t root_phys, unsigned long key)
+{
+	struct kho_radix_tree tree;
+	int err;
+
+	err = kho_radix_init_tree(&tree, phys_to_virt(root_phys));
+	if (err)
+		return err;
+	return kho_radix_add_key(&tree, key);
+}
+
+static int corrupt_tree(phys_addr_t root_phys)
+{
+	struct kho_radix_node *node = phys_to_virt(root_phys);
+	int level, i, j;
+	struct page *page;
+	phys_addr_t phys;
+	unsigned int order;
+
+	i = first_entry(node);
+	if (i < 0)
+		return -ENOENT;
+
+	if (!strcmp(corrupt_kind, "misaligned")) {
+		node->table[i] |= 0x800;
+	} else if (!strcmp(corrupt_kind, "outside_ram")) {
+		node->table[i] = 1ULL << 46;
+	} else if (!strcmp(corrupt_kind, "scratch")) {
+		if (!kho_scratch_cnt)
+			return -ENOENT;
+		node->table[i] = PAGE_ALIGN(kho_scratch[0].addr);
+	} else if (!strcmp(corrupt_kind, "shared")) {
+		/* Descend to a table of leaves, then point a sibling at a leaf. */
+		for (level = KHO_TREE_MAX_DEPTH - 1; level > 1; level--) {
+			node = phys_to_virt(node->table[i]);
+			i = first_entry(node);
+			if (i < 0)
+				return -ENOENT;
+		}
+		for (j = 0; j < ARRAY_SIZE(node->table); j++)
+			if (!node->table[j])
+				break;
+		if (j == ARRAY_SIZE(node->table))
+			return -ENOSPC;
+		node->table[j] = node->table[i];
+	} else if (!strcmp(corrupt_kind, "order")) {
+		/* A 4 PiB block at 0: larger than any RAM this test runs on. */
+		order = 52 - PAGE_SHIFT;
+		return corrupt_add_key(root_phys, corrupt_key(0, order));
+	} else if (!strcmp(corrupt_kind, "overlap")) {
+		page = alloc_pages(GFP_KERNEL, 1);
+		if (!page)
+			return -ENOMEM;
+		phys = page_to_phys(page);
+		return corrupt_add_key(root_phys, corrupt_key(phys, 1)) ?:
+			corrupt_add_key(root_phys, corrupt_key(phys, 0));
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int corrupt_fdt(void *fdt, phys_addr_t root_phys)
+{
+	const char *name = KHO_FDT_MEMORY_MAP_PROP_NAME;
+	u64 val;
+	u32 short_val;
+
+	if (!strcmp(corrupt_kind, "fdt_zero")) {
+		val = 0;
+		return fdt_setprop_inplace(fdt, 0, name, &val, sizeof(val));
+	}
+	if (!strcmp(corrupt_kind, "fdt_short")) {
+		short_val = lower_32_bits(root_phys);
+		return fdt_setprop(fdt, 0, name, &short_val, sizeof(short_val));
+	}
+	if (!strcmp(corrupt_kind, "fdt_misaligned")) {
+		val = root_phys | 0x100;
+		return fdt_setprop_inplace(fdt, 0, name, &val, sizeof(val));
+	}
+	return -EINVAL;
+}
+
+static int khotest_corrupt_notify(struct notifier_block *nb,
+				  unsigned long action, void *unused)
+{
+	phys_addr_t root_phys;
+	const void *prop;
+	void *fdt;
+	int len, err;
+
+	if (!kexec_in_progress || !kexec_image || !kexec_image->kho.fdt)
+		return NOTIFY_DONE;
+
+	fdt = phys_to_virt(kexec_image->kho.fdt);
+	prop = fdt_getprop(fdt, 0, KHO_FDT_MEMORY_MAP_PROP_NAME, &len);
+	if (!prop || len != sizeof(u64)) {
+		pr_err("no preserved-memory-map in the outgoing FDT\n");
+		return NOTIFY_DONE;
+	}
+	root_phys = get_unaligned((const u64 *)prop);
+
+	if (!strncmp(corrupt_kind, "fdt_", 4))
+		err = corrupt_fdt(fdt, root_phys);
+	else
+		err = corrupt_tree(root_phys);
+	if (err)
+		pr_err("could not corrupt '%s': %d\n", corrupt_kind, err);
+	else
+		pr_info("corrupted the outgoing KHO state: %s\n", corrupt_kind);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block khotest_corrupt_nb = {
+	.notifier_call = khotest_corrupt_notify,
+	/* Last, after anything else that might still preserve memory. */
+	.priority = INT_MIN,
+};
+
+static int __init khotest_corrupt_init(void)
+{
+	if (!corrupt_kind)
+		return 0;
+	if (is_kho_boot()) {
+		pr_info("ignored in a kernel booted with a KHO handover\n");
+		return 0;
+	}
+	pr_info("will corrupt the outgoing KHO state at kexec: %s\n",
+		corrupt_kind);
+	return register_reboot_notifier(&khotest_corrupt_nb);
+}
+late_initcall(khotest_corrupt_init);

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Corruption tests of the incoming preserved-memory tree validation.
+#
+# For every kind of damage that CONFIG_KEXEC_HANDOVER_RADIX_RUST_CORRUPT_TEST
+# can do (kho_radix_corrupt.c), boot BZIMAGE under QEMU with
+# "khotest_corrupt=KIND": the first kernel damages its outgoing KHO state
+# just before the kexec reboot, and the second kernel must
+#   - print the expected error for KIND,
+#   - not accept the tree ("preserved-memory tree validated" absent),
+#   - boot on without the handover up to its init,
+# with no crash or warning (scripts/qemu-kexec.sh checks those). The first
+# kernel must have reported the corruption.
+#
+# Usage: selftests/corrupt.sh BZIMAGE [LOGDIR] [KIND...]
+# Prints KTAP: "ok N corrupt_KIND" per kind; exits 1 if any failed.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+runner=$here/../scripts/qemu-kexec.sh
+bz=${1:?usage: corrupt.sh BZIMAGE [LOGDIR] [KIND...]}
+logdir=${2:-${TMPDIR:-/tmp}/kho-corrupt}
+shift $(($# < 2 ? $# : 2))
+mkdir -p "$logdir"
+
+# KIND|expected message in the second boot's log
+cases=(
+	"misaligned|KHO: invalid preserved-memory tree: node address not page aligned at level"
+	"outside_ram|KHO: invalid preserved-memory tree: node outside system RAM at level"
+	"scratch|KHO: invalid preserved-memory tree: node inside a scratch area at level"
+	"shared|KHO: invalid preserved-memory tree: node shared by two parents at level"
+	"order|KHO: invalid preserved-memory tree: order above maximum at level"
+	"overlap|KHO: invalid preserved-memory tree: preserved ranges overlap at level"
+	"fdt_zero|KHO: preserved-memory-map: root address is zero"
+	"fdt_short|KHO: preserved-memory-map: property is 4 bytes long, expected 8"
+	"fdt_misaligned|KHO: preserved-memory-map: root address 0x"
+)
+if [ $# -gt 0 ]; then
+	sel=()
+	for c in "${cases[@]}"; do
+		for k in "$@"; do
+			[ "${c%%|*}" = "$k" ] && sel+=("$c")
+		done
+	done
+	cases=("${sel[@]}")
+fi
+
+echo "TAP version 13"
+echo "1..${#cases[@]}"
+n=0 failed=0
+for c in "${cases[@]}"; do
+	n=$((n + 1))
+	kind=${c%%|*} msg=${c#*|}
+	log=$logdir/c-$kind.serial
+	reason=
+	if ! out=$("$runner" --first "$bz" --log "$log" \
+		--append "khotest_corrupt=$kind" \
+		--expect-first "khotest_corrupt: corrupted the outgoing KHO state: $kind" \
+		--expect "$msg" --expect "kho-init: second boot" 2>&1); then
+		reason=$(grep -m1 'qemu-kexec: FAILED' <<<"$out" || echo "qemu-kexec.sh failed")
+	elif sed -n '/kho-init: kexec loaded/,$p' "$log" |
+		grep -qF 'preserved-memory tree validated'; then
+		reason="the second kernel accepted the corrupted tree"
+	fi
+	if [ -z "$reason" ]; then
+		echo "ok $n corrupt_$kind"
+		sed -n '/kho-init: kexec loaded/,$p' "$log" | grep -m1 -F "$msg" | sed 's/^/# /'
+	else
+		failed=$((failed + 1))
+		echo "not ok $n corrupt_$kind # $reason (log: $log)"
+	fi
+done
+echo "# corrupt: $((n - failed)) passed, $failed failed"
+[ $failed -eq 0 ]
