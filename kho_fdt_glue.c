@@ -9,8 +9,14 @@
  */
 
 #include <linux/kho_radix_tree.h>
+#include <linux/math64.h>
 #include <linux/memblock.h>
 #include <linux/sched/clock.h>
+#include <linux/time64.h>
+
+#ifdef CONFIG_X86_TSC
+#include <asm/tsc.h>
+#endif
 
 /**
  * kho_radix_rs_phys_is_ram - Whether a physical range is system RAM.
@@ -58,12 +64,17 @@ __ref void kho_radix_rs_early_free(void *ptr, size_t size)
 /**
  * kho_radix_rs_clock_ns - A nanosecond clock usable in early boot.
  *
- * local_clock() reads 0 until sched_clock_init(), after the validation has
- * run, so read the architecture's sched_clock() directly.
+ * local_clock() reads 0 until sched_clock_init(), and on x86 sched_clock()
+ * counts jiffies, which do not tick yet, until tsc_init(); both run after
+ * the validation. The TSC frequency is known from tsc_early_init() though.
  *
- * Return: sched_clock().
+ * Return: Nanoseconds since an arbitrary point.
  */
 u64 kho_radix_rs_clock_ns(void)
 {
+#ifdef CONFIG_X86_TSC
+	if (tsc_khz)
+		return mul_u64_u32_div(rdtsc_ordered(), NSEC_PER_MSEC, tsc_khz);
+#endif
 	return sched_clock();
 }
