@@ -14,6 +14,12 @@ tests=(
 	build_c_tracker
 	runner_detects_failures
 	roundtrip_c_tracker
+	build_rust_tracker
+	radix_symbols_from_rust
+	roundtrip_rust_tracker
+	rust_selftest_folios
+	interop_c_to_rust
+	interop_rust_to_c
 )
 
 n=0 passed=0 failed=0
@@ -72,6 +78,76 @@ t_roundtrip_c_tracker() {
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$logdir/roundtrip-c.serial" \
 		--expect "test_kho: KHO restore succeeded"
 	echo "# C tracker -> C tracker: test_kho restore succeeded"
+}
+
+t_build_rust_tracker() {
+	"$REPO_ROOT/scripts/build-kernel.sh" rust-tracker
+}
+
+# The radix functions the kernel links must be the Rust ones: defined (T) in
+# our Rust object, absent from kexec_handover.o, and exported for modules.
+t_radix_symbols_from_rust() {
+	local b=$KHO_CACHE/build-rust-tracker c=$KHO_CACHE/build-c-tracker f
+	local funcs="kho_radix_add_key kho_radix_del_key kho_radix_walk_tree kho_radix_init_tree kho_radix_destroy_tree"
+	for f in $funcs; do
+		nm "$b/kernel/liveupdate/kho_radix_rs/kho_radix.o" | grep -qx "[0-9a-f]* T $f" ||
+			{ echo "$f is not defined by the Rust object kho_radix.o"; return 1; }
+		if nm "$b/kernel/liveupdate/kexec_handover.o" | grep -q " T $f\$"; then
+			echo "$f is still defined by the C kexec_handover.o"; return 1
+		fi
+		grep -q " T $f\$" "$b/System.map" || { echo "$f not in System.map"; return 1; }
+		grep -qE " [a-zA-Z] __ksymtab_$f\$" "$b/System.map" || { echo "$f is not exported"; return 1; }
+		nm "$c/kernel/liveupdate/kexec_handover.o" | grep -q " T $f\$" ||
+			{ echo "C build: $f not defined by kexec_handover.o"; return 1; }
+	done
+	echo "# 5 radix functions: defined by kho_radix.o (Rust), exported, absent from kexec_handover.o"
+}
+
+t_roundtrip_rust_tracker() {
+	local k=$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$logdir/roundtrip-rust.serial" \
+		--expect-first "radix tracker: Rust" --expect "radix tracker: Rust" \
+		--expect "test_kho: KHO restore succeeded"
+	echo "# Rust tracker -> Rust tracker: test_kho restore succeeded"
+}
+
+# Our Rust selftest driver (built into the Rust-tracker kernel) preserves
+# folios of every order through the kernel::kho API; the second kernel checks
+# every byte and prints KTAP, which is parsed here from the console log.
+t_rust_selftest_folios() {
+	local k=$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage
+	local log=$logdir/rust-selftest.serial
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$log" \
+		--expect-first "kho_radix_selftest: radix walk:" \
+		--expect "kho_radix_selftest: restored"
+	local second oks
+	second=$(sed -n '/kho-init: kexec loaded/,$p' "$log")
+	oks=$(grep -cE 'kho_radix_selftest: ok [0-9]+ order_' <<<"$second")
+	plan=$(grep -oE 'kho_radix_selftest: 1\.\.[0-9]+' <<<"$second" | grep -oE '[0-9]+$')
+	[ -n "$plan" ] && [ "$oks" -eq "$plan" ] || { echo "KTAP: $oks ok lines for plan '$plan'"; return 1; }
+	grep 'kho_radix_selftest: preserved order' "$log" | sed 's/^.*kho_radix_selftest: /# /'
+	grep -E 'kho_radix_selftest: (ok|not ok) ' <<<"$second" | sed 's/^.*kho_radix_selftest: /# /'
+	grep -E 'kho_radix_selftest: restored' <<<"$second" | sed 's/^.*kho_radix_selftest: /# /'
+}
+
+# ABI compatibility in both kexec directions: the second kernel reads a tree
+# built by the other implementation.
+t_interop_c_to_rust() {
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --log "$logdir/interop-c-to-rust.serial" \
+		--first "$KHO_CACHE/build-c-tracker/arch/x86/boot/bzImage" \
+		--second "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
+		--expect-first "radix tracker: C" --expect "radix tracker: Rust" \
+		--expect "test_kho: KHO restore succeeded"
+	echo "# C tracker -> Rust tracker: test_kho restore succeeded"
+}
+
+t_interop_rust_to_c() {
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --log "$logdir/interop-rust-to-c.serial" \
+		--first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
+		--second "$KHO_CACHE/build-c-tracker/arch/x86/boot/bzImage" \
+		--expect-first "radix tracker: Rust" --expect "radix tracker: C" \
+		--expect "test_kho: KHO restore succeeded"
+	echo "# Rust tracker -> C tracker: test_kho restore succeeded"
 }
 
 for t in "${tests[@]}"; do
