@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * kho_radix_glue.c - C glue of the Rust KHO preserved-memory radix tracker
+ * C glue of the Rust KHO preserved-memory radix tracker
  *
  * The radix tree operations are implemented in Rust (kho_radix.rs). This
  * file holds what the Rust side cannot do itself: node page allocation

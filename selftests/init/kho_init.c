@@ -87,7 +87,8 @@ static void second_boot(void)
 	fd = open("/sys/kernel/debug/kho/in/fdt", O_RDONLY);
 	if (fd >= 0) {
 		n = read(fd, buf, sizeof(buf));
-		snprintf(buf, sizeof(buf), "incoming KHO FDT visible in debugfs (%zd bytes read)", n);
+		snprintf(buf, sizeof(buf),
+			 "incoming KHO FDT visible in debugfs (%zd bytes read)", n);
 		say(buf);
 		close(fd);
 	} else {
