@@ -10,6 +10,7 @@ set +e
 logdir=$KHO_CACHE/check
 mkdir -p "$logdir"
 tests=(
+	lint
 	host_crate
 	build_c_tracker
 	runner_detects_failures
@@ -21,6 +22,15 @@ tests=(
 	interop_c_to_rust
 	interop_rust_to_c
 )
+
+# `scripts/check.sh NAME...` runs only the named tests.
+if [ $# -gt 0 ]; then
+	for t in "$@"; do
+		[[ " ${tests[*]} " == *" $t "* ]] ||
+			die "unknown test '$t'; known: ${tests[*]}"
+	done
+	tests=("$@")
+fi
 
 n=0 passed=0 failed=0
 echo "KTAP version 1"
@@ -41,6 +51,31 @@ run_test() {
 }
 
 # --- the tests --------------------------------------------------------------
+
+# Style gates: rustfmt with the kernel's configuration, checkpatch --strict
+# on the series and our C files, and the series applied by git am on the
+# pristine tree (prepare-tree.sh does that; here we check it really did).
+t_lint() {
+	local tree rs c p n
+	tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
+	rs=$(cd "$REPO_ROOT" && ls ./*.rs selftests/kernel/*.rs)
+	(cd "$REPO_ROOT" && rustfmt +"$RUST_TOOLCHAIN" --config-path "$tree/.rustfmt.toml" --check $rs)
+	echo "# rustfmt: $(wc -w <<<"$rs") files clean"
+	(cd "$REPO_ROOT" && cargo +"$RUST_TOOLCHAIN" fmt --manifest-path host/Cargo.toml --all --check)
+	echo "# cargo fmt: host workspace clean"
+	p=("$REPO_ROOT"/patches/*.patch)
+	perl "$tree/scripts/checkpatch.pl" --strict --no-tree -q "${p[@]}"
+	echo "# checkpatch --strict: ${#p[@]} patches clean"
+	# The glue exports functions that are defined in the Rust object, so
+	# EXPORT_SYMBOL cannot follow its function there.
+	c=$(cd "$REPO_ROOT" && ls ./*.c selftests/init/*.c)
+	(cd "$REPO_ROOT" && perl "$tree/scripts/checkpatch.pl" --strict --no-tree -q \
+		--ignore EXPORT_SYMBOL -f $c)
+	echo "# checkpatch --strict -f: $(wc -w <<<"$c") C files clean"
+	n=$(git -C "$tree" rev-list --count pristine..HEAD)
+	[ "$n" -eq "${#p[@]}" ] || { echo "tree has $n commits over pristine, series has ${#p[@]}"; return 1; }
+	echo "# git am: ${#p[@]} patches applied to the pristine tree"
+}
 
 t_host_crate() {
 	[ -f "$REPO_ROOT/host/Cargo.toml" ] || { echo "no host/Cargo.toml"; return 1; }
