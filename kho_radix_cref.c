@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * kho_radix_cref.c - the C KHO radix tracker as a reference for KUnit
+ * The C KHO radix tracker as a reference for the KUnit suites
  *
  * With CONFIG_KEXEC_HANDOVER_RADIX_RUST the kho_radix_*() functions are the
  * Rust ones and the C implementation in kernel/liveupdate/kho_radix_c.h is

@@ -242,7 +242,9 @@ fn node_index(nodes: &[u64]) -> Result<KVec<(u64, usize)>> {
 }
 
 fn lookup(idx: &[(u64, usize)], phys: u64) -> Option<usize> {
-    idx.binary_search_by_key(&phys, |&(p, _)| p).ok().map(|i| idx[i].1)
+    idx.binary_search_by_key(&phys, |&(p, _)| p)
+        .ok()
+        .map(|i| idx[i].1)
 }
 
 /// Checks that two live trees are identical: the same keys in the same walk
@@ -265,7 +267,12 @@ fn same_tree(a: &TestTree, b: &TestTree) -> Result<bool> {
         );
         for (i, (ka, kb)) in sa.keys.iter().zip(sb.keys.iter()).enumerate() {
             if ka != kb {
-                pr_err!("kunit: first difference at key #{}: {:#x} vs {:#x}\n", i, ka, kb);
+                pr_err!(
+                    "kunit: first difference at key #{}: {:#x} vs {:#x}\n",
+                    i,
+                    ka,
+                    kb
+                );
                 break;
             }
         }
@@ -273,7 +280,13 @@ fn same_tree(a: &TestTree, b: &TestTree) -> Result<bool> {
     }
     let n = sa.nodes.len();
     if n != sb.nodes.len() {
-        pr_err!("kunit: {} has {} nodes, {} has {}\n", na, n, nb, sb.nodes.len());
+        pr_err!(
+            "kunit: {} has {} nodes, {} has {}\n",
+            na,
+            n,
+            nb,
+            sb.nodes.len()
+        );
         return Ok(false);
     }
     let ia = node_index(&sa.nodes)?;
@@ -551,7 +564,14 @@ unsafe fn core_snapshot(mem: &FailingNodes, root: NonNull<RadixNode>) -> Result<
         }
     };
     // SAFETY: `root` is a valid tree for `mem` used by nobody else.
-    to_result(unsafe { kho_radix_tree::walk(mem, root, Some(&mut leaf as &mut dyn FnMut(u64) -> i32), Some(&mut node as &mut dyn FnMut(u64) -> i32)) })?;
+    to_result(unsafe {
+        kho_radix_tree::walk(
+            mem,
+            root,
+            Some(&mut leaf as &mut dyn FnMut(u64) -> i32),
+            Some(&mut node as &mut dyn FnMut(u64) -> i32),
+        )
+    })?;
     let mut words = KVec::with_capacity(nodes.len() * WORDS, GFP_KERNEL)?;
     for &p in nodes.iter() {
         // SAFETY: `p` is a node of the tree, which is not modified during
@@ -856,7 +876,10 @@ mod edge {
             check!(t.api.name, *s.keys == [kmax, k0]);
             let phys = pfn << PAGE_SHIFT;
             check!(t.api.name, kho_radix_abi::decode_key(k0) == Some((phys, 0)));
-            check!(t.api.name, kho_radix_abi::decode_key(kmax) == Some((phys, MAX_ORDER)));
+            check!(
+                t.api.name,
+                kho_radix_abi::decode_key(kmax) == Some((phys, MAX_ORDER))
+            );
             Ok(true)
         })?;
         assert!(ok);
@@ -886,16 +909,25 @@ mod edge {
     fn highest_encodable_pfn() -> Result {
         let ok = on_both(|t| {
             // The order-0 key of the top PFN uses all `KEY_WIDTH` bits.
-            check!(t.api.name, key_of(highest_pfn(0), 0) == (1u64 << KEY_WIDTH) - 1);
+            check!(
+                t.api.name,
+                key_of(highest_pfn(0), 0) == (1u64 << KEY_WIDTH) - 1
+            );
             for order in 0..=MAX_ORDER {
                 let key = key_of(highest_pfn(order), order);
                 check!(t.api.name, t.add(key) == 0);
                 let phys = highest_pfn(order) << PAGE_SHIFT;
-                check!(t.api.name, kho_radix_abi::decode_key(key) == Some((phys, order)));
+                check!(
+                    t.api.name,
+                    kho_radix_abi::decode_key(key) == Some((phys, order))
+                );
             }
             let s = t.snapshot()?;
             check!(t.api.name, s.keys.len() == MAX_ORDER as usize + 1);
-            check!(t.api.name, s.keys.last() == Some(&((1u64 << KEY_WIDTH) - 1)));
+            check!(
+                t.api.name,
+                s.keys.last() == Some(&((1u64 << KEY_WIDTH) - 1))
+            );
             Ok(true)
         })?;
         assert!(ok);
@@ -921,7 +953,12 @@ mod edge {
     fn leaf_boundary() -> Result {
         let ok = on_both(|t| {
             let first = key_of(0, 0) + 7 * BITMAP_BITS as u64;
-            let keys = [first, first + 63, first + 64, first + BITMAP_BITS as u64 - 1];
+            let keys = [
+                first,
+                first + 63,
+                first + 64,
+                first + BITMAP_BITS as u64 - 1,
+            ];
             for k in keys {
                 check!(t.api.name, t.add(k) == 0);
             }
