@@ -69,6 +69,7 @@
 //! pages it did not allocate itself.
 
 use super::kho_radix_abi::*;
+use super::PAGE_SHIFT;
 use core::ptr::NonNull;
 
 /// Where tree nodes live.
@@ -249,7 +250,42 @@ pub unsafe fn add_key<M: NodeMemory + ?Sized>(
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
+    // SAFETY: guaranteed by the caller.
+    let leaf = unsafe { leaf_for_key(mem, root, key) }?;
+    // SAFETY: `leaf` is a leaf of the tree, which the caller lets us access.
+    unsafe { set_key_bit(leaf, key) };
+    Ok(())
+}
 
+/// Sets `key`'s bit in `leaf`.
+///
+/// # Safety
+///
+/// `leaf` is the leaf of `key`'s path in a valid tree that the caller may
+/// write.
+#[inline]
+unsafe fn set_key_bit(leaf: NonNull<RadixLeaf>, key: u64) {
+    let bit = bitmap_index(key);
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let w = read_word(leaf, bit / 64);
+        write_word(leaf, bit / 64, w | (1u64 << (bit % 64)));
+    }
+}
+
+/// Returns the leaf of `key`'s path, allocating the missing tables and leaf.
+///
+/// On allocation failure everything allocated by this call is freed and the
+/// tree is exactly as before.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` and `key` is in range.
+unsafe fn leaf_for_key<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    key: u64,
+) -> Result<NonNull<RadixLeaf>, RadixError> {
     // Nodes allocated by this call, top down, for cleanup on failure.
     let mut new_nodes: [Option<NonNull<RadixNode>>; DEPTH] = [None; DEPTH];
     let mut n_new = 0;
@@ -303,15 +339,137 @@ pub unsafe fn add_key<M: NodeMemory + ?Sized>(
         level -= 1;
     }
 
-    let leaf = node.cast::<RadixLeaf>();
-    let bit = bitmap_index(key);
-    // SAFETY: `node` was reached from a level-1 entry, so it is a leaf of the
-    // tree, which the caller lets us access.
-    unsafe {
-        let w = read_word(leaf, bit / 64);
-        write_word(leaf, bit / 64, w | (1u64 << (bit % 64)));
+    // `node` was reached from a level-1 entry, so it is a leaf of the tree.
+    Ok(node.cast::<RadixLeaf>())
+}
+
+/// The order of the next chunk of a page range, as `kho_preserve_pages()`
+/// chunks it: the largest order to which `pfn` is aligned that fits before
+/// `end_pfn`, capped at `max_order`, and reduced while `split(pfn, order)`
+/// asks for it (the kernel splits chunks that would cross NUMA nodes).
+#[inline]
+fn range_chunk_order<F: FnMut(u64, u32) -> bool + ?Sized>(
+    pfn: u64,
+    end_pfn: u64,
+    max_order: u32,
+    split: &mut F,
+) -> u32 {
+    let len = end_pfn.saturating_sub(pfn).max(1);
+    let mut order = pfn
+        .trailing_zeros()
+        .min(63 - len.leading_zeros())
+        .min(max_order);
+    while order > 0 && split(pfn, order) {
+        order -= 1;
+    }
+    order
+}
+
+/// The key of the `order` chunk at `pfn`, or `None` if it cannot be encoded
+/// in [`KEY_WIDTH`] bits.
+fn pfn_key(pfn: u64, order: u32) -> Option<u64> {
+    if pfn >> (64 - PAGE_SHIFT) != 0 {
+        return None;
+    }
+    let key = encode_key(pfn << PAGE_SHIFT, order);
+    (key != 0 && key_in_range(key)).then_some(key)
+}
+
+/// Adds the keys of the page range `start_pfn..start_pfn + nr_pages`, chunked
+/// exactly as `kho_preserve_pages()` chunks it (so the tree is the same as
+/// after one [`add_key`] per chunk), descending the tree once per leaf
+/// instead of once per chunk.
+///
+/// Chunks are at most `max_order` (63, i.e. no cap, gives exactly the C
+/// chunking) and `split` may shrink a chunk, see `range_chunk_order()`. On failure the chunks
+/// added by this call are deleted again, as `kho_preserve_pages()` does, and
+/// the error of the failed chunk is returned.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` (see the module documentation).
+pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    start_pfn: u64,
+    nr_pages: u64,
+    max_order: u32,
+    split: &mut F,
+) -> Result<(), RadixError> {
+    let end_pfn = start_pfn.checked_add(nr_pages).ok_or(RadixError::Range)?;
+    // Consecutive chunks of one order share a leaf: remember the last one.
+    let mut cached: Option<(u64, NonNull<RadixLeaf>)> = None;
+    let mut pfn = start_pfn;
+    while pfn < end_pfn {
+        let order = range_chunk_order(pfn, end_pfn, max_order, split);
+        let found = match (pfn_key(pfn, order), cached) {
+            (None, _) => Err(RadixError::Range),
+            (Some(key), Some((prefix, leaf))) if prefix == key >> BITMAP_SIZE_LOG2 => {
+                Ok((key, leaf))
+            }
+            // SAFETY: guaranteed by the caller; `key` is in range.
+            (Some(key), _) => unsafe { leaf_for_key(mem, root, key) }.map(|leaf| (key, leaf)),
+        };
+        let (key, leaf) = match found {
+            Ok(found) => found,
+            Err(err) => {
+                // SAFETY: guaranteed by the caller.
+                unsafe { del_pfn_range(mem, root, start_pfn, pfn - start_pfn, max_order, split) };
+                return Err(err);
+            }
+        };
+        // SAFETY: `leaf` is the leaf of `key`'s path (a cached leaf has the
+        // same prefix, i.e. the same path) in the caller's tree.
+        unsafe { set_key_bit(leaf, key) };
+        cached = Some((key >> BITMAP_SIZE_LOG2, leaf));
+        pfn += 1u64 << order;
     }
     Ok(())
+}
+
+/// Deletes the keys [`add_pfn_range`] adds for the same arguments
+/// (`kho_unpreserve_pages()`), one descent per leaf. Chunks whose path is
+/// missing are skipped; returns how many were.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` (see the module documentation).
+pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    start_pfn: u64,
+    nr_pages: u64,
+    max_order: u32,
+    split: &mut F,
+) -> usize {
+    let end_pfn = start_pfn.saturating_add(nr_pages);
+    // Last leaf used, as in `add_pfn_range()`.
+    let mut cached: Option<(u64, NonNull<RadixLeaf>)> = None;
+    let mut missing = 0;
+    let mut pfn = start_pfn;
+    while pfn < end_pfn {
+        let order = range_chunk_order(pfn, end_pfn, max_order, split);
+        let key = pfn_key(pfn, order);
+        pfn += 1u64 << order;
+        let leaf = match (key, cached) {
+            (None, _) => None,
+            (Some(key), Some((prefix, leaf))) if prefix == key >> BITMAP_SIZE_LOG2 => Some(leaf),
+            // SAFETY: guaranteed by the caller.
+            (Some(key), _) => unsafe { find_path(mem, root, key) }.map(|p| p.leaf),
+        };
+        let (Some(key), Some(leaf)) = (key, leaf) else {
+            missing += 1;
+            continue;
+        };
+        let bit = bitmap_index(key);
+        // SAFETY: `leaf` is the leaf of `key`'s path in the caller's tree.
+        unsafe {
+            let w = read_word(leaf, bit / 64);
+            write_word(leaf, bit / 64, w & !(1u64 << (bit % 64)));
+        }
+        cached = Some((key >> BITMAP_SIZE_LOG2, leaf));
+    }
+    missing
 }
 
 /// Undoes a failed [`add_key`]: clears the anchor entry and frees the nodes
@@ -574,7 +732,7 @@ unsafe fn walk_leaf_bits(
     // Sparse leaves are common (one preserved folio per leaf), so skip
     // all-zero blocks of words with one OR, which the compiler vectorises.
     const BLOCK: usize = 8;
-    const _: () = assert!(BITMAP_WORDS % BLOCK == 0);
+    const _: () = assert!(BITMAP_WORDS / BLOCK * BLOCK == BITMAP_WORDS);
     for block in 0..BITMAP_WORDS / BLOCK {
         let first = block * BLOCK;
         let mut words = [0u64; BLOCK];

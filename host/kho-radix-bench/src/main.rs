@@ -189,6 +189,9 @@ enum Work<'a> {
     Add(&'a [u64]),
     /// `kho_preserve_pages()` over the ranges.
     Ranges(&'a [u64]),
+    /// The same ranges; Rust uses `add_pfn_range()` (one descent per leaf),
+    /// C the same per-chunk loop as [`Work::Ranges`].
+    RangesBulk(&'a [u64]),
     /// Adds the keys untimed, then deletes them.
     Del(&'a [u64]),
     /// Adds the keys untimed, then deletes them reclaiming empty nodes
@@ -333,6 +336,29 @@ macro_rules! geometry {
                         o.ns = elapsed_ns(t);
                         o.ops = r.expect("Rust: add_key failed");
                     }
+                    Work::RangesBulk(ranges) => {
+                        let t = Instant::now();
+                        for r in ranges.chunks_exact(2) {
+                            // SAFETY: `root` is a valid tree of `mem`.
+                            let res = unsafe {
+                                tree::add_pfn_range(mem, root, r[0], r[1], 63, &mut |_, _| false)
+                            };
+                            res.expect("Rust: add_pfn_range failed");
+                        }
+                        o.ns = elapsed_ns(t);
+                        // Same op count as the per-chunk rows: one per chunk.
+                        o.ops = ranges
+                            .chunks_exact(2)
+                            .map(|r| {
+                                let (mut pfn, mut n) = (r[0], 0);
+                                while pfn < r[0] + r[1] {
+                                    pfn += 1 << preserve_order(pfn, r[0] + r[1]);
+                                    n += 1;
+                                }
+                                n
+                            })
+                            .sum();
+                    }
                     Work::Del(keys) | Work::DelReclaim(keys) => {
                         add_keys(mem, root, keys).expect("Rust: add_key failed");
                         o.pages = mem.live() as u64;
@@ -405,7 +431,7 @@ macro_rules! geometry {
                             assert_eq!(r, 0, "C: kho_radix_add_key failed");
                             o.ops = keys.len() as u64;
                         }
-                        Work::Ranges(ranges) => {
+                        Work::Ranges(ranges) | Work::RangesBulk(ranges) => {
                             let mut nkeys: c_ulong = 0;
                             let t = Instant::now();
                             let r = (c.preserve_ranges)(
@@ -460,13 +486,18 @@ macro_rules! geometry {
                 unsafe { (c.pool_init)(region.base().cast(), cap as c_ulong) };
 
                 let inp = Inputs::new(cfg.n, PAGE_SHIFT, abi::encode_key);
-                let works: [(&'static str, Work<'_>, bool); 10] = [
+                let works: [(&'static str, Work<'_>, bool); 11] = [
                     ("preserve order-0 sequential", Work::Add(&inp.seq), true),
                     ("preserve order-0 random", Work::Add(&inp.rand), true),
                     ("preserve mixed orders 0-9", Work::Add(&inp.mixed), true),
                     (
                         "preserve ranges (per add_key)",
                         Work::Ranges(&inp.ranges),
+                        true,
+                    ),
+                    (
+                        "preserve ranges (Rust add_pfn_range)",
+                        Work::RangesBulk(&inp.ranges),
                         true,
                     ),
                     ("unpreserve all, sequential", Work::Del(&inp.seq), true),

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Range preservation: `add_pfn_range()` / `del_pfn_range()` must leave
+//! exactly the tree that one `add_key()` / `del_key()` per chunk of
+//! `kho_preserve_pages()` leaves, byte for byte, and roll back like it.
+
+use proptest::prelude::*;
+
+/// Number of cases: `$PROPTEST_CASES` if set, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+macro_rules! range_tests {
+    ($geom:ident, $cases:expr) => {
+        mod $geom {
+            use super::*;
+            use kho_radix_host::$geom::kho_radix_abi::*;
+            use kho_radix_host::$geom::kho_radix_tree::*;
+            use kho_radix_host::$geom::{new_arena, PAGE_SHIFT};
+            use kho_radix_host::Arena;
+            use std::ptr::NonNull;
+
+            /// A fake NUMA layout: nodes of `1 << node_shift` pages; a chunk
+            /// must not cross a node boundary (like `pfn_to_nid()` checks).
+            fn crosses(node_shift: u32) -> impl FnMut(u64, u32) -> bool {
+                move |pfn, order| (pfn >> node_shift) != ((pfn + (1u64 << order) - 1) >> node_shift)
+            }
+
+            /// Independent transcription of the C chunking loop of
+            /// `kho_preserve_pages()`: returns the chunk keys in order.
+            fn c_chunks(start: u64, n: u64, max_order: u32, node_shift: u32) -> Vec<u64> {
+                let (mut pfn, end) = (start, start + n);
+                let mut keys = Vec::new();
+                while pfn < end {
+                    let mut order = pfn.trailing_zeros().min((end - pfn).ilog2()).min(max_order);
+                    while (pfn >> node_shift) != ((pfn + (1u64 << order) - 1) >> node_shift) {
+                        order -= 1;
+                    }
+                    keys.push(encode_key(pfn << PAGE_SHIFT, order));
+                    pfn += 1u64 << order;
+                }
+                keys
+            }
+
+            fn keys_of(arena: &Arena, root: NonNull<RadixNode>) -> Vec<u64> {
+                let mut keys = Vec::new();
+                let mut leaf = |k: u64| {
+                    keys.push(k);
+                    0
+                };
+                // SAFETY: `root` is a valid tree in `arena`.
+                unsafe { walk(arena, root, Some(&mut leaf), None) };
+                keys
+            }
+
+            /// Highest pfn whose order-0 key still fits the key width.
+            const MAX_PFN: u64 = (1u64 << (KEY_WIDTH - 1)) - 1;
+
+            fn pfn_strategy() -> impl Strategy<Value = u64> {
+                prop_oneof![0u64..1 << 20, 0u64..MAX_PFN - (1 << 14), Just(MAX_PFN - 5000)]
+            }
+
+            proptest! {
+                #![proptest_config(ProptestConfig::with_cases(cases($cases)))]
+
+                /// Same tree, byte for byte, as one add_key()/del_key() per chunk.
+                #[test]
+                fn range_equals_chunked(
+                    start in pfn_strategy(),
+                    n in 1u64..5000,
+                    max_order in prop_oneof![Just(63u32), 0u32..12],
+                    node_shift in 9u32..40,
+                    pre in proptest::collection::vec(0u64..1 << 20, 0..20),
+                ) {
+                    let mut a = new_arena();
+                    let mut b = new_arena();
+                    let ra = alloc_root(&mut a).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                    let rb = alloc_root(&mut b).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                    // Unrelated keys already in both trees.
+                    for p in &pre {
+                        let k = encode_key(p << PAGE_SHIFT, 0);
+                        // SAFETY: valid trees in their arenas.
+                        let (x, y) = unsafe { (add_key(&mut a, ra, k), add_key(&mut b, rb, k)) };
+                        prop_assert!(x.is_ok() && y.is_ok());
+                    }
+                    let chunks = c_chunks(start, n, max_order, node_shift);
+                    for &k in &chunks {
+                        // SAFETY: valid tree in `a`.
+                        let res = unsafe { add_key(&mut a, ra, k) };
+                        prop_assert!(res.is_ok());
+                    }
+                    // SAFETY: valid tree in `b`.
+                    let res = unsafe { add_pfn_range(&mut b, rb, start, n, max_order, &mut crosses(node_shift)) };
+                    prop_assert!(res.is_ok());
+                    prop_assert_eq!(a.snapshot(), b.snapshot());
+                    prop_assert_eq!(keys_of(&a, ra), keys_of(&b, rb));
+
+                    for &k in &chunks {
+                        // SAFETY: valid tree in `a`.
+                        let res = unsafe { del_key(&mut a, ra, k) };
+                        prop_assert!(res.is_ok());
+                    }
+                    // SAFETY: valid tree in `b`.
+                    let missing = unsafe { del_pfn_range(&mut b, rb, start, n, max_order, &mut crosses(node_shift)) };
+                    prop_assert_eq!(missing, 0);
+                    prop_assert_eq!(a.snapshot(), b.snapshot());
+                }
+
+                /// An allocation failure anywhere removes what the call added,
+                /// keeps what was there, and leaks nothing.
+                #[test]
+                fn range_failure_rolls_back(
+                    start in 0u64..1 << 30,
+                    n in 1u64..3000,
+                    fail_at in 0usize..12,
+                ) {
+                    let mut arena = new_arena();
+                    let root = alloc_root(&mut arena).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                    // A key far away from the range, in its own leaf.
+                    let other = encode_key((1u64 << 40) << PAGE_SHIFT, 0);
+                    // SAFETY: valid tree in `arena`.
+                    let res = unsafe { add_key(&mut arena, root, other) };
+                    prop_assert!(res.is_ok());
+                    let before = keys_of(&arena, root);
+                    arena.fail_nth_alloc(Some(fail_at));
+                    // SAFETY: valid tree in `arena`.
+                    let res = unsafe { add_pfn_range(&mut arena, root, start, n, 63, &mut |_, _| false) };
+                    arena.fail_nth_alloc(None);
+                    if res.is_err() {
+                        prop_assert_eq!(res, Err(RadixError::NoMemory));
+                        prop_assert_eq!(keys_of(&arena, root), before);
+                    }
+                    // Every live page is a node of the tree: nothing leaked.
+                    // SAFETY: valid tree in `arena`.
+                    let (tables, leaves) = unsafe { count_nodes(&arena, root) };
+                    prop_assert_eq!(tables + leaves, arena.live_pages());
+                }
+            }
+
+            #[test]
+            fn range_past_key_width_is_refused_and_rolled_back() {
+                let mut arena = new_arena();
+                let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
+                // SAFETY: valid tree in `arena`.
+                let res = unsafe { add_pfn_range(&mut arena, root, MAX_PFN - 3, 8, 63, &mut |_, _| false) };
+                assert_eq!(res, Err(RadixError::Range));
+                assert!(keys_of(&arena, root).is_empty());
+            }
+        }
+    };
+}
+
+range_tests!(geom4k, 64);
+range_tests!(geom16k, 32);
+range_tests!(geom64k, 32);
