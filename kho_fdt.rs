@@ -211,8 +211,10 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
 
     // SAFETY: The helper only reads memblock.
     let ram_pages = unsafe { bindings::kho_radix_rs_phys_mem_size() } / PAGE_BYTES;
-    // A node maps at least 64 pages' worth of keys once the tree is full; the
-    // slack covers the tables above the leaves of a sparse tree.
+    // A leaf holds the keys of one order over a whole aligned range (with 4K
+    // pages, 32768 order-0 pages), so a sound tree describing this RAM has
+    // far fewer nodes than `ram_pages / 64`. The bound only keeps the walk of
+    // a corrupt tree (or its cycles) finite; the slack covers the tables.
     let max_nodes = usize::try_from(ram_pages / 64 + 64).unwrap_or(usize::MAX / 16);
     // kho_preserve_pages() preserves a page range in the largest aligned
     // blocks that fit, which can be above MAX_PAGE_ORDER; no block can be
