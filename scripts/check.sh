@@ -11,6 +11,7 @@ logdir=$KHO_CACHE/check
 mkdir -p "$logdir"
 tests=(
 	lint
+	docs
 	host_crate
 	build_c_tracker
 	runner_detects_failures
@@ -75,6 +76,11 @@ t_lint() {
 	n=$(git -C "$tree" rev-list --count pristine..HEAD)
 	[ "$n" -eq "${#p[@]}" ] || { echo "tree has $n commits over pristine, series has ${#p[@]}"; return 1; }
 	echo "# git am: ${#p[@]} patches applied to the pristine tree"
+}
+
+t_docs() {
+	"$REPO_ROOT/scripts/check-docs.sh"
+	echo "# Documentation/*.rst: docutils clean, references and repo paths resolve"
 }
 
 t_host_crate() {
