@@ -22,6 +22,7 @@ tests=(
 	rust_selftest_folios
 	interop_c_to_rust
 	interop_rust_to_c
+	corrupt_handover_rejected
 )
 
 # `scripts/check.sh NAME...` runs only the named tests.
@@ -148,7 +149,9 @@ t_roundtrip_rust_tracker() {
 	local k=$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$logdir/roundtrip-rust.serial" \
 		--expect-first "radix tracker: Rust" --expect "radix tracker: Rust" \
+		--expect "preserved-memory tree validated" \
 		--expect "test_kho: KHO restore succeeded"
+	grep -m1 -o 'preserved-memory tree validated.*' "$logdir/roundtrip-rust.serial" | sed 's/^/# /'
 	echo "# Rust tracker -> Rust tracker: test_kho restore succeeded"
 }
 
@@ -178,6 +181,7 @@ t_interop_c_to_rust() {
 		--first "$KHO_CACHE/build-c-tracker/arch/x86/boot/bzImage" \
 		--second "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
 		--expect-first "radix tracker: C" --expect "radix tracker: Rust" \
+		--expect "preserved-memory tree validated" \
 		--expect "test_kho: KHO restore succeeded"
 	echo "# C tracker -> Rust tracker: test_kho restore succeeded"
 }
@@ -189,6 +193,17 @@ t_interop_rust_to_c() {
 		--expect-first "radix tracker: Rust" --expect "radix tracker: C" \
 		--expect "test_kho: KHO restore succeeded"
 	echo "# Rust tracker -> C tracker: test_kho restore succeeded"
+}
+
+# The second kernel must refuse a damaged handover with a precise pr_err and
+# boot on; selftests/corrupt.sh damages the first kernel's tree or FDT
+# property in each supported way just before kexec.
+t_corrupt_handover_rejected() {
+	local out
+	out=$("$REPO_ROOT/selftests/corrupt.sh" \
+		"$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" "$logdir/corrupt")
+	echo "$out"
+	grep -E '^ok [0-9]+ ' <<<"$out" | sed 's/^/# /'
 }
 
 for t in "${tests[@]}"; do

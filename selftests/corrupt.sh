@@ -48,7 +48,7 @@ if [ $# -gt 0 ]; then
 	cases=("${sel[@]}")
 fi
 
-echo "TAP version 13"
+echo "KTAP version 1"
 echo "1..${#cases[@]}"
 n=0 failed=0
 for c in "${cases[@]}"; do
