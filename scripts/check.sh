@@ -20,6 +20,7 @@ tests=(
 	radix_symbols_from_rust
 	roundtrip_rust_tracker
 	rust_selftest_folios
+	kunit_suites
 	interop_c_to_rust
 	interop_rust_to_c
 	corrupt_handover_rejected
@@ -193,6 +194,23 @@ t_interop_rust_to_c() {
 		--expect-first "radix tracker: Rust" --expect "radix tracker: C" \
 		--expect "test_kho: KHO restore succeeded"
 	echo "# Rust tracker -> C tracker: test_kho restore succeeded"
+}
+
+# KUnit suites built into the Rust-tracker kernel (kho_radix_kunit.rs):
+# differential against the C tracker, allocation failure, concurrency with
+# lockdep, edge cases. They run in both boots; all four must report ok in
+# each, and any "not ok" or lockdep splat fails the runner.
+t_kunit_suites() {
+	local log=$logdir/kunit.serial s n
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
+		--log "$log"
+	for s in concurrency differential alloc_failure edge; do
+		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$")
+		[ "$n" -eq 2 ] || { echo "suite kho_radix_$s: $n ok lines, expected 2 (one per boot)"; return 1; }
+	done
+	sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
+		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential): ' |
+		sed 's/^\[[^]]*\] //; s/^/# /'
 }
 
 # The second kernel must refuse a damaged handover with a precise pr_err and
