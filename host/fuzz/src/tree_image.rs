@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Fuzz logic shared by the `tree_image` libFuzzer target and its stable
+//! replay: arbitrary bytes become the pages of a handed-over tree, which the
+//! validator must judge without crashing, looping or reading outside the
+//! pages it is allowed to see; whatever it accepts must then be safe to walk
+//! and free of overlaps.
+//!
+//! Input layout: byte 0 selects how many keys (0..=31) the starting tree
+//! holds; each key takes 3 bytes (order, pfn bits), so valid trees of every
+//! shape appear. The remaining bytes are mutations, 4 bytes each: page,
+//! word, and a value mode (another page's address, a near miss of one, a raw
+//! small value, a key-like value or zero). Mutated trees are what a broken
+//! or malicious previous kernel could hand over.
+
+use kho_radix_host::geom4k::kho_radix_abi::*;
+use kho_radix_host::geom4k::kho_radix_tree::{add_key, alloc_root, walk};
+use kho_radix_host::geom4k::kho_radix_validate::*;
+use kho_radix_host::geom4k::new_arena;
+use kho_radix_host::Arena;
+use std::cell::Cell;
+use std::ptr::NonNull;
+
+/// RAM is `[0, RAM_END)`; one scratch area inside it.
+const RAM_END: u64 = 1 << 60;
+const SCRATCH: (u64, u64) = (0x4000_0000, 0x5000_0000);
+const MAX_NODES: usize = 64;
+/// Bound on `node_ptr()` calls: each of the validator's walks may look at
+/// every entry of at most `MAX_NODES` nodes.
+const MAX_LOOKUPS: usize = 4 * MAX_NODES * (TABLE_ENTRIES + 1);
+
+struct Layout<'a> {
+    arena: &'a Arena,
+    lookups: Cell<usize>,
+}
+
+impl PhysLayout for Layout<'_> {
+    fn is_ram(&self, start: u64, size: u64) -> bool {
+        start.checked_add(size).is_some_and(|end| end <= RAM_END)
+    }
+
+    fn in_scratch(&self, start: u64, size: u64) -> bool {
+        start < SCRATCH.1 && SCRATCH.0 < start.saturating_add(size)
+    }
+
+    fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
+        self.lookups.set(self.lookups.get() + 1);
+        self.arena
+            .is_live(phys)
+            .then(|| self.arena.virt_of(phys).cast())
+    }
+}
+
+/// Runs one input; panics on a finding.
+pub fn run(data: &[u8]) {
+    let Some((&n, rest)) = data.split_first() else {
+        return;
+    };
+    let mut arena = new_arena();
+    let Ok(root) = alloc_root(&mut arena) else {
+        return;
+    };
+    let nkeys = usize::from(n % 32);
+    let (keys, muts) = rest.split_at((nkeys * 3).min(rest.len()));
+    for k in keys.chunks_exact(3) {
+        let order = u32::from(k[0] % 12);
+        let pfn = (u64::from(k[1]) << 8 | u64::from(k[2])) << (u32::from(k[0] >> 4) * 3);
+        let key = encode_key(pfn << PAGE_SHIFT_OF << order >> order, order);
+        // SAFETY: `root` is a valid tree in `arena`.
+        let _ = unsafe { add_key(&mut arena, root, key) };
+    }
+    let phys: Vec<u64> = arena.live_set().into_iter().collect();
+    let root_phys = arena.phys_of(root.cast());
+    for m in muts.chunks_exact(4) {
+        let Some(&target) = phys.get(usize::from(m[0]) % phys.len()) else {
+            break;
+        };
+        let word = usize::from(m[1]) * 4 % (PAGE_SIZE / 8);
+        let other = phys[usize::from(m[3]) % phys.len()];
+        let value = match m[2] % 6 {
+            0 => other,
+            1 => other + 8,
+            2 => u64::from(m[3]),
+            3 => 1u64 << (u64::from(m[3]) % 64),
+            4 => encode_key(u64::from(m[3]) << 30, u32::from(m[3]) % 20),
+            _ => 0,
+        };
+        let page = arena.virt_of(target).cast::<u64>();
+        // SAFETY: `page` is a live arena page of PAGE_SIZE bytes.
+        unsafe { page.as_ptr().add(word).write(value) };
+    }
+
+    let layout = Layout {
+        arena: &arena,
+        lookups: Cell::new(0),
+    };
+    let limits = Limits {
+        max_nodes: MAX_NODES,
+        max_order: 10,
+    };
+    let mut scratch = [0u64; MAX_NODES];
+    // SAFETY: `node_ptr` only returns live arena pages, aligned and
+    // PAGE_SIZE bytes long, not written during the call.
+    let res = unsafe { validate_tree(&layout, root_phys, &limits, &mut scratch) };
+    assert!(
+        layout.lookups.get() <= MAX_LOOKUPS,
+        "validator looked up {} nodes",
+        layout.lookups.get()
+    );
+    let Ok(stats) = res else {
+        return;
+    };
+
+    // Accepted: the walk must see exactly the keys the validator counted,
+    // in ascending order, and no two preserved ranges may overlap.
+    let mut keys = Vec::new();
+    let mut leaf = |k: u64| {
+        keys.push(k);
+        0
+    };
+    // SAFETY: the validator accepted the tree: every entry leads to a live
+    // arena page, each reached once, so it is a valid tree for reading.
+    unsafe { walk(&arena, root, Some(&mut leaf), None) };
+    assert_eq!(keys.len() as u64, stats.keys, "walk and validator disagree");
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "walk not ascending");
+    let mut ranges: Vec<(u64, u64)> = keys
+        .iter()
+        .filter_map(|&k| decode_key(k))
+        .map(|(p, o)| (p, p + (1u64 << (PAGE_SHIFT_OF + o))))
+        .collect();
+    ranges.sort_unstable();
+    assert!(
+        ranges.windows(2).all(|w| w[0].1 <= w[1].0),
+        "accepted overlapping ranges"
+    );
+}
+
+/// Page shift of the geometry under test.
+const PAGE_SHIFT_OF: u32 = kho_radix_host::geom4k::PAGE_SHIFT;

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `tree_image` fuzz target on stable, for `make check`: a fixed set of
+//! hand-made images, then `$KHO_FUZZ_REPLAY_N` pseudo-random ones (default
+//! 300, 3000 in release builds), through the same function as the
+//! libFuzzer target.
+
+#[path = "../../fuzz/src/tree_image.rs"]
+mod tree_image;
+
+/// splitmix64.
+fn next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[test]
+fn hand_made_images() {
+    // Empty tree, a self-cycle at the root, a chain through all pages, and
+    // misaligned / huge entries.
+    tree_image::run(&[0]);
+    tree_image::run(&[0, 1, 0, 0, 0, 0, 0, 0, 0]);
+    let mut chain = vec![6u8];
+    for p in 1..7u8 {
+        chain.extend_from_slice(&[p, 0, 0, 0, 0, 0, 0, 0]);
+    }
+    tree_image::run(&chain);
+    tree_image::run(&[
+        3, 0x01, 0x10, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f,
+    ]);
+}
+
+#[test]
+fn random_images() {
+    let n: u64 = std::env::var("KHO_FUZZ_REPLAY_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if cfg!(debug_assertions) { 300 } else { 3000 });
+    let mut state = 0x7472_6565_2d69_6d67;
+    for i in 0..n {
+        let seed = state;
+        // A tree of up to 31 keys, then 0 to 3 mutations of it.
+        let nkeys = next(&mut state) % 32;
+        let nmuts = next(&mut state) % 4;
+        let len = 1 + 3 * nkeys + 4 * nmuts;
+        let mut data: Vec<u8> = (0..len).map(|_| next(&mut state) as u8).collect();
+        data[0] = nkeys as u8;
+        let r = std::panic::catch_unwind(|| tree_image::run(&data));
+        assert!(r.is_ok(), "random image {i} (seed {seed:#x}) fails");
+    }
+}
