@@ -140,7 +140,7 @@ impl TestTree {
         };
         // SAFETY: The tree is initialised (type invariant); both callbacks
         // take a `*mut Collect`, which `c` is, and do not touch the tree.
-        unsafe { (self.api.walk)(self.tree, &cb, (c as *mut Collect).cast()) }
+        unsafe { (self.api.walk)(self.tree, &cb, core::ptr::from_mut(c).cast()) }
     }
 
     /// All keys and node addresses of the tree, in walk order.
@@ -371,7 +371,7 @@ const fn key_of(pfn: u64, order: u32) -> u64 {
 /// A random key: random order, PFN near 0, near the top of the encodable
 /// range, in one of a few clusters, or anywhere.
 fn random_key(rng: &mut Rng, clusters: &[u64]) -> u64 {
-    let order = rng.below(MAX_ORDER as u64 + 1) as u32;
+    let order = rng.below(u64::from(MAX_ORDER) + 1) as u32;
     let pfn = match rng.below(4) {
         0 => rng.below(1 << 16),
         1 => highest_pfn(0) - rng.below(1 << 16),

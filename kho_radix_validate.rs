@@ -231,7 +231,7 @@ pub struct ValidationError {
 impl ValidationError {
     /// The negative kernel error code for a rejected tree (`-EINVAL`).
     #[inline]
-    pub const fn to_errno(&self) -> i32 {
+    pub const fn to_errno(self) -> i32 {
         -22
     }
 }

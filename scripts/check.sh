@@ -17,6 +17,7 @@ tests=(
 	runner_detects_failures
 	roundtrip_c_tracker
 	build_rust_tracker
+	clippy_rust_objects
 	radix_symbols_from_rust
 	roundtrip_rust_tracker
 	rust_selftest_folios
@@ -127,23 +128,52 @@ t_build_rust_tracker() {
 	"$REPO_ROOT/scripts/build-kernel.sh" rust-tracker
 }
 
+# Our Rust objects rebuilt with CLIPPY=1 (the kernel's clippy setup and
+# lint levels) must produce no warning. Only our crates are rebuilt: a full
+# CLIPPY=1 build would recompile every Rust object of the kernel.
+t_clippy_rust_objects() {
+	local b=$KHO_CACHE/build-rust-tracker tree objs o log=$logdir/clippy.out
+	tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
+	objs="kernel/liveupdate/kho_radix_rs/kho_radix.o kernel/liveupdate/kho_radix_rs/selftests/kernel/kho_radix_selftest.o"
+	for o in $objs; do
+		rm -f "$b/$o"
+	done
+	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" CLIPPY=1 $objs >"$log" 2>&1 ||
+		{ tail -n 40 "$log"; return 1; }
+	for o in $objs; do
+		[ -f "$b/$o" ] || { echo "$o was not rebuilt"; return 1; }
+	done
+	if grep -E '^(warning|error)(\[|:)' "$log"; then
+		grep -A12 -E '^(warning|error)(\[|:)' "$log" | head -n 60
+		return 1
+	fi
+	grep -q 'CLIPPY' "$log" || { echo "clippy did not run"; cat "$log"; return 1; }
+	echo "# CLIPPY=1: kho_radix.o and kho_radix_selftest.o rebuilt without warnings"
+}
+
 # The radix functions the kernel links must be the Rust ones: defined (T) in
 # our Rust object, absent from kexec_handover.o, and exported for modules.
 t_radix_symbols_from_rust() {
 	local b=$KHO_CACHE/build-rust-tracker c=$KHO_CACHE/build-c-tracker f
 	local funcs="kho_radix_add_key kho_radix_del_key kho_radix_walk_tree kho_radix_init_tree kho_radix_destroy_tree"
+	local rust_o c_in_rust c_in_c map
+	# Captured first: `nm | grep -q` would fail under pipefail (SIGPIPE).
+	rust_o=$(nm "$b/kernel/liveupdate/kho_radix_rs/kho_radix.o")
+	c_in_rust=$(nm "$b/kernel/liveupdate/kexec_handover.o")
+	c_in_c=$(nm "$c/kernel/liveupdate/kexec_handover.o")
+	map=$(cat "$b/System.map")
 	for f in $funcs; do
-		nm "$b/kernel/liveupdate/kho_radix_rs/kho_radix.o" | grep -qx "[0-9a-f]* T $f" ||
+		grep -qx "[0-9a-f]* T $f" <<<"$rust_o" ||
 			{ echo "$f is not defined by the Rust object kho_radix.o"; return 1; }
-		if nm "$b/kernel/liveupdate/kexec_handover.o" | grep -q " T $f\$"; then
+		if grep -q " T $f\$" <<<"$c_in_rust"; then
 			echo "$f is still defined by the C kexec_handover.o"; return 1
 		fi
-		grep -q " T $f\$" "$b/System.map" || { echo "$f not in System.map"; return 1; }
-		grep -qE " [a-zA-Z] __ksymtab_$f\$" "$b/System.map" || { echo "$f is not exported"; return 1; }
-		nm "$c/kernel/liveupdate/kexec_handover.o" | grep -q " T $f\$" ||
+		grep -q " T $f\$" <<<"$map" || { echo "$f not in System.map"; return 1; }
+		grep -qE " [a-zA-Z] __ksymtab_$f\$" <<<"$map" || { echo "$f is not exported"; return 1; }
+		grep -q " T $f\$" <<<"$c_in_c" ||
 			{ echo "C build: $f not defined by kexec_handover.o"; return 1; }
 	done
-	echo "# 5 radix functions: defined by kho_radix.o (Rust), exported, absent from kexec_handover.o"
+	# 5 radix functions: defined by kho_radix.o (Rust), exported, absent from kexec_handover.o"
 }
 
 t_roundtrip_rust_tracker() {
@@ -162,10 +192,16 @@ t_roundtrip_rust_tracker() {
 t_rust_selftest_folios() {
 	local k=$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage
 	local log=$logdir/rust-selftest.serial
-	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$log" \
+	# 6 GiB so that GFP_KERNEL folios really lie above 4 GiB ("high") while
+	# the GFP_DMA32 ones stay below ("low").
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$log" --mem 6G \
 		--expect-first "kho_radix_selftest: radix walk:" \
 		--expect "kho_radix_selftest: restored"
-	local second oks
+	local span hi second oks
+	span=$(sed '/kho-init: kexec loaded/q' "$log" | grep -m1 -o 'folios span phys 0x[0-9a-f]*\.\.0x[0-9a-f]*')
+	hi=${span##*..}
+	[ -n "$hi" ] && [ $((hi)) -gt $((0x100000000)) ] || { echo "no folio above 4 GiB: '$span'"; return 1; }
+	echo "# $span"
 	second=$(sed -n '/kho-init: kexec loaded/,$p' "$log")
 	oks=$(grep -cE 'kho_radix_selftest: ok [0-9]+ order_' <<<"$second")
 	plan=$(grep -oE 'kho_radix_selftest: 1\.\.[0-9]+' <<<"$second" | grep -oE '[0-9]+$')

@@ -15,7 +15,7 @@ HOST_PKGS="flex bison bc libelf-dev libssl-dev cpio rsync dwarves make gcc
 
 missing=()
 for p in $HOST_PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
 		missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
