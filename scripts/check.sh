@@ -90,7 +90,7 @@ t_host_crate() {
 	[ -f "$REPO_ROOT/host/Cargo.toml" ] || { echo "no host/Cargo.toml"; return 1; }
 	cd "$REPO_ROOT/host"
 	cargo +"$RUST_TOOLCHAIN" test --locked 2>&1 | tee /dev/stderr |
-		awk '/^test result:/ { p += $4; f += $6 } END { printf "# host tests: %d passed, %d failed\n", p, f; exit (f > 0 || p == 0) }'
+		awk '/^test result:/ { p += $4; f += $6 } END { printf "# host tests: %d ok, %d failing\n", p, f; exit (f > 0 || p == 0) }'
 }
 
 t_build_c_tracker() {

@@ -75,5 +75,5 @@ for c in "${cases[@]}"; do
 		echo "not ok $n corrupt_$kind # $reason (log: $log)"
 	fi
 done
-echo "# corrupt: $((n - failed)) passed, $failed failed"
+echo "# corrupt: $((n - failed)) of $n kinds rejected as expected"
 [ $failed -eq 0 ]
