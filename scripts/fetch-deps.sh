@@ -47,7 +47,8 @@ APT_DIR=$KHO_CACHE/apt
 apt_private() {
 	apt-get -q -o Dir::Etc::sourcelist="$APT_DIR/sources.list" \
 		-o Dir::Etc::sourceparts=- -o Dir::State::Lists="$APT_DIR/lists" \
-		-o Dir::Cache="$APT_DIR/cache" -o Debug::NoLocking=1 "$@"
+		-o Dir::Cache="$APT_DIR/cache" -o Debug::NoLocking=1 \
+		-o APT::Sandbox::User=root "$@"
 }
 
 fetch_deb() { # pkg version -> path of verified .deb on stdout
