@@ -65,10 +65,10 @@ const PAGE_SHIFT: u32 = bindings::PAGE_SHIFT;
 // their `pub` API; the kernel only needs part of it.
 #[allow(dead_code, unreachable_pub)]
 mod kho_radix_abi;
-#[allow(dead_code, unreachable_pub)]
-mod kho_radix_tree;
 #[cfg(CONFIG_KEXEC_HANDOVER_RADIX_RUST_KUNIT)]
 mod kho_radix_kunit;
+#[allow(dead_code, unreachable_pub)]
+mod kho_radix_tree;
 #[allow(dead_code, unreachable_pub)]
 mod kho_radix_validate;
 

@@ -52,7 +52,11 @@ fi
 
 step "[$flavour] building bzImage (log: $log; a full build takes ~4 min)"
 start=$SECONDS
-kmake bzImage >"$log" 2>&1 || { grep -E 'error|warning:' "$log" | head -n 40 >&2; tail -n 30 "$log" >&2; die "[$flavour] kernel build failed"; }
+kmake bzImage >"$log" 2>&1 || {
+	grep -m 40 -E 'error|warning:' "$log" >&2 || true
+	tail -n 30 "$log" >&2
+	die "[$flavour] kernel build failed"
+}
 if grep -E '^(warning|error)(\[|:)' "$log" >&2; then
 	die "[$flavour] the build printed Rust warnings"
 fi

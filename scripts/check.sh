@@ -43,7 +43,11 @@ run_test() {
 	local name=$1 log=$logdir/$1.log start=$SECONDS
 	n=$((n + 1))
 	step "test $n/${#tests[@]}: $name"
-	if ( set -euo pipefail; "t_$name" ) >"$log" 2>&1; then
+	# Not inside `if`: bash ignores `set -e` in a condition, even in a
+	# subshell, and a failing step in the middle of a test would pass.
+	( set -euo pipefail; "t_$name" ) >"$log" 2>&1
+	local rc=$?
+	if [ $rc -eq 0 ]; then
 		passed=$((passed + 1))
 		grep -E '^# ' "$log" | sed 's/^/    /'
 		echo "ok $n $name # $((SECONDS - start)) s"
@@ -116,7 +120,7 @@ t_runner_detects_failures() {
 	out=$("$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$logdir/runner-panic.serial" \
 		--append "kho_init_missing rdinit=/nonexistent" 2>&1) && { echo "runner passed a run without init"; return 1; }
 	grep -qE "FAILED: (kernel crash|missing marker)" <<<"$out" || { echo "no crash reason: $out"; return 1; }
-	echo "# kernel without init: detected ($(grep -o 'FAILED: [a-z ]*' <<<"$out" | head -1))"
+	echo "# kernel without init: detected ($(grep -m1 -o 'FAILED: [a-z ]*' <<<"$out"))"
 }
 
 t_roundtrip_c_tracker() {
@@ -199,14 +203,15 @@ t_rust_selftest_folios() {
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$log" --mem 6G \
 		--expect-first "kho_radix_selftest: radix walk:" \
 		--expect "kho_radix_selftest: restored"
-	local span hi second oks
-	span=$(sed '/kho-init: kexec loaded/q' "$log" | grep -m1 -o 'folios span phys 0x[0-9a-f]*\.\.0x[0-9a-f]*')
+	local first span hi second oks
+	first=$(sed '/kho-init: kexec loaded/q' "$log")
+	span=$(grep -m1 -o 'folios span phys 0x[0-9a-f]*\.\.0x[0-9a-f]*' <<<"$first" || true)
 	hi=${span##*..}
 	[ -n "$hi" ] && [ $((hi)) -gt $((0x100000000)) ] || { echo "no folio above 4 GiB: '$span'"; return 1; }
 	echo "# $span"
 	second=$(sed -n '/kho-init: kexec loaded/,$p' "$log")
-	oks=$(grep -cE 'kho_radix_selftest: ok [0-9]+ order_' <<<"$second")
-	plan=$(grep -oE 'kho_radix_selftest: 1\.\.[0-9]+' <<<"$second" | grep -oE '[0-9]+$')
+	oks=$(grep -cE 'kho_radix_selftest: ok [0-9]+ order_' <<<"$second" || true)
+	plan=$(grep -m1 -oE 'kho_radix_selftest: 1\.\.[0-9]+' <<<"$second" | grep -oE '[0-9]+$' || true)
 	[ -n "$plan" ] && [ "$oks" -eq "$plan" ] || { echo "KTAP: $oks ok lines for plan '$plan'"; return 1; }
 	grep 'kho_radix_selftest: preserved order' "$log" | sed 's/^.*kho_radix_selftest: /# /'
 	grep -E 'kho_radix_selftest: (ok|not ok) ' <<<"$second" | sed 's/^.*kho_radix_selftest: /# /'
@@ -243,7 +248,7 @@ t_kunit_suites() {
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
 		--log "$log"
 	for s in concurrency differential alloc_failure edge; do
-		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$")
+		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$" || true)
 		[ "$n" -eq 2 ] || { echo "suite kho_radix_$s: $n ok lines, expected 2 (one per boot)"; return 1; }
 	done
 	sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
@@ -257,7 +262,8 @@ t_kunit_suites() {
 t_corrupt_handover_rejected() {
 	local out
 	out=$("$REPO_ROOT/selftests/corrupt.sh" \
-		"$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" "$logdir/corrupt")
+		"$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" "$logdir/corrupt") ||
+		{ echo "$out"; return 1; }
 	echo "$out"
 	grep -E '^ok [0-9]+ ' <<<"$out" | sed 's/^/# /'
 }
