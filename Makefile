@@ -8,6 +8,7 @@ ifneq ($(KERNELRELEASE),)
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_radix.o kho_radix_glue.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_KUNIT) += kho_radix_cref.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_fdt_glue.o
+obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_radix_stats.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_CORRUPT_TEST) += kho_radix_corrupt.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_SELFTEST) += selftests/kernel/
 

@@ -407,3 +407,59 @@ pub unsafe extern "C" fn kho_radix_destroy_tree(tree: *mut bindings::kho_radix_t
     // SAFETY: `tree` is valid for writes and we hold its lock.
     unsafe { (*tree).root = core::ptr::null_mut() };
 }
+
+/// Fills `stats` with the number of preserved blocks per order and the
+/// number of table and leaf nodes of the tree.
+///
+/// Used by the `radix_stats` debugfs file (`kho_radix_stats.c`). Takes the
+/// tree lock, so the numbers are a consistent snapshot.
+///
+/// Returns 0, or `-EINVAL` for an uninitialised tree or a null `stats`.
+///
+/// # Safety
+///
+/// Same as [`kho_radix_add_key`]; `stats` is null or valid for writes.
+#[export]
+pub unsafe extern "C" fn kho_radix_rs_stats(
+    tree: *mut bindings::kho_radix_tree,
+    stats: *mut bindings::kho_radix_stats,
+) -> c_int {
+    if tree.is_null() || stats.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: `tree` is valid per the safety requirements.
+    if unsafe { tree_root(tree) }.is_none() {
+        return EINVAL.to_errno();
+    }
+
+    might_sleep();
+
+    let mut per_order = [0u64; 64];
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    let _guard = unsafe { tree_lock(tree) }.lock();
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let Some(root) = (unsafe { tree_root(tree) }) else {
+        return EINVAL.to_errno();
+    };
+    let mut leaf = |key: u64| -> i32 {
+        if let Some((_, order)) = kho_radix_abi::decode_key(key) {
+            if let Some(n) = per_order.get_mut(order as usize) {
+                *n += 1;
+            }
+        }
+        0
+    };
+    // SAFETY: `root` is the root of a valid tree and we hold its lock; the
+    // closure does not touch the tree.
+    unsafe { kho_radix_tree::walk(&KernelNodes, root, Some(&mut leaf), None) };
+    // SAFETY: As above.
+    let (tables, leaves) = unsafe { kho_radix_tree::count_nodes(&KernelNodes, root) };
+
+    // SAFETY: `stats` is valid for writes per the safety requirements.
+    unsafe {
+        (*stats).keys_per_order = per_order;
+        (*stats).tables = tables as u64;
+        (*stats).leaves = leaves as u64;
+    }
+    0
+}

@@ -22,6 +22,7 @@ tests=(
 	roundtrip_rust_tracker
 	rust_selftest_folios
 	kunit_suites
+	radix_stats_debugfs
 	interop_c_to_rust
 	interop_rust_to_c
 	corrupt_handover_rejected
@@ -254,6 +255,35 @@ t_kunit_suites() {
 	sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
 		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential): ' |
 		sed 's/^\[[^]]*\] //; s/^/# /'
+}
+
+# /sys/kernel/debug/kho/radix_stats (kho_radix_stats.c) read by the first
+# boot's init just before kexec must be self-consistent and must agree with
+# what the second kernel's validator counts in the tree it receives.
+t_radix_stats_debugfs() {
+	local log=$logdir/radix-stats.serial stats o n pages=0 keys=0 tables leaves v
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
+		--log "$log" --expect-first "kho-init: radix_stats: tracker rust" \
+		--expect "preserved-memory tree validated"
+	stats=$(tr -d '\r' <"$log" | sed -n 's/^kho-init: radix_stats: //p')
+	echo "$stats" | sed 's/^/# /'
+	get() { awk -v k="$1" '$1 == k { print $2 }' <<<"$stats"; }
+	for o in $(seq 0 10); do
+		n=$(awk -v o="$o" '$1 == "order" && $2 == o { print $3 }' <<<"$stats")
+		[ "${n:-0}" -ge 4 ] || { echo "order $o: ${n:-0} blocks, the selftest alone preserves 4"; return 1; }
+	done
+	while read -r _ o n; do
+		pages=$((pages + (n << o)))
+		keys=$((keys + n))
+	done < <(grep '^order ' <<<"$stats")
+	[ "$(get preserved_pages)" -eq "$pages" ] || { echo "preserved_pages != sum of blocks << order ($pages)"; return 1; }
+	[ "$(get preserved_bytes)" -eq $((pages * 4096)) ] || { echo "preserved_bytes wrong"; return 1; }
+	tables=$(get tables) leaves=$(get leaves)
+	[ "$(get metadata_bytes)" -eq $(((tables + leaves) * 4096)) ] || { echo "metadata_bytes wrong"; return 1; }
+	v=$(grep -m1 -o 'tree validated: [0-9]* tables, [0-9]* leaves, [0-9]* keys' "$log")
+	[ "$v" = "tree validated: $tables tables, $leaves leaves, $keys keys" ] ||
+		{ echo "first kernel: $tables tables, $leaves leaves, $keys keys; second kernel: $v"; return 1; }
+	echo "# matches the second kernel's validation: $v"
 }
 
 # The second kernel must refuse a damaged handover with a precise pr_err and

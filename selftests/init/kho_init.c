@@ -44,6 +44,21 @@ static void mount_fs(const char *type, const char *dir)
 		fail(dir);
 }
 
+/* Copy the Rust tracker's statistics, if it has them, to the console. */
+static void print_radix_stats(void)
+{
+	char line[128];
+	FILE *f;
+
+	f = fopen("/sys/kernel/debug/kho/radix_stats", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		printf("kho-init: radix_stats: %s", line);
+	fclose(f);
+	fflush(stdout);
+}
+
 static void first_boot(void)
 {
 	char cmdline[CMDLINE_MAX];
@@ -51,6 +66,7 @@ static void first_boot(void)
 	ssize_t len;
 
 	say("first boot: loading /kernel with KHO");
+	print_radix_stats();
 	cfd = open("/proc/cmdline", O_RDONLY);
 	if (cfd < 0)
 		fail("open /proc/cmdline");
