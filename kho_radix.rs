@@ -265,6 +265,49 @@ pub unsafe extern "C" fn kho_radix_del_key(tree: *mut bindings::kho_radix_tree, 
     kernel::warn_on!(res == Err(RadixError::NotPresent));
 }
 
+/// Removes a key from the radix tree and frees the nodes that become empty.
+///
+/// Like [`kho_radix_del_key`], but a leaf whose last bit is cleared is
+/// freed, and so is every table above it that becomes empty, up to but not
+/// including the root; no half paths remain. KHO's unpreserve uses it, so
+/// the outgoing tree shrinks back instead of keeping its high-water mark.
+/// Warns like [`kho_radix_del_key`] if the key was never added.
+///
+/// # Safety
+///
+/// Same as [`kho_radix_add_key`]; in addition every node below the root was
+/// allocated by this tracker (true for every tree but one handed over by
+/// the previous kernel, which is only ever walked).
+#[export]
+pub unsafe extern "C" fn kho_radix_del_key_reclaim(
+    tree: *mut bindings::kho_radix_tree,
+    key: c_ulong,
+) {
+    // SAFETY: `tree` is valid per the safety requirements.
+    let root = unsafe { tree_root(tree) };
+    if warn_on_once!(root.is_none()) {
+        return;
+    }
+    let key = key as u64;
+    if !kho_radix_tree::key_in_range(key) {
+        return;
+    }
+
+    might_sleep();
+
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    let _guard = unsafe { tree_lock(tree) }.lock();
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let Some(root) = (unsafe { tree_root(tree) }) else {
+        return;
+    };
+    // SAFETY: The tree is valid, its nodes below the root come from
+    // `KernelNodes` (safety requirements) and the lock excludes other users.
+    let res = unsafe { kho_radix_tree::del_key_reclaim(&mut KernelNodes, root, key) };
+    // Deleting a page that was never preserved.
+    kernel::warn_on!(res == Err(RadixError::NotPresent));
+}
+
 /// Walks the radix tree and calls the callbacks of `cb` on it.
 ///
 /// Calls `cb->node` with the physical address of each node, tables before

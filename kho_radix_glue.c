@@ -78,6 +78,7 @@ struct kho_radix_node *kho_radix_rs_node_virt(u64 phys)
  */
 EXPORT_SYMBOL_GPL(kho_radix_add_key);
 EXPORT_SYMBOL_GPL(kho_radix_del_key);
+EXPORT_SYMBOL_GPL(kho_radix_del_key_reclaim);
 EXPORT_SYMBOL_GPL(kho_radix_walk_tree);
 EXPORT_SYMBOL_GPL(kho_radix_init_tree);
 EXPORT_SYMBOL_GPL(kho_radix_destroy_tree);

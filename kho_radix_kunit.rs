@@ -80,6 +80,17 @@ static RUST: Api = Api {
     destroy: bindings::kho_radix_destroy_tree,
 };
 
+/// The Rust tracker with node reclamation on delete, as KHO's unpreserve
+/// uses it.
+static RUST_RECLAIM: Api = Api {
+    name: "rust (reclaim)",
+    add: bindings::kho_radix_add_key,
+    del: bindings::kho_radix_del_key_reclaim,
+    walk: bindings::kho_radix_walk_tree,
+    init: bindings::kho_radix_init_tree,
+    destroy: bindings::kho_radix_destroy_tree,
+};
+
 /// The C tracker, built again under other names.
 static CREF: Api = Api {
     name: "C",
@@ -1042,6 +1053,62 @@ mod edge {
             check!(t.api.name, t.add((1u64 << KEY_WIDTH) - 1) == 0);
             Ok(true)
         })?;
+        assert!(ok);
+        Ok(())
+    }
+}
+
+#[kunit_tests(kho_radix_reclaim)]
+mod reclaim {
+    use super::*;
+
+    /// Preserve/unpreserve cycles over scattered keys: the C tree keeps
+    /// every node it ever allocated, the reclaiming Rust tree returns to its
+    /// root page after every cycle.
+    #[test]
+    fn cycles_return_to_root() -> Result {
+        const CYCLES: usize = 6;
+        const KEYS: usize = 400;
+        let mut rng = Rng(0x7265_636c_6169_6d00);
+        let mut clusters = [0u64; 8];
+        for c in clusters.iter_mut() {
+            *c = rng.next() >> (64 - PFN_BITS + 20);
+        }
+        let c = TestTree::new(&CREF)?;
+        let r = TestTree::new(&RUST_RECLAIM)?;
+        let mut keys: KVec<u64> = KVec::new();
+        let (mut c_prev, mut ok) = (0, true);
+        for cycle in 1..=CYCLES {
+            keys.clear();
+            while keys.len() < KEYS {
+                let key = random_key(&mut rng, &clusters);
+                // Each key once per cycle: a second delete of a key whose
+                // path was reclaimed would be a delete of an absent key.
+                if keys.contains(&key) {
+                    continue;
+                }
+                to_result(c.add(key))?;
+                to_result(r.add(key))?;
+                keys.push(key, GFP_KERNEL)?;
+            }
+            let peak = r.snapshot()?;
+            ok &= peak.keys == c.snapshot()?.keys;
+            for &key in keys.iter() {
+                c.del(key);
+                r.del(key);
+            }
+            let (cn, rn) = (c.snapshot()?.nodes.len(), r.snapshot()?.nodes.len());
+            pr_info!(
+                "kunit: reclaim: cycle {}: {} keys, Rust tree {} -> {} pages, C tree {} pages\n",
+                cycle,
+                KEYS,
+                peak.nodes.len(),
+                rn,
+                cn
+            );
+            ok &= rn == 1 && cn > 1 && cn >= c_prev;
+            c_prev = cn;
+        }
         assert!(ok);
         Ok(())
     }
