@@ -308,6 +308,67 @@ pub unsafe extern "C" fn kho_radix_del_key_reclaim(
     kernel::warn_on!(res == Err(RadixError::NotPresent));
 }
 
+/// Adds the keys of `nr_pages` pages from `start_pfn`, chunked exactly as
+/// `kho_preserve_pages()` chunks them (largest aligned blocks, never across
+/// a NUMA node), descending the tree once per leaf instead of once per
+/// block. The tree is the same as after one [`kho_radix_add_key`] per block.
+///
+/// On failure the blocks added by this call are removed again, as
+/// `kho_preserve_pages()` does. Returns 0, `-EINVAL` (with a warning) for an
+/// uninitialised tree, `-ERANGE` if a block does not fit the key width or
+/// `-ENOMEM`.
+///
+/// # Safety
+///
+/// Same as [`kho_radix_add_key`]; the page frames are valid.
+#[export]
+pub unsafe extern "C" fn kho_radix_add_pfn_range(
+    tree: *mut bindings::kho_radix_tree,
+    start_pfn: c_ulong,
+    nr_pages: c_ulong,
+) -> c_int {
+    // SAFETY: `tree` is valid per the safety requirements.
+    let root = unsafe { tree_root(tree) };
+    if warn_on_once!(root.is_none()) {
+        return EINVAL.to_errno();
+    }
+
+    might_sleep();
+
+    // A block must not span two NUMA nodes, as in `kho_preserve_pages()`.
+    let mut split = |pfn: u64, order: u32| -> bool {
+        let last = pfn + (1u64 << order) - 1;
+        // SAFETY: The helper only looks up the node of valid page frames;
+        // the block lies inside the caller's range.
+        unsafe {
+            bindings::kho_radix_rs_pfn_nid(pfn as c_ulong)
+                != bindings::kho_radix_rs_pfn_nid(last as c_ulong)
+        }
+    };
+
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    let _guard = unsafe { tree_lock(tree) }.lock();
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let Some(root) = (unsafe { tree_root(tree) }) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: As in `kho_radix_add_key()`. 63 means no cap on the block
+    // order, like the C chunking.
+    match unsafe {
+        kho_radix_tree::add_pfn_range(
+            &mut KernelNodes,
+            root,
+            start_pfn as u64,
+            nr_pages as u64,
+            63,
+            &mut split,
+        )
+    } {
+        Ok(()) => 0,
+        Err(err) => to_error(err).to_errno(),
+    }
+}
+
 /// Walks the radix tree and calls the callbacks of `cb` on it.
 ///
 /// Calls `cb->node` with the physical address of each node, tables before

@@ -72,6 +72,20 @@ struct kho_radix_node *kho_radix_rs_node_virt(u64 phys)
 	return phys_to_virt(phys);
 }
 
+/**
+ * kho_radix_rs_pfn_nid - NUMA node of a page frame.
+ * @pfn: A valid page frame number.
+ *
+ * kho_preserve_pages() never lets one preserved block span two nodes;
+ * the Rust range preservation asks this to split blocks the same way.
+ *
+ * Return: pfn_to_nid() of @pfn.
+ */
+int kho_radix_rs_pfn_nid(unsigned long pfn)
+{
+	return pfn_to_nid(pfn);
+}
+
 /*
  * The functions below are implemented in Rust (kho_radix.rs). Symbols of a
  * built-in Rust object are not exported to modules by themselves.
@@ -79,6 +93,7 @@ struct kho_radix_node *kho_radix_rs_node_virt(u64 phys)
 EXPORT_SYMBOL_GPL(kho_radix_add_key);
 EXPORT_SYMBOL_GPL(kho_radix_del_key);
 EXPORT_SYMBOL_GPL(kho_radix_del_key_reclaim);
+EXPORT_SYMBOL_GPL(kho_radix_add_pfn_range);
 EXPORT_SYMBOL_GPL(kho_radix_walk_tree);
 EXPORT_SYMBOL_GPL(kho_radix_init_tree);
 EXPORT_SYMBOL_GPL(kho_radix_destroy_tree);

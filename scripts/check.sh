@@ -248,12 +248,12 @@ t_kunit_suites() {
 	local log=$logdir/kunit.serial s n
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
 		--log "$log"
-	for s in concurrency differential alloc_failure edge reclaim; do
+	for s in concurrency differential alloc_failure edge reclaim range; do
 		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$" || true)
 		[ "$n" -eq 2 ] || { echo "suite kho_radix_$s: $n ok lines, expected 2 (one per boot)"; return 1; }
 	done
 	sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
-		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential|reclaim): ' |
+		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential|reclaim|range): ' |
 		sed 's/^\[[^]]*\] //; s/^/# /'
 }
 
