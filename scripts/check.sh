@@ -18,6 +18,7 @@ tests=(
 	roundtrip_c_tracker
 	build_rust_tracker
 	clippy_rust_objects
+	rustdoc
 	radix_symbols_from_rust
 	roundtrip_rust_tracker
 	rust_selftest_folios
@@ -156,6 +157,23 @@ t_clippy_rust_objects() {
 	fi
 	grep -q 'CLIPPY' "$log" || { echo "clippy did not run"; cat "$log"; return 1; }
 	echo "# CLIPPY=1: kho_radix.o and kho_radix_selftest.o rebuilt without warnings"
+}
+
+# `make rustdoc` documents the kernel crate, including the kernel::kho and
+# kernel::folio abstractions of the series; it must print no warning.
+t_rustdoc() {
+	local b=$KHO_CACHE/build-rust-tracker tree log=$logdir/rustdoc.out m
+	tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
+	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" rustdoc >"$log" 2>&1 || { tail -n 40 "$log"; return 1; }
+	if grep -E '^(warning|error)' "$log"; then
+		grep -A8 -E '^(warning|error)' "$log" | head -n 60
+		return 1
+	fi
+	for m in kho folio; do
+		[ -f "$b/Documentation/output/rust/rustdoc/kernel/$m/index.html" ] ||
+			{ echo "no rustdoc page for kernel::$m"; return 1; }
+	done
+	echo "# make rustdoc: no warnings; kernel::kho and kernel::folio documented"
 }
 
 # The radix functions the kernel links must be the Rust ones: defined (T) in
