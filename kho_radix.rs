@@ -241,12 +241,26 @@ pub unsafe extern "C" fn kho_radix_add_key(
 /// Same as [`kho_radix_add_key`].
 #[export]
 pub unsafe extern "C" fn kho_radix_del_key(tree: *mut bindings::kho_radix_tree, key: c_ulong) {
+    // SAFETY: Same requirements as this function's.
+    unsafe { del_key(tree, key, false) }
+}
+
+/// The body of [`kho_radix_del_key`] and [`kho_radix_del_key_reclaim`]:
+/// clears the key's bit under the tree lock, freeing the nodes that become
+/// empty if `reclaim`, and warns on a key that was never added.
+///
+/// # Safety
+///
+/// Same as [`kho_radix_add_key`]; with `reclaim`, also that of
+/// [`kho_radix_del_key_reclaim`].
+unsafe fn del_key(tree: *mut bindings::kho_radix_tree, key: c_ulong, reclaim: bool) {
     // SAFETY: `tree` is valid per the safety requirements.
     let root = unsafe { tree_root(tree) };
     if warn_on_once!(root.is_none()) {
         return;
     }
     let key = key as u64;
+    // Too-wide keys cannot have been added.
     if !kho_radix_tree::key_in_range(key) {
         return;
     }
@@ -259,8 +273,15 @@ pub unsafe extern "C" fn kho_radix_del_key(tree: *mut bindings::kho_radix_tree, 
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return;
     };
-    // SAFETY: As in `kho_radix_add_key()`.
-    let res = unsafe { kho_radix_tree::del_key(&mut KernelNodes, root, key) };
+    // SAFETY: As in `kho_radix_add_key()`; for `reclaim`, every node below
+    // the root comes from `KernelNodes` (safety requirements).
+    let res = unsafe {
+        if reclaim {
+            kho_radix_tree::del_key_reclaim(&mut KernelNodes, root, key)
+        } else {
+            kho_radix_tree::del_key(&mut KernelNodes, root, key)
+        }
+    };
     // Deleting a page that was never preserved.
     kernel::warn_on!(res == Err(RadixError::NotPresent));
 }
@@ -283,29 +304,8 @@ pub unsafe extern "C" fn kho_radix_del_key_reclaim(
     tree: *mut bindings::kho_radix_tree,
     key: c_ulong,
 ) {
-    // SAFETY: `tree` is valid per the safety requirements.
-    let root = unsafe { tree_root(tree) };
-    if warn_on_once!(root.is_none()) {
-        return;
-    }
-    let key = key as u64;
-    if !kho_radix_tree::key_in_range(key) {
-        return;
-    }
-
-    might_sleep();
-
-    // SAFETY: The tree is initialised (its root is set), so is its lock.
-    let _guard = unsafe { tree_lock(tree) }.lock();
-    // SAFETY: `tree` is valid; the root only changes under the lock.
-    let Some(root) = (unsafe { tree_root(tree) }) else {
-        return;
-    };
-    // SAFETY: The tree is valid, its nodes below the root come from
-    // `KernelNodes` (safety requirements) and the lock excludes other users.
-    let res = unsafe { kho_radix_tree::del_key_reclaim(&mut KernelNodes, root, key) };
-    // Deleting a page that was never preserved.
-    kernel::warn_on!(res == Err(RadixError::NotPresent));
+    // SAFETY: Same requirements as this function's.
+    unsafe { del_key(tree, key, true) }
 }
 
 /// Adds the keys of `nr_pages` pages from `start_pfn`, chunked exactly as
