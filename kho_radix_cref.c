@@ -11,7 +11,8 @@
  * kho_radix_cref_destroy_tree(), with the prototypes of
  * <linux/kho_radix_tree.h>.
  *
- * Only built with CONFIG_KEXEC_HANDOVER_RADIX_RUST_KUNIT.
+ * Only built with CONFIG_KEXEC_HANDOVER_RADIX_RUST_KUNIT or
+ * CONFIG_KEXEC_HANDOVER_RADIX_RUST_BENCH (kho_radix_bench.c).
  */
 
 /* Rename before any header declares the functions. */

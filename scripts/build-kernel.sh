@@ -29,17 +29,29 @@ if [ "$(cat "$build/.kho-config-stamp" 2>/dev/null)" != "$stamp" ] ||
 	echo "$stamp" >"$build/.kho-config-stamp"
 fi
 
-bad=()
+# A later fragment may override an option of an earlier one (the bench
+# flavours turn debugging off): the last line about an option is what counts.
+declare -A want=()
+order=()
 while read -r line; do
+	case $line in
+	CONFIG_*=*) opt=${line%%=*} ;;
+	"# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *} ;;
+	*) continue ;;
+	esac
+	[ -n "${want[$opt]+set}" ] || order+=("$opt")
+	want[$opt]=$line
+done < <(cat "${frags[@]}")
+bad=()
+for opt in "${order[@]}"; do
+	line=${want[$opt]}
 	case $line in
 	CONFIG_*=*)
 		grep -qxF "$line" "$build/.config" || bad+=("$line") ;;
-	"# CONFIG_"*" is not set")
-		opt=${line#\# }
-		opt=${opt%% *}
+	*)
 		grep -q "^$opt=" "$build/.config" && bad+=("$line") ;;
 	esac
-done < <(cat "${frags[@]}")
+done
 if [ ${#bad[@]} -gt 0 ]; then
 	rm -f "$build/.kho-config-stamp"
 	for l in "${bad[@]}"; do
