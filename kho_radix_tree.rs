@@ -37,10 +37,19 @@
 //!     -> Result<(), RadixError>;
 //! pub unsafe fn del_key_reclaim<M>(mem: &mut M, root: NonNull<RadixNode>, key: u64)
 //!     -> Result<(), RadixError>;
+//! // The same three with a `cache: &mut LeafCache` after `root`, which
+//! // remembers the last leaf per key order across calls:
+//! // add_key_cached(), del_key_cached(), del_key_reclaim_cached().
+//! pub unsafe fn add_pfn_range<M, F>(mem: &mut M, root: NonNull<RadixNode>,
+//!     cache: &mut LeafCache, start_pfn: u64, nr_pages: u64, max_order: u32,
+//!     split: &mut F) -> Result<(), RadixError>;      // F: FnMut(u64, u32) -> bool
+//! pub unsafe fn del_pfn_range<M, F>(/* same */) -> usize;
 //! pub unsafe fn contains_key<M>(mem: &M, root: NonNull<RadixNode>, key: u64) -> bool;
 //! pub unsafe fn walk<M>(mem: &M, root: NonNull<RadixNode>,
 //!     leaf: Option<&mut dyn FnMut(u64) -> i32>,
 //!     node: Option<&mut dyn FnMut(u64) -> i32>) -> i32;
+//! pub unsafe fn walk_keys<M, F: FnMut(u64) -> i32>(mem: &M, root: NonNull<RadixNode>,
+//!     f: &mut F) -> i32;
 //! pub unsafe fn destroy<M>(mem: &mut M, root: NonNull<RadixNode>);
 //! pub unsafe fn count_nodes<M>(mem: &M, root: NonNull<RadixNode>) -> (usize, usize);
 //! ```
@@ -150,6 +159,95 @@ pub fn alloc_root<M: NodeMemory + ?Sized>(mem: &mut M) -> Result<NonNull<RadixNo
     mem.alloc_node().ok_or(RadixError::NoMemory)
 }
 
+/// Number of leaves a [`LeafCache`] remembers.
+pub const LEAF_CACHE_SLOTS: usize = 16;
+
+/// The leaves used last, so that consecutive keys skip the descent.
+///
+/// Preserving pages one after the other mostly hits the leaf of the previous
+/// key: a leaf covers [`BITMAP_BITS`] consecutive keys of one order. Keys of
+/// different orders live in different leaves, so the cache keeps one leaf per
+/// order, in slot `key.leading_zeros() % LEAF_CACHE_SLOTS` (the order fixes
+/// the position of a key's top bit, see [`encode_key`]). A hit costs one
+/// compare instead of `TREE_MAX_DEPTH - 1` dependent loads.
+///
+/// The layout is the C `struct kho_radix_leaf_cache` that the kernel keeps in
+/// `struct kho_radix_tree`, under the tree lock; all zeroes is the empty
+/// cache.
+///
+/// # Invariants
+///
+/// A cache belongs to one tree. Each slot whose `leaf` is not null holds the
+/// leaf at the end of the path of the keys `k` with
+/// `k >> BITMAP_SIZE_LOG2 == prefix`. The tree functions keep this when they
+/// free leaves; whoever replaces or destroys the tree must
+/// [`clear`](LeafCache::clear) its cache.
+#[repr(C)]
+pub struct LeafCache {
+    prefix: [u64; LEAF_CACHE_SLOTS],
+    leaf: [*mut RadixLeaf; LEAF_CACHE_SLOTS],
+}
+
+impl LeafCache {
+    /// An empty cache.
+    pub const fn new() -> Self {
+        Self {
+            prefix: [0; LEAF_CACHE_SLOTS],
+            leaf: [core::ptr::null_mut(); LEAF_CACHE_SLOTS],
+        }
+    }
+
+    /// Forgets every leaf, for a tree that is replaced or destroyed.
+    pub fn clear(&mut self) {
+        *self = Self::new();
+    }
+
+    /// The slot of `key`.
+    #[inline]
+    fn slot(key: u64) -> usize {
+        key.leading_zeros() as usize % LEAF_CACHE_SLOTS
+    }
+
+    /// The cached leaf of `key`'s path, if any.
+    #[inline]
+    fn get(&self, key: u64) -> Option<NonNull<RadixLeaf>> {
+        let slot = Self::slot(key);
+        match (self.prefix.get(slot), self.leaf.get(slot)) {
+            (Some(&prefix), Some(&leaf)) if prefix == key >> BITMAP_SIZE_LOG2 => NonNull::new(leaf),
+            _ => None,
+        }
+    }
+
+    /// Remembers `leaf` as the leaf of `key`'s path.
+    #[inline]
+    fn set(&mut self, key: u64, leaf: NonNull<RadixLeaf>) {
+        let slot = Self::slot(key);
+        if let (Some(prefix), Some(cached)) = (self.prefix.get_mut(slot), self.leaf.get_mut(slot)) {
+            // INVARIANT: the caller passes the leaf of `key`'s path.
+            *prefix = key >> BITMAP_SIZE_LOG2;
+            *cached = leaf.as_ptr();
+        }
+    }
+
+    /// Forgets `leaf`, which is about to be freed. Keys below
+    /// `1 << BITMAP_SIZE_LOG2` all have prefix 0 whatever their top bit, so
+    /// one leaf can sit in several slots: check them all.
+    fn forget(&mut self, leaf: NonNull<RadixLeaf>) {
+        for cached in self.leaf.iter_mut() {
+            if *cached == leaf.as_ptr() {
+                // INVARIANT: an empty slot describes nothing.
+                *cached = core::ptr::null_mut();
+            }
+        }
+    }
+}
+
+impl Default for LeafCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Reads entry `idx` (masked to the table) of `node`.
 ///
 /// # Safety
@@ -247,12 +345,37 @@ pub unsafe fn add_key<M: NodeMemory + ?Sized>(
     root: NonNull<RadixNode>,
     key: u64,
 ) -> Result<(), RadixError> {
+    // SAFETY: guaranteed by the caller; a new cache belongs to any tree.
+    unsafe { add_key_cached(mem, root, &mut LeafCache::new(), key) }
+}
+
+/// [`add_key`] that starts from the leaf `cache` holds for the key, if any,
+/// and remembers the key's leaf there.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` (see the module documentation) and
+/// `cache` belongs to it.
+pub unsafe fn add_key_cached<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut LeafCache,
+    key: u64,
+) -> Result<(), RadixError> {
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
-    // SAFETY: guaranteed by the caller.
-    let leaf = unsafe { leaf_for_key(mem, root, key) }?;
-    // SAFETY: `leaf` is a leaf of the tree, which the caller lets us access.
+    let leaf = match cache.get(key) {
+        Some(leaf) => leaf,
+        None => {
+            // SAFETY: guaranteed by the caller.
+            let leaf = unsafe { leaf_for_key(mem, root, key) }?;
+            cache.set(key, leaf);
+            leaf
+        }
+    };
+    // SAFETY: `leaf` is the leaf of `key`'s path (by the cache invariant, or
+    // just found), which the caller lets us access.
     unsafe { set_key_bit(leaf, key) };
     Ok(())
 }
@@ -286,24 +409,52 @@ unsafe fn leaf_for_key<M: NodeMemory + ?Sized>(
     root: NonNull<RadixNode>,
     key: u64,
 ) -> Result<NonNull<RadixLeaf>, RadixError> {
+    // Fast path: descend as far as the path exists; nothing to undo here.
+    let mut node = root;
+    let mut level = TOP_LEVEL;
+    while level > 0 {
+        // SAFETY: `node` is the root or was reached through valid entries,
+        // so it is a table of the tree, which the caller lets us access.
+        let entry = unsafe { read_entry(node, table_index(key, level)) };
+        if entry == 0 {
+            break;
+        }
+        node = mem.phys_to_virt(entry);
+        level -= 1;
+    }
+    if level == 0 {
+        // `node` was reached from a level-1 entry, so it is a leaf.
+        return Ok(node.cast::<RadixLeaf>());
+    }
+    // SAFETY: `node` is a table of the tree at `level` on `key`'s path.
+    unsafe { grow_path(mem, node, level, key) }
+}
+
+/// Allocates the missing part of `key`'s path below the table `node` at
+/// `level`, whose entry for `key` is zero, and returns the new leaf.
+///
+/// On allocation failure everything allocated by this call is freed and the
+/// tree is exactly as before.
+///
+/// # Safety
+///
+/// `node` is a table at `level >= 1` on `key`'s path in a valid tree for
+/// `mem` that the caller may write.
+#[cold]
+unsafe fn grow_path<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    mut node: NonNull<RadixNode>,
+    mut level: u32,
+    key: u64,
+) -> Result<NonNull<RadixLeaf>, RadixError> {
     // Nodes allocated by this call, top down, for cleanup on failure.
     let mut new_nodes: [Option<NonNull<RadixNode>>; DEPTH] = [None; DEPTH];
     let mut n_new = 0;
     // Existing table and index where the new branch hangs.
     let mut anchor: Option<(NonNull<RadixNode>, usize)> = None;
 
-    let mut node = root;
-    let mut level = TOP_LEVEL;
     while level > 0 {
         let idx = table_index(key, level);
-        // SAFETY: `node` is the root or was reached through valid entries,
-        // so it is a table of the tree, which the caller lets us access.
-        let entry = unsafe { read_entry(node, idx) };
-        if entry != 0 {
-            node = mem.phys_to_virt(entry);
-            level -= 1;
-            continue;
-        }
 
         let new = match mem.alloc_node() {
             Some(new) => new,
@@ -325,7 +476,8 @@ unsafe fn leaf_for_key<M: NodeMemory + ?Sized>(
 
         // INVARIANT: `new` is zeroed, i.e. an empty table at `level - 1` (or
         // an empty leaf when `level == 1`), so linking it keeps the tree valid.
-        // SAFETY: `node` is a table of the tree (see above).
+        // SAFETY: `node` is the caller's table or one this call allocated
+        // and linked into the tree.
         unsafe { write_entry(node, idx, phys) };
         if anchor.is_none() {
             anchor = Some((node, idx));
@@ -378,7 +530,8 @@ fn pfn_key(pfn: u64, order: u32) -> Option<u64> {
 /// Adds the keys of the page range `start_pfn..start_pfn + nr_pages`, chunked
 /// exactly as `kho_preserve_pages()` chunks it (so the tree is the same as
 /// after one [`add_key`] per chunk), descending the tree once per leaf
-/// instead of once per chunk.
+/// instead of once per chunk: `cache` keeps the last leaf of each order, also
+/// across calls.
 ///
 /// Chunks are at most `max_order` (63, i.e. no cap, gives exactly the C
 /// chunking) and `split` may shrink a chunk, see `range_chunk_order()`. On failure the chunks
@@ -387,41 +540,41 @@ fn pfn_key(pfn: u64, order: u32) -> Option<u64> {
 ///
 /// # Safety
 ///
-/// `root` is a valid tree for `mem` (see the module documentation).
+/// `root` is a valid tree for `mem` (see the module documentation) and
+/// `cache` belongs to it.
 pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
+    cache: &mut LeafCache,
     start_pfn: u64,
     nr_pages: u64,
     max_order: u32,
     split: &mut F,
 ) -> Result<(), RadixError> {
     let end_pfn = start_pfn.checked_add(nr_pages).ok_or(RadixError::Range)?;
-    // Consecutive chunks of one order share a leaf: remember the last one.
-    let mut cached: Option<(u64, NonNull<RadixLeaf>)> = None;
     let mut pfn = start_pfn;
     while pfn < end_pfn {
         let order = range_chunk_order(pfn, end_pfn, max_order, split);
-        let found = match (pfn_key(pfn, order), cached) {
-            (None, _) => Err(RadixError::Range),
-            (Some(key), Some((prefix, leaf))) if prefix == key >> BITMAP_SIZE_LOG2 => {
-                Ok((key, leaf))
-            }
-            // SAFETY: guaranteed by the caller; `key` is in range.
-            (Some(key), _) => unsafe { leaf_for_key(mem, root, key) }.map(|leaf| (key, leaf)),
+        let res = match pfn_key(pfn, order) {
+            // SAFETY: guaranteed by the caller.
+            Some(key) => unsafe { add_key_cached(mem, root, cache, key) },
+            None => Err(RadixError::Range),
         };
-        let (key, leaf) = match found {
-            Ok(found) => found,
-            Err(err) => {
-                // SAFETY: guaranteed by the caller.
-                unsafe { del_pfn_range(mem, root, start_pfn, pfn - start_pfn, max_order, split) };
-                return Err(err);
-            }
-        };
-        // SAFETY: `leaf` is the leaf of `key`'s path (a cached leaf has the
-        // same prefix, i.e. the same path) in the caller's tree.
-        unsafe { set_key_bit(leaf, key) };
-        cached = Some((key >> BITMAP_SIZE_LOG2, leaf));
+        if let Err(err) = res {
+            // SAFETY: guaranteed by the caller.
+            unsafe {
+                del_pfn_range(
+                    mem,
+                    root,
+                    cache,
+                    start_pfn,
+                    pfn - start_pfn,
+                    max_order,
+                    split,
+                )
+            };
+            return Err(err);
+        }
         pfn += 1u64 << order;
     }
     Ok(())
@@ -433,41 +586,29 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
 ///
 /// # Safety
 ///
-/// `root` is a valid tree for `mem` (see the module documentation).
+/// `root` is a valid tree for `mem` (see the module documentation) and
+/// `cache` belongs to it.
 pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
+    cache: &mut LeafCache,
     start_pfn: u64,
     nr_pages: u64,
     max_order: u32,
     split: &mut F,
 ) -> usize {
     let end_pfn = start_pfn.saturating_add(nr_pages);
-    // Last leaf used, as in `add_pfn_range()`.
-    let mut cached: Option<(u64, NonNull<RadixLeaf>)> = None;
     let mut missing = 0;
     let mut pfn = start_pfn;
     while pfn < end_pfn {
         let order = range_chunk_order(pfn, end_pfn, max_order, split);
         let key = pfn_key(pfn, order);
         pfn += 1u64 << order;
-        let leaf = match (key, cached) {
-            (None, _) => None,
-            (Some(key), Some((prefix, leaf))) if prefix == key >> BITMAP_SIZE_LOG2 => Some(leaf),
-            // SAFETY: guaranteed by the caller.
-            (Some(key), _) => unsafe { find_path(mem, root, key) }.map(|p| p.leaf),
-        };
-        let (Some(key), Some(leaf)) = (key, leaf) else {
+        // SAFETY: guaranteed by the caller.
+        let res = key.map(|key| unsafe { del_key_cached(mem, root, cache, key) });
+        if !matches!(res, Some(Ok(()))) {
             missing += 1;
-            continue;
-        };
-        let bit = bitmap_index(key);
-        // SAFETY: `leaf` is the leaf of `key`'s path in the caller's tree.
-        unsafe {
-            let w = read_word(leaf, bit / 64);
-            write_word(leaf, bit / 64, w & !(1u64 << (bit % 64)));
         }
-        cached = Some((key >> BITMAP_SIZE_LOG2, leaf));
     }
     missing
 }
@@ -569,13 +710,37 @@ pub unsafe fn del_key<M: NodeMemory + ?Sized>(
     root: NonNull<RadixNode>,
     key: u64,
 ) -> Result<(), RadixError> {
+    // SAFETY: guaranteed by the caller; a new cache belongs to any tree.
+    unsafe { del_key_cached(mem, root, &mut LeafCache::new(), key) }
+}
+
+/// [`del_key`] that starts from the leaf `cache` holds for the key, if any,
+/// and remembers the key's leaf there.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` (see the module documentation) and
+/// `cache` belongs to it.
+pub unsafe fn del_key_cached<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut LeafCache,
+    key: u64,
+) -> Result<(), RadixError> {
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
-    // SAFETY: `root` is a valid tree, guaranteed by the caller.
-    let path = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
-    // SAFETY: `path.leaf` is a leaf of the tree.
-    unsafe { clear_key_bit(path.leaf, key) };
+    let leaf = match cache.get(key) {
+        Some(leaf) => leaf,
+        None => {
+            // SAFETY: `root` is a valid tree, guaranteed by the caller.
+            let path = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
+            cache.set(key, path.leaf);
+            path.leaf
+        }
+    };
+    // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
+    unsafe { clear_key_bit(leaf, key) };
     Ok(())
 }
 
@@ -593,17 +758,43 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
     root: NonNull<RadixNode>,
     key: u64,
 ) -> Result<(), RadixError> {
+    // SAFETY: guaranteed by the caller; a new cache belongs to any tree.
+    unsafe { del_key_reclaim_cached(mem, root, &mut LeafCache::new(), key) }
+}
+
+/// [`del_key_reclaim`] that starts from the leaf `cache` holds for the key:
+/// as long as the key's bitmap word keeps another key, nothing can become
+/// empty and the descent is skipped. Freed leaves are dropped from `cache`.
+///
+/// # Safety
+///
+/// As for [`del_key_reclaim`], and `cache` belongs to the tree.
+pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut LeafCache,
+    key: u64,
+) -> Result<(), RadixError> {
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
+    if let Some(leaf) = cache.get(key) {
+        // SAFETY: by the cache invariant `leaf` is the leaf of `key`'s path.
+        if !unsafe { clear_key_bit(leaf, key) } {
+            return Ok(());
+        }
+    }
     // SAFETY: `root` is a valid tree, guaranteed by the caller.
     let kp = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
-    // SAFETY: `kp.leaf` is a leaf of the tree.
+    // SAFETY: `kp.leaf` is a leaf of the tree. (After a cache hit the bit is
+    // clear already and this only reads the word back.)
     let word_zero = unsafe { clear_key_bit(kp.leaf, key) };
     // SAFETY: as above.
     if !word_zero || !unsafe { node_is_empty(kp.leaf.cast()) } {
+        cache.set(key, kp.leaf);
         return Ok(());
     }
+    cache.forget(kp.leaf);
 
     // `child` is empty: unlink it from its parent at `level` and free it.
     let mut child = kp.leaf.cast::<RadixNode>();
@@ -617,7 +808,8 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
         // SAFETY: `parent` is a table of the tree on the key's path.
         unsafe { write_entry(parent, idx, 0) };
         // SAFETY: `child` is below the root, so it came from
-        // `mem.alloc_node()`; its only link was just cleared.
+        // `mem.alloc_node()`; its only link was just cleared and `cache` no
+        // longer holds it.
         unsafe { mem.free_node(child) };
         // SAFETY: `parent` is a table of the tree.
         if level == TOP_LEVEL || !unsafe { node_is_empty(parent) } {
@@ -724,10 +916,11 @@ where
 /// # Safety
 ///
 /// `leaf` is a leaf of a valid tree and `cb` does not modify the tree.
-unsafe fn walk_leaf_bits(
+#[inline]
+unsafe fn walk_leaf_bits<F: FnMut(u64) -> i32 + ?Sized>(
     leaf: NonNull<RadixLeaf>,
     prefix: u64,
-    cb: &mut dyn FnMut(u64) -> i32,
+    cb: &mut F,
 ) -> i32 {
     // Sparse leaves are common (one preserved folio per leaf), so skip
     // all-zero blocks of words with one OR, which the compiler vectorises.
@@ -794,6 +987,34 @@ pub unsafe fn walk<M: NodeMemory + ?Sized>(
     };
     // SAFETY: `root` is a valid tree; `visit` only reads it and calls the
     // callbacks, which do not modify it.
+    unsafe { visit_preorder(mem, root, &mut visit) }
+}
+
+/// Calls `f(key)` for every key of the tree in ascending order; stops at and
+/// returns the first non-zero result, 0 means every key was visited.
+///
+/// [`walk`] without the node callback, for Rust callers: `f` is a type
+/// parameter, so the call per key is direct and inlined, where [`walk`] (and
+/// C) make an indirect call per key.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` (see the module documentation) and `f`
+/// does not modify it.
+pub unsafe fn walk_keys<M, F>(mem: &M, root: NonNull<RadixNode>, f: &mut F) -> i32
+where
+    M: NodeMemory + ?Sized,
+    F: FnMut(u64) -> i32,
+{
+    let mut visit = |level: u32, n: NonNull<RadixNode>, prefix: u64| -> i32 {
+        if level != 0 {
+            return 0;
+        }
+        // SAFETY: level 0 nodes are leaves of the tree; `f` does not modify
+        // the tree (guaranteed by the caller).
+        unsafe { walk_leaf_bits(n.cast(), prefix, f) }
+    };
+    // SAFETY: `root` is a valid tree; `visit` only reads it and calls `f`.
     unsafe { visit_preorder(mem, root, &mut visit) }
 }
 

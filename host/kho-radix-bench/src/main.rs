@@ -197,8 +197,11 @@ enum Work<'a> {
     /// Adds the keys untimed, then deletes them reclaiming empty nodes
     /// (Rust only; C has no such operation).
     DelReclaim(&'a [u64]),
-    /// Adds the keys untimed, then walks the tree.
+    /// Adds the keys untimed, then walks the tree; Rust through `walk()`
+    /// with a `dyn FnMut` callback, like a C callback.
     Walk(&'a [u64]),
+    /// The same; Rust through `walk_keys()` with a closure type parameter.
+    WalkClosure(&'a [u64]),
 }
 
 /// Result of one timed run.
@@ -285,6 +288,7 @@ macro_rules! geometry {
             fn preserve_ranges(
                 mem: &mut Pool,
                 root: NonNull<abi::RadixNode>,
+                cache: &mut tree::LeafCache,
                 ranges: &[u64],
             ) -> Result<u64, tree::RadixError> {
                 let mut keys = 0;
@@ -294,7 +298,7 @@ macro_rules! geometry {
                         let order = preserve_order(pfn, end_pfn);
                         let key = abi::encode_key(pfn << PAGE_SHIFT, order);
                         // SAFETY: `root` is a valid tree of `mem`.
-                        unsafe { tree::add_key(mem, root, key) }?;
+                        unsafe { tree::add_key_cached(mem, root, cache, key) }?;
                         keys += 1;
                         pfn += 1 << order;
                     }
@@ -305,17 +309,20 @@ macro_rules! geometry {
             fn add_keys(
                 mem: &mut Pool,
                 root: NonNull<abi::RadixNode>,
+                cache: &mut tree::LeafCache,
                 keys: &[u64],
             ) -> Result<(), tree::RadixError> {
                 for &k in keys {
-                    // SAFETY: `root` is a valid tree of `mem`.
-                    unsafe { tree::add_key(mem, root, k) }?;
+                    // SAFETY: `root` is a valid tree of `mem`, `cache` is its.
+                    unsafe { tree::add_key_cached(mem, root, cache, k) }?;
                 }
                 Ok(())
             }
 
             fn run_rust(mem: &mut Pool, work: Work<'_>) -> Outcome {
                 let root = tree::alloc_root(mem).expect("Rust: root allocation failed");
+                // The kernel keeps one cache per tree, for all calls.
+                let mut cache = tree::LeafCache::new();
                 let mut o = Outcome {
                     ns: 0,
                     ops: 0,
@@ -325,14 +332,14 @@ macro_rules! geometry {
                 match work {
                     Work::Add(keys) => {
                         let t = Instant::now();
-                        let r = add_keys(mem, root, keys);
+                        let r = add_keys(mem, root, &mut cache, keys);
                         o.ns = elapsed_ns(t);
                         r.expect("Rust: add_key failed");
                         o.ops = keys.len() as u64;
                     }
                     Work::Ranges(ranges) => {
                         let t = Instant::now();
-                        let r = preserve_ranges(mem, root, ranges);
+                        let r = preserve_ranges(mem, root, &mut cache, ranges);
                         o.ns = elapsed_ns(t);
                         o.ops = r.expect("Rust: add_key failed");
                     }
@@ -341,7 +348,15 @@ macro_rules! geometry {
                         for r in ranges.chunks_exact(2) {
                             // SAFETY: `root` is a valid tree of `mem`.
                             let res = unsafe {
-                                tree::add_pfn_range(mem, root, r[0], r[1], 63, &mut |_, _| false)
+                                tree::add_pfn_range(
+                                    mem,
+                                    root,
+                                    &mut cache,
+                                    r[0],
+                                    r[1],
+                                    63,
+                                    &mut |_, _| false,
+                                )
                             };
                             res.expect("Rust: add_pfn_range failed");
                         }
@@ -360,7 +375,7 @@ macro_rules! geometry {
                             .sum();
                     }
                     Work::Del(keys) | Work::DelReclaim(keys) => {
-                        add_keys(mem, root, keys).expect("Rust: add_key failed");
+                        add_keys(mem, root, &mut cache, keys).expect("Rust: add_key failed");
                         o.pages = mem.live() as u64;
                         let reclaim = matches!(work, Work::DelReclaim(_));
                         let t = Instant::now();
@@ -369,9 +384,9 @@ macro_rules! geometry {
                             // whose nodes come from `mem`.
                             let r = unsafe {
                                 if reclaim {
-                                    tree::del_key_reclaim(mem, root, k)
+                                    tree::del_key_reclaim_cached(mem, root, &mut cache, k)
                                 } else {
-                                    tree::del_key(mem, root, k)
+                                    tree::del_key_cached(mem, root, &mut cache, k)
                                 }
                             };
                             // Like C, which has nothing to report.
@@ -381,7 +396,7 @@ macro_rules! geometry {
                         o.ops = keys.len() as u64;
                     }
                     Work::Walk(keys) => {
-                        add_keys(mem, root, keys).expect("Rust: add_key failed");
+                        add_keys(mem, root, &mut cache, keys).expect("Rust: add_key failed");
                         let (mut count, mut sum) = (0u64, 0u64);
                         let mut leaf = |k: u64| {
                             count += 1;
@@ -392,6 +407,23 @@ macro_rules! geometry {
                         // SAFETY: `root` is a valid tree of `mem`; the
                         // callback does not touch it.
                         let err = unsafe { tree::walk(&*mem, root, Some(&mut leaf), None) };
+                        o.ns = elapsed_ns(t);
+                        assert_eq!(err, 0);
+                        o.ops = count;
+                        o.walked = (count, sum);
+                    }
+                    Work::WalkClosure(keys) => {
+                        add_keys(mem, root, &mut cache, keys).expect("Rust: add_key failed");
+                        let (mut count, mut sum) = (0u64, 0u64);
+                        let mut leaf = |k: u64| {
+                            count += 1;
+                            sum = sum.wrapping_add(k);
+                            0
+                        };
+                        let t = Instant::now();
+                        // SAFETY: `root` is a valid tree of `mem`; the
+                        // closure does not touch it.
+                        let err = unsafe { tree::walk_keys(&*mem, root, &mut leaf) };
                         o.ns = elapsed_ns(t);
                         assert_eq!(err, 0);
                         o.ops = count;
@@ -452,7 +484,7 @@ macro_rules! geometry {
                             o.ops = keys.len() as u64;
                         }
                         Work::DelReclaim(_) => unreachable!("no C equivalent"),
-                        Work::Walk(keys) => {
+                        Work::Walk(keys) | Work::WalkClosure(keys) => {
                             assert_eq!(add(keys), 0, "C: kho_radix_add_key failed");
                             let (mut count, mut sum): (c_ulong, c_ulong) = (0, 0);
                             let t = Instant::now();
@@ -486,7 +518,7 @@ macro_rules! geometry {
                 unsafe { (c.pool_init)(region.base().cast(), cap as c_ulong) };
 
                 let inp = Inputs::new(cfg.n, PAGE_SHIFT, abi::encode_key);
-                let works: [(&'static str, Work<'_>, bool); 11] = [
+                let works: [(&'static str, Work<'_>, bool); 13] = [
                     ("preserve order-0 sequential", Work::Add(&inp.seq), true),
                     ("preserve order-0 random", Work::Add(&inp.rand), true),
                     ("preserve mixed orders 0-9", Work::Add(&inp.mixed), true),
@@ -505,6 +537,16 @@ macro_rules! geometry {
                     ("walk all, sequential", Work::Walk(&inp.seq), true),
                     ("walk all, random", Work::Walk(&inp.rand), true),
                     ("walk all, 1 key per leaf", Work::Walk(&inp.sparse), true),
+                    (
+                        "walk all, sequential, Rust closure",
+                        Work::WalkClosure(&inp.seq),
+                        true,
+                    ),
+                    (
+                        "walk all, 1 key per leaf, Rust closure",
+                        Work::WalkClosure(&inp.sparse),
+                        true,
+                    ),
                     (
                         "del_key_reclaim all, random",
                         Work::DelReclaim(&inp.rand),

@@ -80,11 +80,13 @@ macro_rules! range_tests {
                     let mut b = new_arena();
                     let ra = alloc_root(&mut a).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                     let rb = alloc_root(&mut b).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                    // `b`'s leaf cache lives across all calls, like the kernel's.
+                    let mut cb = LeafCache::new();
                     // Unrelated keys already in both trees.
                     for p in &pre {
                         let k = encode_key(p << PAGE_SHIFT, 0);
-                        // SAFETY: valid trees in their arenas.
-                        let (x, y) = unsafe { (add_key(&mut a, ra, k), add_key(&mut b, rb, k)) };
+                        // SAFETY: valid trees in their arenas, `cb` is `b`'s.
+                        let (x, y) = unsafe { (add_key(&mut a, ra, k), add_key_cached(&mut b, rb, &mut cb, k)) };
                         prop_assert!(x.is_ok() && y.is_ok());
                     }
                     let chunks = c_chunks(start, n, max_order, node_shift);
@@ -94,7 +96,7 @@ macro_rules! range_tests {
                         prop_assert!(res.is_ok());
                     }
                     // SAFETY: valid tree in `b`.
-                    let res = unsafe { add_pfn_range(&mut b, rb, start, n, max_order, &mut crosses(node_shift)) };
+                    let res = unsafe { add_pfn_range(&mut b, rb, &mut cb, start, n, max_order, &mut crosses(node_shift)) };
                     prop_assert!(res.is_ok());
                     prop_assert_eq!(a.snapshot(), b.snapshot());
                     prop_assert_eq!(keys_of(&a, ra), keys_of(&b, rb));
@@ -105,7 +107,7 @@ macro_rules! range_tests {
                         prop_assert!(res.is_ok());
                     }
                     // SAFETY: valid tree in `b`.
-                    let missing = unsafe { del_pfn_range(&mut b, rb, start, n, max_order, &mut crosses(node_shift)) };
+                    let missing = unsafe { del_pfn_range(&mut b, rb, &mut cb, start, n, max_order, &mut crosses(node_shift)) };
                     prop_assert_eq!(missing, 0);
                     prop_assert_eq!(a.snapshot(), b.snapshot());
                 }
@@ -128,7 +130,7 @@ macro_rules! range_tests {
                     let before = keys_of(&arena, root);
                     arena.fail_nth_alloc(Some(fail_at));
                     // SAFETY: valid tree in `arena`.
-                    let res = unsafe { add_pfn_range(&mut arena, root, start, n, 63, &mut |_, _| false) };
+                    let res = unsafe { add_pfn_range(&mut arena, root, &mut LeafCache::new(), start, n, 63, &mut |_, _| false) };
                     arena.fail_nth_alloc(None);
                     if res.is_err() {
                         prop_assert_eq!(res, Err(RadixError::NoMemory));
@@ -146,7 +148,7 @@ macro_rules! range_tests {
                 let mut arena = new_arena();
                 let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
                 // SAFETY: valid tree in `arena`.
-                let res = unsafe { add_pfn_range(&mut arena, root, MAX_PFN - 3, 8, 63, &mut |_, _| false) };
+                let res = unsafe { add_pfn_range(&mut arena, root, &mut LeafCache::new(), MAX_PFN - 3, 8, 63, &mut |_, _| false) };
                 assert_eq!(res, Err(RadixError::Range));
                 assert!(keys_of(&arena, root).is_empty());
             }

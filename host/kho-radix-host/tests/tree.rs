@@ -119,6 +119,19 @@ macro_rules! tree_tests {
                 }).collect();
                 assert_eq!(keys, model.iter().copied().collect::<Vec<_>>());
 
+                // The closure walk sees the same keys, and stops where told.
+                let mut seen = Vec::new();
+                let stop_at = keys.len() / 2;
+                let mut f = |k: u64| {
+                    seen.push(k);
+                    if seen.len() == stop_at { 5 } else { 0 }
+                };
+                // SAFETY: `root` is a valid tree in `arena`.
+                let r = unsafe { walk_keys(arena, root, &mut f) };
+                let want = if stop_at == 0 { keys.len() } else { stop_at };
+                assert_eq!(r, if stop_at == 0 { 0 } else { 5 });
+                assert_eq!(seen, keys[..want]);
+
                 let nodes: Vec<u64> = ev.iter().filter_map(|e| match e {
                     Event::Node(p) => Some(*p),
                     Event::Key(_) => None,
@@ -301,9 +314,12 @@ macro_rules! tree_tests {
                 }
             }
 
-            /// Applies `ops`, checking every step against the model.
-            fn run(ops: &[Op]) {
+            /// Applies `ops`, checking every step against the model; with
+            /// `cached`, adds and deletes go through one [`LeafCache`] kept
+            /// for the whole sequence, as in the kernel.
+            fn run(ops: &[Op], cached: bool) {
                 let (mut arena, mut root) = new_tree();
+                let mut cache = LeafCache::new();
                 let mut model = BTreeSet::new();
                 // Keys added since the last reinit; their paths may hold nodes.
                 let mut touched = BTreeSet::new();
@@ -312,8 +328,15 @@ macro_rules! tree_tests {
                     match op {
                         Op::Add(sel) => {
                             let k = pick(sel, &model);
-                            // SAFETY: `root` is a valid tree in `arena`.
-                            let r = unsafe { add_key(&mut arena, root, k) };
+                            // SAFETY: `root` is a valid tree in `arena`,
+                            // `cache` is its.
+                            let r = unsafe {
+                                if cached {
+                                    add_key_cached(&mut arena, root, &mut cache, k)
+                                } else {
+                                    add_key(&mut arena, root, k)
+                                }
+                            };
                             if key_in_range(k) {
                                 assert_eq!(r, Ok(()));
                                 model.insert(k);
@@ -329,8 +352,15 @@ macro_rules! tree_tests {
                                 let before = arena.snapshot();
                                 let attempts = arena.attempts();
                                 arena.fail_nth_alloc(Some(n));
-                                // SAFETY: `root` is a valid tree in `arena`.
-                                let r = unsafe { add_key(&mut arena, root, k) };
+                                // SAFETY: `root` is a valid tree in `arena`,
+                                // `cache` is its.
+                                let r = unsafe {
+                                    if cached {
+                                        add_key_cached(&mut arena, root, &mut cache, k)
+                                    } else {
+                                        add_key(&mut arena, root, k)
+                                    }
+                                };
                                 let used = arena.attempts() - attempts;
                                 arena.fail_nth_alloc(None);
                                 match r {
@@ -359,10 +389,11 @@ macro_rules! tree_tests {
                             let reclaim = matches!(op, Op::DelReclaim(_));
                             // SAFETY: `root` is a valid tree in `arena`.
                             let r = unsafe {
-                                if reclaim {
-                                    del_key_reclaim(&mut arena, root, k)
-                                } else {
-                                    del_key(&mut arena, root, k)
+                                match (reclaim, cached) {
+                                    (true, true) => del_key_reclaim_cached(&mut arena, root, &mut cache, k),
+                                    (true, false) => del_key_reclaim(&mut arena, root, k),
+                                    (false, true) => del_key_cached(&mut arena, root, &mut cache, k),
+                                    (false, false) => del_key(&mut arena, root, k),
                                 }
                             };
                             if !key_in_range(k) {
@@ -412,6 +443,7 @@ macro_rules! tree_tests {
                             unsafe { destroy(&mut arena, root) };
                             assert_eq!(arena.live_pages(), 0, "destroy leaked");
                             root = alloc_root(&mut arena).expect("root");
+                            cache.clear();
                             model.clear();
                             touched.clear();
                         }
@@ -421,8 +453,14 @@ macro_rules! tree_tests {
                 check(&arena, root, &model);
                 // Reclaiming every key ever added leaves just the root.
                 for &k in &touched {
-                    // SAFETY: `root` is a valid tree in `arena`.
-                    let r = unsafe { del_key_reclaim(&mut arena, root, k) };
+                    // SAFETY: `root` is a valid tree in `arena`, `cache` is its.
+                    let r = unsafe {
+                        if cached {
+                            del_key_reclaim_cached(&mut arena, root, &mut cache, k)
+                        } else {
+                            del_key_reclaim(&mut arena, root, k)
+                        }
+                    };
                     assert!(r == Ok(()) || r == Err(RadixError::NotPresent));
                 }
                 assert_eq!(arena.live_pages(), 1, "reclaim of everything left nodes");
@@ -439,7 +477,14 @@ macro_rules! tree_tests {
 
                 #[test]
                 fn random_ops_match_model(ops in prop::collection::vec(op_strategy(), 1..48)) {
-                    run(&ops);
+                    run(&ops, false);
+                }
+
+                #[test]
+                fn random_ops_with_leaf_cache_match_model(
+                    ops in prop::collection::vec(op_strategy(), 1..48),
+                ) {
+                    run(&ops, true);
                 }
 
                 #[test]
