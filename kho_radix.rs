@@ -76,7 +76,7 @@ mod kho_radix_validate;
 mod kho_fdt;
 
 use kho_radix_abi::RadixNode;
-use kho_radix_tree::{NodeMemory, RadixError};
+use kho_radix_tree::{LeafCache, NodeMemory, RadixError};
 
 // The Rust view of the ABI must match the C one.
 const _: () = {
@@ -88,6 +88,15 @@ const _: () = {
     assert!(kho_radix_abi::BITMAP_SIZE_LOG2 == bindings::kho_radix_consts_KHO_BITMAP_SIZE_LOG2);
     assert!(kho_radix_abi::TREE_MAX_DEPTH == bindings::kho_radix_consts_KHO_TREE_MAX_DEPTH);
     assert!(core::mem::size_of::<c_ulong>() == core::mem::size_of::<u64>());
+    // `struct kho_radix_leaf_cache` is the C view of `LeafCache`.
+    assert!(kho_radix_tree::LEAF_CACHE_SLOTS == bindings::KHO_RADIX_LEAF_CACHE_SLOTS as usize);
+    assert!(
+        core::mem::size_of::<bindings::kho_radix_leaf_cache>() == core::mem::size_of::<LeafCache>()
+    );
+    assert!(
+        core::mem::align_of::<bindings::kho_radix_leaf_cache>()
+            == core::mem::align_of::<LeafCache>()
+    );
 };
 
 /// Set once the tracker has announced itself in the kernel log.
@@ -182,6 +191,21 @@ unsafe fn tree_root(tree: *mut bindings::kho_radix_tree) -> Option<NonNull<Radix
     NonNull::new(unsafe { (*tree).root }.cast())
 }
 
+/// Returns the tree's leaf cache.
+///
+/// # Safety
+///
+/// `tree` points to a valid `struct kho_radix_tree` and the caller holds its
+/// lock for `'a` (or otherwise has exclusive access to the tree).
+#[inline]
+unsafe fn tree_cache<'a>(tree: *mut bindings::kho_radix_tree) -> &'a mut LeafCache {
+    // SAFETY: `tree` is valid, so is its `leaf_cache` field, which has the
+    // layout of `LeafCache` (checked at compile time); all its bit patterns
+    // are valid `LeafCache`s (integers and raw pointers), and the lock makes
+    // this the only reference.
+    unsafe { &mut *(&raw mut (*tree).leaf_cache).cast::<LeafCache>() }
+}
+
 /// Adds a key to the radix tree.
 ///
 /// Sets the key's bit in its leaf bitmap, allocating the missing tables and
@@ -221,10 +245,13 @@ pub unsafe extern "C" fn kho_radix_add_key(
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return EINVAL.to_errno();
     };
+    // SAFETY: We hold the tree lock.
+    let cache = unsafe { tree_cache(tree) };
     // SAFETY: `root` is the root of a valid tree of direct-mapped node pages
-    // allocated by `KernelNodes` (or handed over by the previous kernel), and
-    // the tree lock excludes every other access.
-    match unsafe { kho_radix_tree::add_key(&mut KernelNodes, root, key) } {
+    // allocated by `KernelNodes` (or handed over by the previous kernel), the
+    // cache belongs to it (it is cleared whenever the root is set), and the
+    // tree lock excludes every other access.
+    match unsafe { kho_radix_tree::add_key_cached(&mut KernelNodes, root, cache, key) } {
         Ok(()) => 0,
         Err(err) => to_error(err).to_errno(),
     }
@@ -273,13 +300,15 @@ unsafe fn del_key(tree: *mut bindings::kho_radix_tree, key: c_ulong, reclaim: bo
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return;
     };
+    // SAFETY: We hold the tree lock.
+    let cache = unsafe { tree_cache(tree) };
     // SAFETY: As in `kho_radix_add_key()`; for `reclaim`, every node below
     // the root comes from `KernelNodes` (safety requirements).
     let res = unsafe {
         if reclaim {
-            kho_radix_tree::del_key_reclaim(&mut KernelNodes, root, key)
+            kho_radix_tree::del_key_reclaim_cached(&mut KernelNodes, root, cache, key)
         } else {
-            kho_radix_tree::del_key(&mut KernelNodes, root, key)
+            kho_radix_tree::del_key_cached(&mut KernelNodes, root, cache, key)
         }
     };
     // Deleting a page that was never preserved.
@@ -352,12 +381,15 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return EINVAL.to_errno();
     };
+    // SAFETY: We hold the tree lock.
+    let cache = unsafe { tree_cache(tree) };
     // SAFETY: As in `kho_radix_add_key()`. 63 means no cap on the block
     // order, like the C chunking.
     match unsafe {
         kho_radix_tree::add_pfn_range(
             &mut KernelNodes,
             root,
+            cache,
             start_pfn as u64,
             nr_pages as u64,
             63,
@@ -468,6 +500,15 @@ pub unsafe extern "C" fn kho_radix_init_tree(
 
     // SAFETY: `tree` is valid for writes and not used concurrently.
     unsafe { (*tree).root = root.as_ptr().cast() };
+    // INVARIANT: an empty cache belongs to any tree.
+    // SAFETY: `tree` is valid for writes and nobody else uses it during the
+    // call; the field has the layout of `LeafCache` (checked at compile
+    // time). It may be uninitialised, hence a write and not a reference.
+    unsafe {
+        (&raw mut (*tree).leaf_cache)
+            .cast::<LeafCache>()
+            .write(LeafCache::new())
+    };
     // SAFETY: `(*tree).lock` is valid for writes and not in use; the name is
     // a static C string and the lock class key is static, as `mutex_init()`
     // does.
@@ -510,6 +551,9 @@ pub unsafe extern "C" fn kho_radix_destroy_tree(tree: *mut bindings::kho_radix_t
     unsafe { kho_radix_tree::destroy(&mut KernelNodes, root) };
     // SAFETY: `tree` is valid for writes and we hold its lock.
     unsafe { (*tree).root = core::ptr::null_mut() };
+    // The cached leaves were just freed.
+    // SAFETY: We hold the tree lock.
+    unsafe { tree_cache(tree) }.clear();
 }
 
 /// Fills `stats` with the number of preserved blocks per order and the
@@ -555,7 +599,7 @@ pub unsafe extern "C" fn kho_radix_rs_stats(
     };
     // SAFETY: `root` is the root of a valid tree and we hold its lock; the
     // closure does not touch the tree.
-    unsafe { kho_radix_tree::walk(&KernelNodes, root, Some(&mut leaf), None) };
+    unsafe { kho_radix_tree::walk_keys(&KernelNodes, root, &mut leaf) };
     // SAFETY: As above.
     let (tables, leaves) = unsafe { kho_radix_tree::count_nodes(&KernelNodes, root) };
 
@@ -566,4 +610,50 @@ pub unsafe extern "C" fn kho_radix_rs_stats(
         (*stats).leaves = leaves as u64;
     }
     0
+}
+
+/// Counts and sums the keys of the tree through a Rust closure.
+///
+/// The in-kernel benchmark (`kho_radix_bench.c`) times this next to
+/// [`kho_radix_walk_tree`] with a C callback: here the per-key call is
+/// inlined, where a C callback costs an indirect call per key.
+///
+/// Returns 0, or `-EINVAL` (with a warning) for an uninitialised tree.
+///
+/// # Safety
+///
+/// Same as [`kho_radix_add_key`]; `count` and `sum` are valid for writes.
+#[cfg(CONFIG_KEXEC_HANDOVER_RADIX_RUST_BENCH)]
+#[no_mangle]
+pub unsafe extern "C" fn kho_radix_rs_bench_walk_closure(
+    tree: *mut bindings::kho_radix_tree,
+    count: *mut u64,
+    sum: *mut u64,
+) -> c_int {
+    // SAFETY: `tree` is valid per the safety requirements.
+    if warn_on_once!(unsafe { tree_root(tree) }.is_none()) {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    let _guard = unsafe { tree_lock(tree) }.lock();
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let Some(root) = (unsafe { tree_root(tree) }) else {
+        return EINVAL.to_errno();
+    };
+    let (mut n, mut total) = (0u64, 0u64);
+    let mut leaf = |key: u64| -> i32 {
+        n += 1;
+        total = total.wrapping_add(key);
+        0
+    };
+    // SAFETY: `root` is the root of a valid tree and we hold its lock; the
+    // closure does not touch the tree.
+    let err = unsafe { kho_radix_tree::walk_keys(&KernelNodes, root, &mut leaf) };
+    // SAFETY: `count` and `sum` are valid for writes per the safety
+    // requirements.
+    unsafe {
+        *count = n;
+        *sum = total;
+    }
+    err
 }
