@@ -43,6 +43,7 @@ use kernel::{
     static_lock_class,
     sync::{
         atomic::{
+            Atomic,
             AtomicFlag,
             Relaxed, //
         },
@@ -118,9 +119,33 @@ macro_rules! warn_on_once {
 /// Tree nodes in the kernel's direct map.
 ///
 /// Pages come from `memblock` before the slab allocator is up and from the
-/// page allocator afterwards, like the C tracker's `kho_radix_alloc_node()`;
-/// table entries are `virt_to_phys()` of the child page.
-struct KernelNodes;
+/// page allocator afterwards, like the C tracker's `kho_radix_alloc_node()`.
+/// Table entries are physical addresses; since the direct map is linear, they
+/// convert to and from node addresses with one addition (C's `phys_to_virt()`
+/// and `virt_to_phys()` for direct-mapped pages).
+struct KernelNodes {
+    /// `phys_to_virt(p) - p`, the same for every direct-mapped `p`.
+    offset: usize,
+}
+
+/// [`KernelNodes::offset`], read from C on first use; 0 until then.
+static DIRECT_MAP_OFFSET: Atomic<usize> = Atomic::new(0);
+
+impl KernelNodes {
+    /// Node memory of this kernel.
+    #[inline]
+    fn new() -> Self {
+        let mut offset = DIRECT_MAP_OFFSET.load(Relaxed);
+        if offset == 0 {
+            // SAFETY: The helper has no preconditions. The direct map does
+            // not move once the kernel runs C and Rust code that reaches here
+            // (KASLR places it in `setup_arch()`), so caching it is fine.
+            offset = unsafe { bindings::kho_radix_rs_direct_map_offset() } as usize;
+            DIRECT_MAP_OFFSET.store(offset, Relaxed);
+        }
+        Self { offset }
+    }
+}
 
 impl NodeMemory for KernelNodes {
     #[inline]
@@ -140,19 +165,16 @@ impl NodeMemory for KernelNodes {
 
     #[inline]
     fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64 {
-        // SAFETY: The helper only computes an address and does not access
-        // `node`.
-        unsafe { bindings::kho_radix_rs_node_phys(node.as_ptr().cast()) }
+        node.as_ptr().addr().wrapping_sub(self.offset) as u64
     }
 
     #[inline]
     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode> {
-        // SAFETY: The helper only computes an address.
-        let virt = unsafe { bindings::kho_radix_rs_node_virt(phys) };
+        let virt = (phys as usize).wrapping_add(self.offset);
         // Table entries are non-zero physical addresses of direct-mapped
         // pages, whose virtual addresses are never null. Fall back to a
         // dangling pointer rather than panicking if that is ever violated.
-        NonNull::new(virt.cast()).unwrap_or(NonNull::dangling())
+        NonNull::new(core::ptr::with_exposed_provenance_mut(virt)).unwrap_or(NonNull::dangling())
     }
 }
 
@@ -251,7 +273,7 @@ pub unsafe extern "C" fn kho_radix_add_key(
     // allocated by `KernelNodes` (or handed over by the previous kernel), the
     // cache belongs to it (it is cleared whenever the root is set), and the
     // tree lock excludes every other access.
-    match unsafe { kho_radix_tree::add_key_cached(&mut KernelNodes, root, cache, key) } {
+    match unsafe { kho_radix_tree::add_key_cached(&mut KernelNodes::new(), root, cache, key) } {
         Ok(()) => 0,
         Err(err) => to_error(err).to_errno(),
     }
@@ -306,9 +328,9 @@ unsafe fn del_key(tree: *mut bindings::kho_radix_tree, key: c_ulong, reclaim: bo
     // the root comes from `KernelNodes` (safety requirements).
     let res = unsafe {
         if reclaim {
-            kho_radix_tree::del_key_reclaim_cached(&mut KernelNodes, root, cache, key)
+            kho_radix_tree::del_key_reclaim_cached(&mut KernelNodes::new(), root, cache, key)
         } else {
-            kho_radix_tree::del_key_cached(&mut KernelNodes, root, cache, key)
+            kho_radix_tree::del_key_cached(&mut KernelNodes::new(), root, cache, key)
         }
     };
     // Deleting a page that was never preserved.
@@ -387,7 +409,7 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
     // order, like the C chunking.
     match unsafe {
         kho_radix_tree::add_pfn_range(
-            &mut KernelNodes,
+            &mut KernelNodes::new(),
             root,
             cache,
             start_pfn as u64,
@@ -464,7 +486,7 @@ pub unsafe extern "C" fn kho_radix_walk_tree(
     };
     // SAFETY: `root` is the root of a valid tree and the lock excludes other
     // writers; the callbacks do not modify the tree (safety requirements).
-    unsafe { kho_radix_tree::walk(&KernelNodes, root, leaf_cb, node_cb) }
+    unsafe { kho_radix_tree::walk(&KernelNodes::new(), root, leaf_cb, node_cb) }
 }
 
 /// Initialises the radix tree.
@@ -488,7 +510,7 @@ pub unsafe extern "C" fn kho_radix_init_tree(
 ) -> c_int {
     let root = match NonNull::new(root.cast::<RadixNode>()) {
         Some(root) => root,
-        None => match kho_radix_tree::alloc_root(&mut KernelNodes) {
+        None => match kho_radix_tree::alloc_root(&mut KernelNodes::new()) {
             Ok(root) => root,
             Err(err) => return to_error(err).to_errno(),
         },
@@ -548,7 +570,7 @@ pub unsafe extern "C" fn kho_radix_destroy_tree(tree: *mut bindings::kho_radix_t
     // SAFETY: All nodes were allocated by `KernelNodes` and nobody uses the
     // tree afterwards (safety requirements); the lock excludes concurrent
     // users during the call.
-    unsafe { kho_radix_tree::destroy(&mut KernelNodes, root) };
+    unsafe { kho_radix_tree::destroy(&mut KernelNodes::new(), root) };
     // SAFETY: `tree` is valid for writes and we hold its lock.
     unsafe { (*tree).root = core::ptr::null_mut() };
     // The cached leaves were just freed.
@@ -599,9 +621,9 @@ pub unsafe extern "C" fn kho_radix_rs_stats(
     };
     // SAFETY: `root` is the root of a valid tree and we hold its lock; the
     // closure does not touch the tree.
-    unsafe { kho_radix_tree::walk_keys(&KernelNodes, root, &mut leaf) };
+    unsafe { kho_radix_tree::walk_keys(&KernelNodes::new(), root, &mut leaf) };
     // SAFETY: As above.
-    let (tables, leaves) = unsafe { kho_radix_tree::count_nodes(&KernelNodes, root) };
+    let (tables, leaves) = unsafe { kho_radix_tree::count_nodes(&KernelNodes::new(), root) };
 
     // SAFETY: `stats` is valid for writes per the safety requirements.
     unsafe {
@@ -648,7 +670,7 @@ pub unsafe extern "C" fn kho_radix_rs_bench_walk_closure(
     };
     // SAFETY: `root` is the root of a valid tree and we hold its lock; the
     // closure does not touch the tree.
-    let err = unsafe { kho_radix_tree::walk_keys(&KernelNodes, root, &mut leaf) };
+    let err = unsafe { kho_radix_tree::walk_keys(&KernelNodes::new(), root, &mut leaf) };
     // SAFETY: `count` and `sum` are valid for writes per the safety
     // requirements.
     unsafe {

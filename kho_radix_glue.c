@@ -6,7 +6,8 @@
  * file holds what the Rust side cannot do itself: node page allocation
  * that falls back to the __init memblock allocator in early boot, the
  * virt_to_phys()/phys_to_virt() translations (macros or inline functions
- * in C), and the module exports of the Rust functions.
+ * in C) and the direct-map offset that replaces them on hot paths, and the
+ * module exports of the Rust functions.
  */
 
 #include <linux/export.h>
@@ -14,6 +15,7 @@
 #include <linux/io.h>
 #include <linux/kho_radix_tree.h>
 #include <linux/memblock.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 
 /**
@@ -70,6 +72,24 @@ u64 kho_radix_rs_node_phys(struct kho_radix_node *node)
 struct kho_radix_node *kho_radix_rs_node_virt(u64 phys)
 {
 	return phys_to_virt(phys);
+}
+
+/**
+ * kho_radix_rs_direct_map_offset - Offset of the kernel's direct map.
+ *
+ * The direct map is linear, so phys_to_virt(p) == p + offset for every
+ * direct-mapped p, and node pages are always direct-mapped (from the page
+ * allocator or memblock, or handed over and in RAM). The Rust tracker reads
+ * the offset once and follows table entries with an addition instead of a
+ * call per level. The zero page is direct-mapped on every architecture.
+ *
+ * Return: phys_to_virt(p) - p for any direct-mapped p.
+ */
+unsigned long kho_radix_rs_direct_map_offset(void)
+{
+	phys_addr_t p = page_to_phys(ZERO_PAGE(0));
+
+	return (unsigned long)phys_to_virt(p) - (unsigned long)p;
 }
 
 /**

@@ -236,7 +236,7 @@ unsafe extern "C" fn collect_node(phys: bindings::phys_addr_t, data: *mut c_void
 /// `phys` is the address of a node of a live tree that is neither modified
 /// nor destroyed while the returned slice is used.
 unsafe fn node_words<'a>(phys: u64) -> &'a [u64] {
-    let node = KernelNodes.phys_to_virt(phys);
+    let node = KernelNodes::new().phys_to_virt(phys);
     // SAFETY: Tree nodes are page-sized, page-aligned, direct-mapped pages,
     // valid and unchanged for `'a` by the safety requirements.
     unsafe { core::slice::from_raw_parts(node.as_ptr().cast::<u64>(), WORDS) }
@@ -526,7 +526,7 @@ impl NodeMemory for FailingNodes {
         if self.allocs == self.fail_at {
             return None;
         }
-        let node = KernelNodes.alloc_node()?;
+        let node = KernelNodes::new().alloc_node()?;
         self.live += 1;
         Some(node)
     }
@@ -535,15 +535,15 @@ impl NodeMemory for FailingNodes {
         self.live -= 1;
         // SAFETY: `node` came from `alloc_node()`, i.e. from `KernelNodes`,
         // and is no longer used (safety requirements).
-        unsafe { KernelNodes.free_node(node) }
+        unsafe { KernelNodes::new().free_node(node) }
     }
 
     fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64 {
-        KernelNodes.virt_to_phys(node)
+        KernelNodes::new().virt_to_phys(node)
     }
 
     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode> {
-        KernelNodes.phys_to_virt(phys)
+        KernelNodes::new().phys_to_virt(phys)
     }
 }
 
@@ -1037,6 +1037,35 @@ mod edge {
             check!(t.api.name, c.keys.is_empty() && c.nodes.len() == 1);
             Ok(true)
         })?;
+        assert!(ok);
+        Ok(())
+    }
+
+    /// The direct-map offset that `KernelNodes` adds instead of calling
+    /// `phys_to_virt()` must agree with C for real node pages.
+    #[test]
+    fn direct_map_offset_matches_c() -> Result {
+        let mut mem = KernelNodes::new();
+        let mut nodes = KVec::new();
+        for _ in 0..8 {
+            let node = mem.alloc_node().ok_or(ENOMEM)?;
+            nodes.push(node, GFP_KERNEL)?;
+        }
+        let mut ok = true;
+        for &node in nodes.iter() {
+            // SAFETY: The helpers only compute addresses.
+            let (phys, virt) = unsafe {
+                let phys = bindings::kho_radix_rs_node_phys(node.as_ptr().cast());
+                (phys, bindings::kho_radix_rs_node_virt(phys))
+            };
+            ok &= mem.virt_to_phys(node) == phys;
+            ok &= mem.phys_to_virt(phys).as_ptr().cast() == virt;
+        }
+        for node in nodes.drain_all() {
+            // SAFETY: `node` came from `mem.alloc_node()` and is not used
+            // any more.
+            unsafe { mem.free_node(node) };
+        }
         assert!(ok);
         Ok(())
     }

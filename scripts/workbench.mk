@@ -9,7 +9,7 @@ all: help
 help:
 	@echo "make run    - build the Rust-tracker kernel, boot it under QEMU, kexec, summarise"
 	@echo "make check  - every test (host crate, kernels, QEMU kexec round trips), KTAP output"
-	@echo "make bench  - C and Rust trackers side by side (host benchmark), markdown table"
+	@echo "make bench  - C and Rust trackers side by side: host, in-kernel, boot-time restore (markdown)"
 	@echo "make deps   - install/fetch the pinned toolchain pieces and kernel source only"
 	@echo "make kernel FLAVOUR=rust-tracker|c-tracker - build one test kernel"
 	@echo "Cache: \$$KHO_CACHE (default ~/.cache/kho-radix-rs); own tree: KERNEL_SRC=/path"
@@ -24,7 +24,7 @@ check: deps
 	@bash $(WB)check.sh
 
 bench: deps
-	@bash $(WB)bench-host.sh
+	@bash $(WB)bench.sh
 
 kernel: deps
 	@bash $(WB)build-kernel.sh $(or $(FLAVOUR),rust-tracker)

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The in-kernel side-by-side benchmark (kho_radix_bench.c): builds the
+# bench-rust kernel (configs/bench-rust.config: no lockdep, no VM debugging),
+# boots it under QEMU with kho_radix_bench.run=1, and turns the "row" lines
+# of its KTAP output into a markdown table: $KHO_CACHE/bench/kernel.md and
+# stdout. The kernel fails its KTAP test when the C and the Rust trees end up
+# with different keys, and so does this script.
+#
+# Environment: KHO_BENCH_MAX_N (default 1048576 pages), KHO_BENCH_REPS
+# (default 5 runs per tracker), KHO_BENCH_TIMEOUT (QEMU timeout, default
+# 1800 s).
+. "$(dirname "$0")/common.sh"
+
+max_n=${KHO_BENCH_MAX_N:-1048576}
+reps=${KHO_BENCH_REPS:-5}
+out_dir=$KHO_CACHE/bench
+log=$out_dir/kernel.serial
+mkdir -p "$out_dir"
+
+kernel=$("$REPO_ROOT/scripts/build-kernel.sh" bench-rust)
+step "in-kernel benchmark: max_n=$max_n, $reps runs per tracker (QEMU TCG; about 5 min at 1048576)"
+start=$SECONDS
+"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$kernel" --log "$log" --mem 2G \
+	--timeout "${KHO_BENCH_TIMEOUT:-1800}" \
+	--append "kho_radix_bench.run=1 kho_radix_bench.max_n=$max_n kho_radix_bench.reps=$reps" \
+	--expect-first "kho_radix_bench: done: 0 of"
+step "in-kernel benchmark done in $((SECONDS - start)) s (log: $log)"
+
+# The first boot only: the second kernel does not run the benchmark.
+rows=$(sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
+	sed -n 's/^\(\[[^]]*\] \)\{0,1\}# kho_radix_bench: row //p')
+[ -n "$rows" ] || die "no benchmark rows in $log"
+mhz=$(tr -d '\r' <"$log" | grep -m1 -o 'tsc: Detected [0-9.]* MHz' | grep -o '[0-9.]*' || true)
+
+{
+	echo "### In-kernel benchmark: C and Rust trackers in one boot"
+	echo
+	echo "$(date -u +%F), $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown);" \
+		"Linux 7.3 bench-rust kernel (no lockdep, no DEBUG_VM) under QEMU TCG" \
+		"(guest TSC ${mhz:-?} MHz) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')," \
+		"$(nproc) host CPUs; $reps runs per tracker, fresh private tree per run."
+	echo "ns per operation (range workloads: per block). Ratio = Rust / C;" \
+		"under TCG, ratios are meaningful, absolute times are not."
+	echo
+	echo "| workload | pages | ops | C min | C median | Rust min | Rust median | Rust/C min | Rust/C median | target | C tree pages | Rust tree pages |"
+	echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+	awk '
+	function val(key,   i, kv) {
+		for (i = 2; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == key)
+				return kv[2]
+		}
+		return ""
+	}
+	function ns(ps) { return sprintf("%.1f", ps / 1000) }
+	function ratio(r, c) { return c > 0 ? sprintf("%.2f", r / c) : "n/a" }
+	{
+		name = $1
+		target = "<= 1.0"
+		if (name == "preserve_seq") target = "<= 0.7"
+		if (name == "preserve_ranges") target = "<= 0.25"
+		if (name == "walk_dense" || name == "walk_sparse") target = "<= 0.8"
+		if (name ~ /_closure$/) target = "<= 0.5"
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			name, val("n"), val("ops"),
+			ns(val("c_min_ps")), ns(val("c_med_ps")),
+			ns(val("rs_min_ps")), ns(val("rs_med_ps")),
+			ratio(val("rs_min_ps"), val("c_min_ps")),
+			ratio(val("rs_med_ps"), val("c_med_ps")), target,
+			val("c_pages"), val("rs_pages")
+	}' <<<"$rows"
+	echo
+	echo "unpreserve_seq: C deletes without freeing (kho_radix_del_key), Rust with" \
+		"reclamation (kho_radix_del_key_reclaim), as each tracker's KHO unpreserve does;" \
+		"the tree pages are those left afterwards."
+} >"$out_dir/kernel.md.tmp"
+mv "$out_dir/kernel.md.tmp" "$out_dir/kernel.md"
+cat "$out_dir/kernel.md"
+step "table written to $out_dir/kernel.md"

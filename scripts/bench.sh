@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: the C and the Rust tracker side by side, three ways.
+#   1. host:    scripts/bench-host.sh    (native, Rust core vs the 7.3 C code)
+#   2. kernel:  scripts/bench-kernel.sh  (both trackers in one booted kernel)
+#   3. restore: scripts/bench-restore.sh (next kernel's KHO restore, per tracker)
+# Writes the three tables, with machine and date, to
+# $KHO_CACHE/bench/results.md and to Documentation/benchmark-results.md,
+# which Documentation/performance.rst quotes. KHO_BENCH_HOST_ARGS is passed
+# to the host benchmark (default --quick); see the three scripts for their
+# own settings. Takes about 15 minutes on a warm cache.
+. "$(dirname "$0")/common.sh"
+
+out=$KHO_CACHE/bench
+mkdir -p "$out"
+start=$SECONDS
+
+step "1/3 host benchmark"
+# shellcheck disable=SC2086 # word splitting of the arguments is wanted
+"$REPO_ROOT/scripts/bench-host.sh" ${KHO_BENCH_HOST_ARGS:---quick}
+step "2/3 in-kernel benchmark"
+"$REPO_ROOT/scripts/bench-kernel.sh"
+step "3/3 boot-time restore"
+"$REPO_ROOT/scripts/bench-restore.sh"
+
+{
+	echo "# kho-radix-rs benchmark results"
+	echo
+	echo "Written by \`make bench\` on $(date -u '+%F %H:%M UTC') at commit" \
+		"$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
+		"on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+		"with $(nproc) CPUs and $(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1048576)) GiB;" \
+		"load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)." \
+		"Ratios are Rust/C: below 1 means Rust is faster."
+	echo
+	echo "## 1. Host: Rust core against the 7.3 C radix code, native"
+	echo
+	sed '/^# /d' "$out/host.md"
+	echo
+	echo "## 2. In kernel: both trackers on private trees in one boot"
+	echo
+	sed '/^### /d' "$out/kernel.md"
+	echo
+	echo "## 3. Boot-time restore in the next kernel"
+	echo
+	cat "$out/restore.md"
+} >"$out/results.md"
+cp "$out/results.md" "$REPO_ROOT/Documentation/benchmark-results.md"
+step "all benchmarks done in $((SECONDS - start)) s: $out/results.md, copied to Documentation/benchmark-results.md"
