@@ -23,6 +23,7 @@ tests=(
 	roundtrip_rust_tracker
 	rust_selftest_folios
 	kunit_suites
+	kernel_bench_smoke
 	radix_stats_debugfs
 	interop_c_to_rust
 	interop_rust_to_c
@@ -273,6 +274,24 @@ t_kunit_suites() {
 	sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
 		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential|reclaim|range): ' |
 		sed 's/^\[[^]]*\] //; s/^/# /'
+}
+
+# The in-kernel benchmark (kho_radix_bench.c, `make bench` runs it at full
+# size) at its smallest size: every workload must run on both trackers and
+# end with the same keys in both trees, and print a complete row. Its timings
+# are not checked; they come from the debug kernel here.
+t_kernel_bench_smoke() {
+	local log=$logdir/kernel-bench.serial rows n
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
+		--log "$log" --append "kho_radix_bench.run=1 kho_radix_bench.max_n=1024 kho_radix_bench.reps=2" \
+		--expect-first "kho_radix_bench: done: 0 of 10 tests failed" \
+		--expect "kho_radix_bench: not run on a boot with a KHO handover"
+	rows=$(tr -d '\r' <"$log" | grep -E '# kho_radix_bench: row [a-z_]+ n=1024 ops=[0-9]+ c_min_ps=[0-9]+ c_med_ps=[0-9]+ rs_min_ps=[0-9]+ rs_med_ps=[0-9]+ c_pages=[0-9]+ rs_pages=[0-9]+$' || true)
+	n=$(grep -c . <<<"$rows" || true)
+	[ "$n" -eq 10 ] || { echo "$n complete benchmark rows, expected 10"; return 1; }
+	grep -q 'row unpreserve_seq .* rs_pages=1$' <<<"$rows" ||
+		{ echo "reclaiming unpreserve did not leave the Rust tree at one page"; return 1; }
+	sed 's/^.*# kho_radix_bench: row /# /' <<<"$rows"
 }
 
 # /sys/kernel/debug/kho/radix_stats (kho_radix_stats.c) read by the first
