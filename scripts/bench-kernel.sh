@@ -32,6 +32,7 @@ step "in-kernel benchmark done in $((SECONDS - start)) s (log: $log)"
 rows=$(sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
 	sed -n 's/^\(\[[^]]*\] \)\{0,1\}# kho_radix_bench: row //p')
 [ -n "$rows" ] || die "no benchmark rows in $log"
+floor=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor lock_unlock n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
 mhz=$(tr -d '\r' <"$log" | grep -m1 -o 'tsc: Detected [0-9.]* MHz' | grep -o '[0-9.]*' || true)
 
 {
@@ -72,6 +73,17 @@ mhz=$(tr -d '\r' <"$log" | grep -m1 -o 'tsc: Detected [0-9.]* MHz' | grep -o '[0
 			ratio(val("rs_med_ps"), val("c_med_ps")), target,
 			val("c_pages"), val("rs_pages")
 	}' <<<"$rows"
+	if [ -n "$floor" ]; then
+		echo
+		awk -v floor="$floor" '$1 == "preserve_seq" { n = $2; line = $0 }
+		END {
+			split(line, f, " ")
+			for (i in f) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
+			printf "Floor of a per-page call: one uncontended mutex_lock() + mutex_unlock() takes %.1f ns. ", floor / 1000
+			printf "preserve_seq at %s pages: C %.1f ns (%.1fx the floor), Rust %.1f ns (%.1fx).\n",
+				v["n"], v["c_min_ps"] / 1000, v["c_min_ps"] / floor, v["rs_min_ps"] / 1000, v["rs_min_ps"] / floor
+		}' <<<"$rows"
+	fi
 	echo
 	echo "unpreserve_seq: C deletes without freeing (kho_radix_del_key), Rust with" \
 		"reclamation (kho_radix_del_key_reclaim), as each tracker's KHO unpreserve does;" \
