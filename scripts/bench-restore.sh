@@ -52,10 +52,23 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # run TRACKER PAGES STRIDE RUN: one boot; prints "blocks early walk total
 # validation" (validation: the Rust tracker's check of the incoming tree,
 # part of early; 0 for the C tracker, which has none).
+# Under TCG on a busy host the second kernel sometimes fails to calibrate
+# the TSC ("tsc: Unable to calibrate against PIT"); its early clock then
+# reads 0 and the boot is retried, up to 3 times.
 run() {
-	local t=$1 k=$2 s=$3 n=$4 log line second val
+	local t=$1 k=$2 s=$3 n=$4 try
+	for try in 1 2 3; do
+		run_once "$t" "$k" "$s" "$n" "$try" && return 0
+		step "[$t] no calibrated TSC in the second boot (try $try); retrying"
+	done
+	die "[$t] the second kernel never calibrated its TSC; no usable timing"
+}
+
+# run_once TRACKER PAGES STRIDE RUN TRY: as run(); fails if the timing is 0.
+run_once() {
+	local t=$1 k=$2 s=$3 n=$4 try=$5 log line second val
 	log=$logs/$t-$k-$s-$n.log
-	step "[$t] $k pages, stride $s, run $n (log: $log)"
+	step "[$t] $k pages, stride $s, run $n, try $try (log: $log)"
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "${image[$t]}" --log "$log" \
 		--append "kho_restore_bench.pages=$k kho_restore_bench.stride=$s" \
 		--mem "$mem" --timeout "$qtimeout" \
@@ -64,6 +77,7 @@ run() {
 		die "[$t] the boot with $k pages (stride $s) failed; see $log"
 	second=$(tr -d '\r' <"$log" | sed -n '/kho-init: kexec loaded/,$p')
 	line=$(grep -m1 'KHO: restore:' <<<"$second")
+	grep -q 'tsc: Detected' <<<"$second" || return 1
 	val=$(sed -nE 's/.*KHO: preserved-memory tree validated: .*\(([0-9]+) ns, .*/\1/p' <<<"$second")
 	sed -nE 's/.*KHO: restore: ([0-9]+) preserved blocks, map retrieval and checks ([0-9]+) ns, reservation walk ([0-9]+) ns, total ([0-9]+) ns.*/\1 \2 \3 \4/p' <<<"$line" |
 		grep . | sed "s/\$/ ${val:-0}/" ||
