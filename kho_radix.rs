@@ -18,9 +18,11 @@
 //!   Rust `alloc` crate or `KBox`: node pages come from `memblock` until slab
 //!   is up and from the page allocator afterwards, through the `__ref` C
 //!   helpers in `kho_radix_glue.c`.
-//! - Adding and deleting keys may sleep (`might_sleep()`), and every change of
-//!   the tree structure happens under the tree's `struct mutex`, which C owns
-//!   and [`kho_radix_init_tree`] initialises, exactly as in C.
+//! - Adding and deleting keys may sleep, and every change of the tree
+//!   structure happens under the tree's `struct mutex`, which C owns and
+//!   [`kho_radix_init_tree`] initialises, exactly as in C. Taking the mutex
+//!   is the `might_sleep()` check: `mutex_lock()` makes it, so the hot paths
+//!   do not pay for a second one.
 //! - Walk callbacks are C function pointers; they run with the tree mutex held
 //!   and must not modify the tree they walk.
 //! - Nothing reachable from a caller's input panics: bad keys and missing
@@ -36,7 +38,7 @@
 //! host tests share: [`kho_radix_abi`] (layout and key encoding) and
 //! [`kho_radix_tree`] (the tree operations over a [`NodeMemory`]).
 
-use core::ptr::NonNull;
+use core::{cell::Cell, ptr::NonNull};
 use kernel::{
     bindings,
     prelude::*,
@@ -52,8 +54,7 @@ use kernel::{
             Backend,
             Lock, //
         },
-    },
-    task::might_sleep, //
+    }, //
 };
 
 /// Prefix of this object's kernel messages, like `pr_fmt()` in the C tracker.
@@ -124,26 +125,45 @@ macro_rules! warn_on_once {
 /// convert to and from node addresses with one addition (C's `phys_to_virt()`
 /// and `virt_to_phys()` for direct-mapped pages).
 struct KernelNodes {
-    /// `phys_to_virt(p) - p`, the same for every direct-mapped `p`.
-    offset: usize,
+    /// `phys_to_virt(p) - p`, the same for every direct-mapped `p`; 0 until
+    /// first needed, so that paths that follow no table entry (a leaf cache
+    /// hit) do not read it at all.
+    offset: Cell<usize>,
 }
 
 /// [`KernelNodes::offset`], read from C on first use; 0 until then.
+///
+/// A `core` atomic rather than `kernel::sync::atomic`: the kernel's atomics
+/// call a C helper per access, and this load is on every descent that misses
+/// the leaf cache. It holds a boot-time constant, stored (always the same
+/// value) before its first use on each CPU, so relaxed ordering suffices.
 static DIRECT_MAP_OFFSET: Atomic<usize> = Atomic::new(0);
 
 impl KernelNodes {
     /// Node memory of this kernel.
     #[inline]
     fn new() -> Self {
-        let mut offset = DIRECT_MAP_OFFSET.load(Relaxed);
-        if offset == 0 {
-            // SAFETY: The helper has no preconditions. The direct map does
-            // not move once the kernel runs C and Rust code that reaches here
-            // (KASLR places it in `setup_arch()`), so caching it is fine.
-            offset = unsafe { bindings::kho_radix_rs_direct_map_offset() } as usize;
-            DIRECT_MAP_OFFSET.store(offset, Relaxed);
+        Self {
+            offset: Cell::new(0),
         }
-        Self { offset }
+    }
+
+    /// The direct-map offset.
+    #[inline]
+    fn offset(&self) -> usize {
+        let mut offset = self.offset.get();
+        if offset == 0 {
+            offset = DIRECT_MAP_OFFSET.load(Relaxed);
+            if offset == 0 {
+                // SAFETY: The helper has no preconditions. The direct map
+                // does not move once C and Rust code that reaches here runs
+                // (KASLR places it in `setup_arch()`), so caching it is fine.
+                offset = unsafe { bindings::kho_radix_rs_direct_map_offset() } as usize;
+                DIRECT_MAP_OFFSET.store(offset, Relaxed);
+            }
+            self.offset.set(offset);
+        }
+        offset
     }
 }
 
@@ -151,8 +171,8 @@ impl NodeMemory for KernelNodes {
     #[inline]
     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>> {
         // SAFETY: The helper has no preconditions. It may sleep once slab is
-        // up, which every caller allows (they are `might_sleep()` or run in
-        // early boot).
+        // up, which every caller allows (they hold the tree mutex, a sleeping
+        // lock, or run in early boot).
         NonNull::new(unsafe { bindings::kho_radix_rs_alloc_node() }.cast())
     }
 
@@ -165,12 +185,12 @@ impl NodeMemory for KernelNodes {
 
     #[inline]
     fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64 {
-        node.as_ptr().addr().wrapping_sub(self.offset) as u64
+        node.as_ptr().addr().wrapping_sub(self.offset()) as u64
     }
 
     #[inline]
     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode> {
-        let virt = (phys as usize).wrapping_add(self.offset);
+        let virt = (phys as usize).wrapping_add(self.offset());
         // Table entries are non-zero physical addresses of direct-mapped
         // pages, whose virtual addresses are never null. Fall back to a
         // dangling pointer rather than panicking if that is ever violated.
@@ -200,6 +220,49 @@ unsafe fn tree_lock<'a>(tree: *mut bindings::kho_radix_tree) -> &'a Lock<(), Mut
     // SAFETY: `tree` is valid, so `&raw mut (*tree).lock` points to its
     // initialised `struct mutex`, which lives as long as the tree.
     unsafe { Lock::from_raw(&raw mut (*tree).lock) }
+}
+
+/// Holds the tree's mutex, taken through the kernel mutex backend, until
+/// dropped; for the per-page paths (add, delete, range add).
+///
+/// [`tree_lock`]`(tree).lock()` takes the same mutex the same way, but its
+/// guard also calls `lockdep_assert_held()` through an out-of-line C helper on
+/// every acquisition, which costs about as much as a whole leaf-cache hit.
+/// The cold paths (walk, destroy, statistics) use it.
+///
+/// # Invariants
+///
+/// `mutex` is the initialised mutex of a valid tree, held by this guard.
+struct TreeGuard {
+    mutex: *mut bindings::mutex,
+    state: <MutexBackend as Backend>::GuardState,
+}
+
+impl TreeGuard {
+    /// Locks the tree's mutex (which may sleep, and checks `might_sleep()`).
+    ///
+    /// # Safety
+    ///
+    /// As for [`tree_lock`], and the tree outlives the guard.
+    #[inline]
+    unsafe fn lock(tree: *mut bindings::kho_radix_tree) -> Self {
+        // SAFETY: `tree` is valid and its mutex initialised (safety
+        // requirements).
+        let mutex = unsafe { &raw mut (*tree).lock };
+        // SAFETY: As above.
+        let state = unsafe { MutexBackend::lock(mutex) };
+        // INVARIANT: The mutex was just taken.
+        Self { mutex, state }
+    }
+}
+
+impl Drop for TreeGuard {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant this guard holds the mutex, which is
+        // initialised and still valid.
+        unsafe { MutexBackend::unlock(self.mutex, &self.state) };
+    }
 }
 
 /// Returns the root of the tree, or `None` for an uninitialised tree.
@@ -259,10 +322,8 @@ pub unsafe extern "C" fn kho_radix_add_key(
         return ERANGE.to_errno();
     }
 
-    might_sleep();
-
     // SAFETY: The tree is initialised (its root is set), so is its lock.
-    let _guard = unsafe { tree_lock(tree) }.lock();
+    let _guard = unsafe { TreeGuard::lock(tree) };
     // SAFETY: `tree` is valid; the root only changes under the lock.
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return EINVAL.to_errno();
@@ -314,10 +375,8 @@ unsafe fn del_key(tree: *mut bindings::kho_radix_tree, key: c_ulong, reclaim: bo
         return;
     }
 
-    might_sleep();
-
     // SAFETY: The tree is initialised (its root is set), so is its lock.
-    let _guard = unsafe { tree_lock(tree) }.lock();
+    let _guard = unsafe { TreeGuard::lock(tree) };
     // SAFETY: `tree` is valid; the root only changes under the lock.
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return;
@@ -384,8 +443,6 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
         return EINVAL.to_errno();
     }
 
-    might_sleep();
-
     // A block must not span two NUMA nodes, as in `kho_preserve_pages()`.
     let mut split = |pfn: u64, order: u32| -> bool {
         let last = pfn + (1u64 << order) - 1;
@@ -398,7 +455,7 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
     };
 
     // SAFETY: The tree is initialised (its root is set), so is its lock.
-    let _guard = unsafe { tree_lock(tree) }.lock();
+    let _guard = unsafe { TreeGuard::lock(tree) };
     // SAFETY: `tree` is valid; the root only changes under the lock.
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return EINVAL.to_errno();
@@ -484,9 +541,20 @@ pub unsafe extern "C" fn kho_radix_walk_tree(
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return EINVAL.to_errno();
     };
+    let mem = KernelNodes::new();
+    if let (Some(f), None) = (leaf_fn, node_fn) {
+        // Only keys wanted (KHO's restore walk): the closure is inlined, so
+        // each key costs one indirect call, the C callback's, instead of two.
+        let mut keys = |key: u64| -> i32 {
+            // SAFETY: As for `leaf` above.
+            unsafe { f(key as c_ulong, data) }
+        };
+        // SAFETY: As below.
+        return unsafe { kho_radix_tree::walk_keys(&mem, root, &mut keys) };
+    }
     // SAFETY: `root` is the root of a valid tree and the lock excludes other
     // writers; the callbacks do not modify the tree (safety requirements).
-    unsafe { kho_radix_tree::walk(&KernelNodes::new(), root, leaf_cb, node_cb) }
+    unsafe { kho_radix_tree::walk(&mem, root, leaf_cb, node_cb) }
 }
 
 /// Initialises the radix tree.
@@ -601,8 +669,6 @@ pub unsafe extern "C" fn kho_radix_rs_stats(
     if unsafe { tree_root(tree) }.is_none() {
         return EINVAL.to_errno();
     }
-
-    might_sleep();
 
     let mut per_order = [0u64; 64];
     // SAFETY: The tree is initialised (its root is set), so is its lock.

@@ -356,6 +356,9 @@ pub unsafe fn add_key<M: NodeMemory + ?Sized>(
 ///
 /// `root` is a valid tree for `mem` (see the module documentation) and
 /// `cache` belongs to it.
+// Inlined into the kernel's exported functions: a call costs as much as the
+// cache hit it wraps.
+#[inline(always)]
 pub unsafe fn add_key_cached<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
@@ -675,6 +678,33 @@ unsafe fn find_path<M: NodeMemory + ?Sized>(
     })
 }
 
+/// Finds the leaf of `key`'s path, or `None` if a table entry on it is zero:
+/// [`find_path`] without recording the path.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem`.
+#[inline]
+unsafe fn find_leaf<M: NodeMemory + ?Sized>(
+    mem: &M,
+    root: NonNull<RadixNode>,
+    key: u64,
+) -> Option<NonNull<RadixLeaf>> {
+    let mut node = root;
+    let mut level = TOP_LEVEL;
+    while level > 0 {
+        // SAFETY: `node` is the root or was reached through valid entries.
+        let entry = unsafe { read_entry(node, table_index(key, level)) };
+        if entry == 0 {
+            return None;
+        }
+        node = mem.phys_to_virt(entry);
+        level -= 1;
+    }
+    // `node` was reached from a level-1 entry, so it is a leaf.
+    Some(node.cast())
+}
+
 /// Clears the bit of `key` in `leaf`; returns whether the leaf's word became
 /// zero.
 ///
@@ -721,6 +751,9 @@ pub unsafe fn del_key<M: NodeMemory + ?Sized>(
 ///
 /// `root` is a valid tree for `mem` (see the module documentation) and
 /// `cache` belongs to it.
+// Inlined into the kernel's exported functions: a call costs as much as the
+// cache hit it wraps.
+#[inline(always)]
 pub unsafe fn del_key_cached<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
@@ -734,9 +767,9 @@ pub unsafe fn del_key_cached<M: NodeMemory + ?Sized>(
         Some(leaf) => leaf,
         None => {
             // SAFETY: `root` is a valid tree, guaranteed by the caller.
-            let path = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
-            cache.set(key, path.leaf);
-            path.leaf
+            let leaf = unsafe { find_leaf(mem, root, key) }.ok_or(RadixError::NotPresent)?;
+            cache.set(key, leaf);
+            leaf
         }
     };
     // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
@@ -769,6 +802,9 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
 /// # Safety
 ///
 /// As for [`del_key_reclaim`], and `cache` belongs to the tree.
+// Inlined into the kernel's exported functions: a call costs as much as the
+// cache hit it wraps.
+#[inline(always)]
 pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
@@ -778,22 +814,26 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
-    if let Some(leaf) = cache.get(key) {
-        // SAFETY: by the cache invariant `leaf` is the leaf of `key`'s path.
-        if !unsafe { clear_key_bit(leaf, key) } {
-            return Ok(());
+    let (leaf, hit) = match cache.get(key) {
+        Some(leaf) => (leaf, true),
+        // SAFETY: `root` is a valid tree, guaranteed by the caller.
+        None => (
+            unsafe { find_leaf(mem, root, key) }.ok_or(RadixError::NotPresent)?,
+            false,
+        ),
+    };
+    // SAFETY: `leaf` is the leaf of `key`'s path (cache invariant, or just
+    // found), which the caller lets us write.
+    if !unsafe { clear_key_bit(leaf, key) } || !unsafe { node_is_empty(leaf.cast()) } {
+        // Another key keeps the leaf, so nothing is freed.
+        if !hit {
+            cache.set(key, leaf);
         }
-    }
-    // SAFETY: `root` is a valid tree, guaranteed by the caller.
-    let kp = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
-    // SAFETY: `kp.leaf` is a leaf of the tree. (After a cache hit the bit is
-    // clear already and this only reads the word back.)
-    let word_zero = unsafe { clear_key_bit(kp.leaf, key) };
-    // SAFETY: as above.
-    if !word_zero || !unsafe { node_is_empty(kp.leaf.cast()) } {
-        cache.set(key, kp.leaf);
         return Ok(());
     }
+    // The leaf is empty: find the tables above it, which may empty too.
+    // SAFETY: `root` is a valid tree, guaranteed by the caller.
+    let kp = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
     cache.forget(kp.leaf);
 
     // `child` is empty: unlink it from its parent at `level` and free it.

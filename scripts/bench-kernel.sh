@@ -9,12 +9,12 @@
 # with different keys, and so does this script.
 #
 # Environment: KHO_BENCH_MAX_N (default 1048576 pages), KHO_BENCH_REPS
-# (default 5 runs per tracker), KHO_BENCH_TIMEOUT (QEMU timeout, default
+# (default 7 runs per tracker), KHO_BENCH_TIMEOUT (QEMU timeout, default
 # 1800 s).
 . "$(dirname "$0")/common.sh"
 
 max_n=${KHO_BENCH_MAX_N:-1048576}
-reps=${KHO_BENCH_REPS:-5}
+reps=${KHO_BENCH_REPS:-7}
 out_dir=$KHO_CACHE/bench
 log=$out_dir/kernel.serial
 mkdir -p "$out_dir"
@@ -22,7 +22,8 @@ mkdir -p "$out_dir"
 kernel=$("$REPO_ROOT/scripts/build-kernel.sh" bench-rust)
 step "in-kernel benchmark: max_n=$max_n, $reps runs per tracker (QEMU TCG; about 5 min at 1048576)"
 start=$SECONDS
-"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$kernel" --log "$log" --mem 2G \
+# One vCPU: nothing else runs on the host CPU next to the timed loops.
+"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$kernel" --log "$log" --mem 2G --smp 1 \
 	--timeout "${KHO_BENCH_TIMEOUT:-1800}" \
 	--append "kho_radix_bench.run=1 kho_radix_bench.max_n=$max_n kho_radix_bench.reps=$reps" \
 	--expect-first "kho_radix_bench: done: 0 of"

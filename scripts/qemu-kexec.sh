@@ -14,11 +14,11 @@
 #
 # Usage: qemu-kexec.sh --first BZIMAGE [--second BZIMAGE] --log FILE
 #        [--append "ARGS"] [--expect TEXT]... [--expect-first TEXT]...
-#        [--timeout SECONDS] [--mem SIZE]
+#        [--timeout SECONDS] [--mem SIZE] [--smp CPUS]
 # QEMU_ACCEL=kvm opts in to KVM (it hangs on the project's build machines).
 . "$(dirname "$0")/common.sh"
 
-first= second= log= append= timeout=${KHO_QEMU_TIMEOUT:-240} mem=1G
+first= second= log= append= timeout=${KHO_QEMU_TIMEOUT:-240} mem=1G smp=2
 expects=() expects_first=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -30,6 +30,7 @@ while [ $# -gt 0 ]; do
 	--expect-first) expects_first+=("$2"); shift ;;
 	--timeout) timeout=$2; shift ;;
 	--mem) mem=$2; shift ;;
+	--smp) smp=$2; shift ;;
 	*) die "qemu-kexec.sh: unknown argument $1" ;;
 	esac
 	shift
@@ -67,7 +68,7 @@ mkdir -p "$(dirname "$log")"
 : >"$log"
 rc=0
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel[@]}" \
-	-m "$mem" -smp 2 -nographic -nodefaults -no-reboot \
+	-m "$mem" -smp "$smp" -nographic -nodefaults -no-reboot \
 	-serial file:"$log" -kernel "$first" -initrd "$work/initrd1" \
 	-append "console=ttyS0 kho=on panic=-1 oops=panic $append" \
 	</dev/null >"$work/qemu.out" 2>&1 || rc=$?
