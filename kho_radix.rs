@@ -541,20 +541,9 @@ pub unsafe extern "C" fn kho_radix_walk_tree(
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return EINVAL.to_errno();
     };
-    let mem = KernelNodes::new();
-    if let (Some(f), None) = (leaf_fn, node_fn) {
-        // Only keys wanted (KHO's restore walk): the closure is inlined, so
-        // each key costs one indirect call, the C callback's, instead of two.
-        let mut keys = |key: u64| -> i32 {
-            // SAFETY: As for `leaf` above.
-            unsafe { f(key as c_ulong, data) }
-        };
-        // SAFETY: As below.
-        return unsafe { kho_radix_tree::walk_keys(&mem, root, &mut keys) };
-    }
     // SAFETY: `root` is the root of a valid tree and the lock excludes other
     // writers; the callbacks do not modify the tree (safety requirements).
-    unsafe { kho_radix_tree::walk(&mem, root, leaf_cb, node_cb) }
+    unsafe { kho_radix_tree::walk(&KernelNodes::new(), root, leaf_cb, node_cb) }
 }
 
 /// Initialises the radix tree.
