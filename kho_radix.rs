@@ -352,18 +352,18 @@ pub unsafe extern "C" fn kho_radix_add_key(
 #[export]
 pub unsafe extern "C" fn kho_radix_del_key(tree: *mut bindings::kho_radix_tree, key: c_ulong) {
     // SAFETY: Same requirements as this function's.
-    unsafe { del_key(tree, key, false) }
+    unsafe { del_key::<false>(tree, key) }
 }
 
 /// The body of [`kho_radix_del_key`] and [`kho_radix_del_key_reclaim`]:
 /// clears the key's bit under the tree lock, freeing the nodes that become
-/// empty if `reclaim`, and warns on a key that was never added.
+/// empty if `RECLAIM`, and warns on a key that was never added.
 ///
 /// # Safety
 ///
-/// Same as [`kho_radix_add_key`]; with `reclaim`, also that of
+/// Same as [`kho_radix_add_key`]; with `RECLAIM`, also that of
 /// [`kho_radix_del_key_reclaim`].
-unsafe fn del_key(tree: *mut bindings::kho_radix_tree, key: c_ulong, reclaim: bool) {
+unsafe fn del_key<const RECLAIM: bool>(tree: *mut bindings::kho_radix_tree, key: c_ulong) {
     // SAFETY: `tree` is valid per the safety requirements.
     let root = unsafe { tree_root(tree) };
     if warn_on_once!(root.is_none()) {
@@ -383,10 +383,10 @@ unsafe fn del_key(tree: *mut bindings::kho_radix_tree, key: c_ulong, reclaim: bo
     };
     // SAFETY: We hold the tree lock.
     let cache = unsafe { tree_cache(tree) };
-    // SAFETY: As in `kho_radix_add_key()`; for `reclaim`, every node below
+    // SAFETY: As in `kho_radix_add_key()`; for `RECLAIM`, every node below
     // the root comes from `KernelNodes` (safety requirements).
     let res = unsafe {
-        if reclaim {
+        if RECLAIM {
             kho_radix_tree::del_key_reclaim_cached(&mut KernelNodes::new(), root, cache, key)
         } else {
             kho_radix_tree::del_key_cached(&mut KernelNodes::new(), root, cache, key)
@@ -415,7 +415,7 @@ pub unsafe extern "C" fn kho_radix_del_key_reclaim(
     key: c_ulong,
 ) {
     // SAFETY: Same requirements as this function's.
-    unsafe { del_key(tree, key, true) }
+    unsafe { del_key::<true>(tree, key) }
 }
 
 /// Adds the keys of `nr_pages` pages from `start_pfn`, chunked exactly as

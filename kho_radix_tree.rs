@@ -306,6 +306,14 @@ unsafe fn write_word(leaf: NonNull<RadixLeaf>, w: usize, val: u64) {
 unsafe fn next_entry(node: NonNull<RadixNode>, from: usize) -> Option<(usize, u64)> {
     let mut i = from;
     while i < TABLE_ENTRIES {
+        // Skip all-zero blocks of eight aligned entries at a time.
+        if i % BLOCK == 0 && i + BLOCK <= TABLE_ENTRIES {
+            // SAFETY: guaranteed by the caller.
+            if unsafe { block_is_zero(node.cast(), i) } {
+                i += BLOCK;
+                continue;
+            }
+        }
         // SAFETY: guaranteed by the caller.
         let e = unsafe { read_entry(node, i) };
         if e != 0 {
@@ -314,6 +322,27 @@ unsafe fn next_entry(node: NonNull<RadixNode>, from: usize) -> Option<(usize, u6
         i += 1;
     }
     None
+}
+
+/// Words per block in the scans that skip all-zero blocks.
+const BLOCK: usize = 8;
+const _: () = assert!(TABLE_ENTRIES % BLOCK == 0 && BITMAP_WORDS % BLOCK == 0);
+
+/// Whether the eight words of `node` (a table or a leaf) from `first` are
+/// all zero.
+///
+/// Written out rather than looped: one straight run of loads and ORs per
+/// block instead of a branch per word, which also keeps the scan fast under
+/// an emulator that translates code in blocks ending at branches (QEMU TCG).
+///
+/// # Safety
+///
+/// `node` is valid for reads and not written concurrently.
+#[inline(always)]
+unsafe fn block_is_zero(node: NonNull<RadixLeaf>, first: usize) -> bool {
+    // SAFETY: guaranteed by the caller; `read_word` masks the index.
+    let w = |i: usize| unsafe { read_word(node, first + i) };
+    (w(0) | w(1) | w(2) | w(3) | w(4) | w(5) | w(6) | w(7)) == 0
 }
 
 /// Whether every entry of `node` is zero. Tables and leaves are both arrays
@@ -966,16 +995,10 @@ unsafe fn walk_leaf_bits<F: FnMut(u64) -> i32 + ?Sized>(
     // all-zero blocks of words with one OR over the block; only blocks with
     // a key are read a second time. Reading every word once is the floor:
     // the bitmap is the only record of the keys.
-    const BLOCK: usize = 8;
-    const _: () = assert!(BITMAP_WORDS / BLOCK * BLOCK == BITMAP_WORDS);
     for block in 0..BITMAP_WORDS / BLOCK {
         let first = block * BLOCK;
-        let mut any = 0;
-        for i in first..first + BLOCK {
-            // SAFETY: guaranteed by the caller.
-            any |= unsafe { read_word(leaf, i) };
-        }
-        if any == 0 {
+        // SAFETY: guaranteed by the caller.
+        if unsafe { block_is_zero(leaf, first) } {
             continue;
         }
         for i in first..first + BLOCK {
