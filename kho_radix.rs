@@ -249,10 +249,12 @@ impl TreeGuard {
         // SAFETY: `tree` is valid and its mutex initialised (safety
         // requirements).
         let mutex = unsafe { &raw mut (*tree).lock };
-        // SAFETY: As above.
-        let state = unsafe { MutexBackend::lock(mutex) };
-        // INVARIANT: The mutex was just taken.
-        Self { mutex, state }
+        // INVARIANT: The mutex is taken here.
+        Self {
+            mutex,
+            // SAFETY: As above.
+            state: unsafe { MutexBackend::lock(mutex) },
+        }
     }
 }
 
@@ -708,7 +710,8 @@ pub unsafe extern "C" fn kho_radix_rs_bench_walk_closure(
     sum: *mut u64,
 ) -> c_int {
     // SAFETY: `tree` is valid per the safety requirements.
-    if warn_on_once!(unsafe { tree_root(tree) }.is_none()) {
+    let root = unsafe { tree_root(tree) };
+    if warn_on_once!(root.is_none()) {
         return EINVAL.to_errno();
     }
     // SAFETY: The tree is initialised (its root is set), so is its lock.
