@@ -131,12 +131,10 @@ struct KernelNodes {
     offset: Cell<usize>,
 }
 
-/// [`KernelNodes::offset`], read from C on first use; 0 until then.
-///
-/// A `core` atomic rather than `kernel::sync::atomic`: the kernel's atomics
-/// call a C helper per access, and this load is on every descent that misses
-/// the leaf cache. It holds a boot-time constant, stored (always the same
-/// value) before its first use on each CPU, so relaxed ordering suffices.
+/// [`KernelNodes::offset`], read from C on first use; 0 until then. It holds
+/// a boot-time constant, stored (always the same value) before its first use
+/// on each CPU, so relaxed ordering suffices. Only descents read it, once per
+/// call.
 static DIRECT_MAP_OFFSET: Atomic<usize> = Atomic::new(0);
 
 impl KernelNodes {
