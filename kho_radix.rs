@@ -38,7 +38,7 @@
 //! host tests share: [`kho_radix_abi`] (layout and key encoding) and
 //! [`kho_radix_tree`] (the tree operations over a [`NodeMemory`]).
 
-use core::{cell::Cell, ptr::NonNull};
+use core::ptr::NonNull;
 use kernel::{
     bindings,
     prelude::*,
@@ -125,43 +125,48 @@ macro_rules! warn_on_once {
 /// convert to and from node addresses with one addition (C's `phys_to_virt()`
 /// and `virt_to_phys()` for direct-mapped pages).
 struct KernelNodes {
-    /// `phys_to_virt(p) - p`, the same for every direct-mapped `p`; 0 until
-    /// first needed, so that paths that follow no table entry (a leaf cache
-    /// hit) do not read it at all.
-    offset: Cell<usize>,
+    /// `phys_to_virt(p) - p`, the same for every direct-mapped `p`.
+    offset: usize,
 }
 
 /// [`KernelNodes::offset`], read from C on first use; 0 until then. It holds
 /// a boot-time constant, stored (always the same value) before its first use
-/// on each CPU, so relaxed ordering suffices. Only descents read it, once per
-/// call.
+/// on each CPU, so relaxed ordering suffices. Trees carry a copy
+/// (`direct_map_offset`, set by [`kho_radix_init_tree`]), so the per-page
+/// paths read that instead.
 static DIRECT_MAP_OFFSET: Atomic<usize> = Atomic::new(0);
 
 impl KernelNodes {
     /// Node memory of this kernel.
-    #[inline]
     fn new() -> Self {
-        Self {
-            offset: Cell::new(0),
+        let mut offset = DIRECT_MAP_OFFSET.load(Relaxed);
+        if offset == 0 {
+            // SAFETY: The helper has no preconditions. The direct map does
+            // not move once C and Rust code that reaches here runs (KASLR
+            // places it in `setup_arch()`), so caching it is fine.
+            offset = unsafe { bindings::kho_radix_rs_direct_map_offset() } as usize;
+            DIRECT_MAP_OFFSET.store(offset, Relaxed);
         }
+        Self { offset }
     }
 
-    /// The direct-map offset.
+    /// Node memory of `tree`, with the offset the tree carries: one plain
+    /// load, where [`KernelNodes::new`] costs a call.
+    ///
+    /// # Safety
+    ///
+    /// `tree` points to a valid `struct kho_radix_tree` and the caller holds
+    /// its lock (or otherwise has exclusive access to it).
     #[inline]
-    fn offset(&self) -> usize {
-        let mut offset = self.offset.get();
+    unsafe fn for_tree(tree: *mut bindings::kho_radix_tree) -> Self {
+        // SAFETY: `tree` is valid for reads; the field only changes in
+        // `kho_radix_init_tree()`, which nobody runs concurrently.
+        let offset = unsafe { (*tree).direct_map_offset } as usize;
         if offset == 0 {
-            offset = DIRECT_MAP_OFFSET.load(Relaxed);
-            if offset == 0 {
-                // SAFETY: The helper has no preconditions. The direct map
-                // does not move once C and Rust code that reaches here runs
-                // (KASLR places it in `setup_arch()`), so caching it is fine.
-                offset = unsafe { bindings::kho_radix_rs_direct_map_offset() } as usize;
-                DIRECT_MAP_OFFSET.store(offset, Relaxed);
-            }
-            self.offset.set(offset);
+            // A tree that `kho_radix_init_tree()` did not set up.
+            return Self::new();
         }
-        offset
+        Self { offset }
     }
 }
 
@@ -183,12 +188,12 @@ impl NodeMemory for KernelNodes {
 
     #[inline]
     fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64 {
-        node.as_ptr().addr().wrapping_sub(self.offset()) as u64
+        node.as_ptr().addr().wrapping_sub(self.offset) as u64
     }
 
     #[inline]
     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode> {
-        let virt = (phys as usize).wrapping_add(self.offset());
+        let virt = (phys as usize).wrapping_add(self.offset);
         // Table entries are non-zero physical addresses of direct-mapped
         // pages, whose virtual addresses are never null. Fall back to a
         // dangling pointer rather than panicking if that is ever violated.
@@ -329,12 +334,14 @@ pub unsafe extern "C" fn kho_radix_add_key(
         return EINVAL.to_errno();
     };
     // SAFETY: We hold the tree lock.
+    let mut mem = unsafe { KernelNodes::for_tree(tree) };
+    // SAFETY: We hold the tree lock.
     let cache = unsafe { tree_cache(tree) };
     // SAFETY: `root` is the root of a valid tree of direct-mapped node pages
     // allocated by `KernelNodes` (or handed over by the previous kernel), the
     // cache belongs to it (it is cleared whenever the root is set), and the
     // tree lock excludes every other access.
-    match unsafe { kho_radix_tree::add_key_cached(&mut KernelNodes::new(), root, cache, key) } {
+    match unsafe { kho_radix_tree::add_key_cached(&mut mem, root, cache, key) } {
         Ok(()) => 0,
         Err(err) => to_error(err).to_errno(),
     }
@@ -382,14 +389,16 @@ unsafe fn del_key<const RECLAIM: bool>(tree: *mut bindings::kho_radix_tree, key:
         return;
     };
     // SAFETY: We hold the tree lock.
+    let mut mem = unsafe { KernelNodes::for_tree(tree) };
+    // SAFETY: We hold the tree lock.
     let cache = unsafe { tree_cache(tree) };
     // SAFETY: As in `kho_radix_add_key()`; for `RECLAIM`, every node below
     // the root comes from `KernelNodes` (safety requirements).
     let res = unsafe {
         if RECLAIM {
-            kho_radix_tree::del_key_reclaim_cached(&mut KernelNodes::new(), root, cache, key)
+            kho_radix_tree::del_key_reclaim_cached(&mut mem, root, cache, key)
         } else {
-            kho_radix_tree::del_key_cached(&mut KernelNodes::new(), root, cache, key)
+            kho_radix_tree::del_key_cached(&mut mem, root, cache, key)
         }
     };
     // Deleting a page that was never preserved.
@@ -461,12 +470,14 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
         return EINVAL.to_errno();
     };
     // SAFETY: We hold the tree lock.
+    let mut mem = unsafe { KernelNodes::for_tree(tree) };
+    // SAFETY: We hold the tree lock.
     let cache = unsafe { tree_cache(tree) };
     // SAFETY: As in `kho_radix_add_key()`. 63 means no cap on the block
     // order, like the C chunking.
     match unsafe {
         kho_radix_tree::add_pfn_range(
-            &mut KernelNodes::new(),
+            &mut mem,
             root,
             cache,
             start_pfn as u64,
@@ -541,9 +552,11 @@ pub unsafe extern "C" fn kho_radix_walk_tree(
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return EINVAL.to_errno();
     };
+    // SAFETY: We hold the tree lock.
+    let mem = unsafe { KernelNodes::for_tree(tree) };
     // SAFETY: `root` is the root of a valid tree and the lock excludes other
     // writers; the callbacks do not modify the tree (safety requirements).
-    unsafe { kho_radix_tree::walk(&KernelNodes::new(), root, leaf_cb, node_cb) }
+    unsafe { kho_radix_tree::walk(&mem, root, leaf_cb, node_cb) }
 }
 
 /// Initialises the radix tree.
@@ -588,6 +601,8 @@ pub unsafe extern "C" fn kho_radix_init_tree(
             .cast::<LeafCache>()
             .write(LeafCache::new())
     };
+    // SAFETY: `tree` is valid for writes and not used concurrently.
+    unsafe { (*tree).direct_map_offset = KernelNodes::new().offset as c_ulong };
     // SAFETY: `(*tree).lock` is valid for writes and not in use; the name is
     // a static C string and the lock class key is static, as `mutex_init()`
     // does.
@@ -624,10 +639,12 @@ pub unsafe extern "C" fn kho_radix_destroy_tree(tree: *mut bindings::kho_radix_t
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return;
     };
+    // SAFETY: We hold the tree lock.
+    let mut mem = unsafe { KernelNodes::for_tree(tree) };
     // SAFETY: All nodes were allocated by `KernelNodes` and nobody uses the
     // tree afterwards (safety requirements); the lock excludes concurrent
     // users during the call.
-    unsafe { kho_radix_tree::destroy(&mut KernelNodes::new(), root) };
+    unsafe { kho_radix_tree::destroy(&mut mem, root) };
     // SAFETY: `tree` is valid for writes and we hold its lock.
     unsafe { (*tree).root = core::ptr::null_mut() };
     // The cached leaves were just freed.
@@ -666,6 +683,8 @@ pub unsafe extern "C" fn kho_radix_rs_stats(
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return EINVAL.to_errno();
     };
+    // SAFETY: We hold the tree lock.
+    let mem = unsafe { KernelNodes::for_tree(tree) };
     let mut leaf = |key: u64| -> i32 {
         if let Some((_, order)) = kho_radix_abi::decode_key(key) {
             if let Some(n) = per_order.get_mut(order as usize) {
@@ -676,9 +695,9 @@ pub unsafe extern "C" fn kho_radix_rs_stats(
     };
     // SAFETY: `root` is the root of a valid tree and we hold its lock; the
     // closure does not touch the tree.
-    unsafe { kho_radix_tree::walk_keys(&KernelNodes::new(), root, &mut leaf) };
+    unsafe { kho_radix_tree::walk_keys(&mem, root, &mut leaf) };
     // SAFETY: As above.
-    let (tables, leaves) = unsafe { kho_radix_tree::count_nodes(&KernelNodes::new(), root) };
+    let (tables, leaves) = unsafe { kho_radix_tree::count_nodes(&mem, root) };
 
     // SAFETY: `stats` is valid for writes per the safety requirements.
     unsafe {
@@ -718,6 +737,8 @@ pub unsafe extern "C" fn kho_radix_rs_bench_walk_closure(
     let Some(root) = (unsafe { tree_root(tree) }) else {
         return EINVAL.to_errno();
     };
+    // SAFETY: We hold the tree lock.
+    let mem = unsafe { KernelNodes::for_tree(tree) };
     let (mut n, mut total) = (0u64, 0u64);
     let mut leaf = |key: u64| -> i32 {
         n += 1;
@@ -726,7 +747,7 @@ pub unsafe extern "C" fn kho_radix_rs_bench_walk_closure(
     };
     // SAFETY: `root` is the root of a valid tree and we hold its lock; the
     // closure does not touch the tree.
-    let err = unsafe { kho_radix_tree::walk_keys(&KernelNodes::new(), root, &mut leaf) };
+    let err = unsafe { kho_radix_tree::walk_keys(&mem, root, &mut leaf) };
     // SAFETY: `count` and `sum` are valid for writes per the safety
     // requirements.
     unsafe {

@@ -436,6 +436,7 @@ unsafe fn set_key_bit(leaf: NonNull<RadixLeaf>, key: u64) {
 /// # Safety
 ///
 /// `root` is a valid tree for `mem` and `key` is in range.
+#[inline(always)]
 unsafe fn leaf_for_key<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
@@ -713,7 +714,7 @@ unsafe fn find_path<M: NodeMemory + ?Sized>(
 /// # Safety
 ///
 /// `root` is a valid tree for `mem`.
-#[inline]
+#[inline(always)]
 unsafe fn find_leaf<M: NodeMemory + ?Sized>(
     mem: &M,
     root: NonNull<RadixNode>,
