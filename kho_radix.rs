@@ -453,7 +453,12 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
     }
 
     // A block must not span two NUMA nodes, as in `kho_preserve_pages()`.
+    // Without NUMA every page is on node 0 (C's `pfn_to_nid()` is 0), so
+    // skip the two calls per block.
     let mut split = |pfn: u64, order: u32| -> bool {
+        if !cfg!(CONFIG_NUMA) {
+            return false;
+        }
         let last = pfn + (1u64 << order) - 1;
         // SAFETY: The helper only looks up the node of valid page frames;
         // the block lies inside the caller's range.
