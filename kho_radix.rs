@@ -161,7 +161,7 @@ impl KernelNodes {
     unsafe fn for_tree(tree: *mut bindings::kho_radix_tree) -> Self {
         // SAFETY: `tree` is valid for reads; the field only changes in
         // `kho_radix_init_tree()`, which nobody runs concurrently.
-        let offset = unsafe { (*tree).direct_map_offset } as usize;
+        let offset = unsafe { (*tree).direct_map_offset };
         if offset == 0 {
             // A tree that `kho_radix_init_tree()` did not set up.
             return Self::new();
@@ -607,7 +607,7 @@ pub unsafe extern "C" fn kho_radix_init_tree(
             .write(LeafCache::new())
     };
     // SAFETY: `tree` is valid for writes and not used concurrently.
-    unsafe { (*tree).direct_map_offset = KernelNodes::new().offset as c_ulong };
+    unsafe { (*tree).direct_map_offset = KernelNodes::new().offset };
     // SAFETY: `(*tree).lock` is valid for writes and not in use; the name is
     // a static C string and the lock class key is static, as `mutex_init()`
     // does.

@@ -802,13 +802,13 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
                     if let Some(seen) = seen {
                         *seen = outer;
                     }
-                    // SAFETY: `root` came from `node_ptr`; the caller
-                    // guarantees the `node_ptr` contract; always the same
-                    // `layout` and `root`.
-                    if has_keys
-                        && !known_absent
-                        && unsafe { lookup.contains(layout, root, outer, higher) }
-                    {
+                    let overlaps = has_keys && !known_absent && {
+                        // SAFETY: `root` came from `node_ptr`; the caller
+                        // guarantees the `node_ptr` contract; always the
+                        // same `layout` and `root`.
+                        unsafe { lookup.contains(layout, root, outer, higher) }
+                    };
+                    if overlaps {
                         return Err(ValidationError {
                             level: 0,
                             index: bit,
