@@ -454,6 +454,47 @@ static void bench_lock_floor(unsigned long n)
 		min_ps, med_ps);
 }
 
+#define BENCH_NODE_ALLOCS	1024
+
+/**
+ * bench_node_floor() - Prints the cost of one tree page.
+ *
+ * Every tracker allocates and zeroes a page per new tree node, and frees it
+ * again: the part of a workload that no tree code can avoid. The range
+ * workload, which adds many nodes per block, is bounded by it.
+ */
+static void bench_node_floor(void)
+{
+	u64 ns[BENCH_MAX_REPS], min_ps, med_ps, start;
+	struct kho_radix_node **nodes;
+	unsigned int r, i, n;
+
+	nodes = kvmalloc_array(BENCH_NODE_ALLOCS, sizeof(*nodes), GFP_KERNEL);
+	if (!nodes)
+		return;
+	for (r = 0; r < reps; r++) {
+		start = local_clock();
+		for (n = 0; n < BENCH_NODE_ALLOCS; n++) {
+			nodes[n] = kho_radix_rs_alloc_node();
+			if (!nodes[n])
+				break;
+		}
+		for (i = 0; i < n; i++)
+			kho_radix_rs_free_node(nodes[i]);
+		ns[r] = local_clock() - start;
+		cond_resched();
+		if (n < BENCH_NODE_ALLOCS) {
+			pr_err(BENCH "node allocation failed after %u pages\n", n);
+			kvfree(nodes);
+			return;
+		}
+	}
+	kvfree(nodes);
+	bench_stats(ns, reps, BENCH_NODE_ALLOCS, &min_ps, &med_ps);
+	pr_info(BENCH "floor node_page n=%u min_ps=%llu med_ps=%llu\n",
+		BENCH_NODE_ALLOCS, min_ps, med_ps);
+}
+
 /* Fisher-Yates with a fixed seed: the same order on every boot. */
 static void bench_shuffle(unsigned long *v, unsigned long n,
 			  struct rnd_state *rnd)
@@ -591,6 +632,7 @@ static int __init kho_radix_bench_init(void)
 		bench_free_inputs(&in);
 	}
 	bench_lock_floor(bench_sizes[nsizes - 1]);
+	bench_node_floor();
 	pr_info(BENCH "done: %u of %u tests failed\n", failed, test);
 	return 0;
 }

@@ -34,6 +34,7 @@ rows=$(sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
 	sed -n 's/^\(\[[^]]*\] \)\{0,1\}# kho_radix_bench: row //p')
 [ -n "$rows" ] || die "no benchmark rows in $log"
 floor=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor lock_unlock n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
+node=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor node_page n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
 mhz=$(tr -d '\r' <"$log" | grep -m1 -o 'tsc: Detected [0-9.]* MHz' | grep -o '[0-9.]*' || true)
 
 {
@@ -83,6 +84,19 @@ mhz=$(tr -d '\r' <"$log" | grep -m1 -o 'tsc: Detected [0-9.]* MHz' | grep -o '[0
 			printf "Floor of a per-page call: one uncontended mutex_lock() + mutex_unlock() takes %.1f ns. ", floor / 1000
 			printf "preserve_seq at %s pages: C %.1f ns (%.1fx the floor), Rust %.1f ns (%.1fx).\n",
 				v["n"], v["c_min_ps"] / 1000, v["c_min_ps"] / floor, v["rs_min_ps"] / 1000, v["rs_min_ps"] / floor
+		}' <<<"$rows"
+	fi
+	if [ -n "$node" ]; then
+		echo
+		awk -v node="$node" '$1 == "preserve_ranges" { line = $0 }
+		END {
+			split(line, f, " ")
+			for (i in f) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
+			per_block = node * v["c_pages"] / v["ops"]
+			printf "Floor of a tree page: allocating, zeroing and freeing one takes %.1f ns. ", node / 1000
+			printf "preserve_ranges at %s pages builds %s pages for %s blocks, %.1f ns per block for either tracker: ", v["n"], v["c_pages"], v["ops"], per_block / 1000
+			printf "C %.1f ns, Rust %.1f ns per block; the best ratio possible with this floor alone is %.2f.\n",
+				v["c_min_ps"] / 1000, v["rs_min_ps"] / 1000, per_block / v["c_min_ps"]
 		}' <<<"$rows"
 	fi
 	echo
