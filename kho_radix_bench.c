@@ -568,8 +568,7 @@ static int bench_make_inputs(struct bench_inputs *in, unsigned long n)
 		in->vals[IN_RANGES][2 * in->len[IN_RANGES] + 1] = len;
 		in->len[IN_RANGES]++;
 		for (i = pfn; i < pfn + len; i += 1UL << order) {
-			order = min(count_trailing_zeros(i),
-				    ilog2(pfn + len - i));
+			order = bench_chunk_order(i, pfn + len);
 			in->chunks++;
 		}
 		pfn += len + prandom_u32_state(&rnd) % BENCH_GAP;

@@ -497,23 +497,20 @@ unsafe fn for_each_key(
 /// `root` came from `layout.node_ptr()`, and `layout` honours the contract of
 /// [`validate_tree`].
 unsafe fn contains<L: PhysLayout + ?Sized>(layout: &L, root: NonNull<RadixNode>, key: u64) -> bool {
-    let mut node = root;
-    let mut level = TOP_LEVEL;
-    while level > 0 {
-        // SAFETY: `node` is `root` or came from `node_ptr` below.
-        let e = unsafe { read_entry(node, table_index(key, level)) };
-        if e == 0 {
-            return false;
-        }
-        match layout.node_ptr(e) {
-            Some(n) if is_node_aligned(n) => node = n,
-            _ => return false,
-        }
-        level -= 1;
-    }
+    // SAFETY: guaranteed by the caller; a leaf found came from `node_ptr`.
+    unsafe { find_leaf(layout, root, key).is_some_and(|leaf| leaf_has(leaf, key)) }
+}
+
+/// Whether `key`'s bit is set in `leaf`, the leaf of its path.
+///
+/// # Safety
+///
+/// `leaf` came from `node_ptr`.
+#[inline]
+unsafe fn leaf_has(leaf: NonNull<RadixNode>, key: u64) -> bool {
     let bit = bitmap_index(key);
-    // SAFETY: `node` came from `node_ptr`.
-    let w = unsafe { read_word(node, bit / 64) };
+    // SAFETY: guaranteed by the caller.
+    let w = unsafe { read_word(leaf, bit / 64) };
     w & (1u64 << (bit % 64)) != 0
 }
 
@@ -589,13 +586,8 @@ impl LeafLookup {
                 leaf
             }
         };
-        let Some(leaf) = leaf else {
-            return false;
-        };
-        let bit = bitmap_index(key);
         // SAFETY: `leaf` came from `node_ptr` (through `find_leaf`).
-        let w = unsafe { read_word(leaf, bit / 64) };
-        w & (1u64 << (bit % 64)) != 0
+        leaf.is_some_and(|leaf| unsafe { leaf_has(leaf, key) })
     }
 }
 
