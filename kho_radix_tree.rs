@@ -159,17 +159,28 @@ pub fn alloc_root<M: NodeMemory + ?Sized>(mem: &mut M) -> Result<NonNull<RadixNo
     mem.alloc_node().ok_or(RadixError::NoMemory)
 }
 
-/// Number of leaves a [`LeafCache`] remembers.
-pub const LEAF_CACHE_SLOTS: usize = 16;
+/// Number of leaves a [`LeafCache`] remembers: 32 leaves of order-0 keys
+/// cover 4 GiB with 4 KiB pages, for 512 bytes of cache per tree (which C
+/// keeps on the stack in `kho_extend_scratch()`, so not much more).
+pub const LEAF_CACHE_SLOTS: usize = 32;
 
-/// The leaves used last, so that consecutive keys skip the descent.
+/// Distance between the slots of the first leaves of two neighbouring orders;
+/// odd, so the orders' first leaves land in distinct slots.
+const LEAF_CACHE_ORDER_STRIDE: usize = 7;
+
+/// The leaves used last, so that keys near recent ones skip the descent.
 ///
 /// Preserving pages one after the other mostly hits the leaf of the previous
-/// key: a leaf covers [`BITMAP_BITS`] consecutive keys of one order. Keys of
-/// different orders live in different leaves, so the cache keeps one leaf per
-/// order, in slot `key.leading_zeros() % LEAF_CACHE_SLOTS` (the order fixes
-/// the position of a key's top bit, see [`encode_key`]). A hit costs one
-/// compare instead of `TREE_MAX_DEPTH - 1` dependent loads.
+/// key, and pages preserved in random order within a few GiB hit one of a
+/// few dozen leaves: a leaf covers [`BITMAP_BITS`] consecutive keys of one
+/// order. The cache is direct-mapped on the leaf's *prefix*, the key bits
+/// above the bitmap index (`key >> BITMAP_SIZE_LOG2`), which names exactly
+/// one leaf of the tree: slot `(prefix + prefix.leading_zeros() *
+/// LEAF_CACHE_ORDER_STRIDE) % LEAF_CACHE_SLOTS`. Consecutive leaves of one
+/// order take consecutive slots, so up to [`LEAF_CACHE_SLOTS`] of them stay
+/// cached together; the order (which fixes the position of the prefix's top
+/// bit, see [`encode_key`]) moves each order's run of slots elsewhere. A hit
+/// costs one compare instead of `TREE_MAX_DEPTH - 1` dependent loads.
 ///
 /// The layout is the C `struct kho_radix_leaf_cache` that the kernel keeps in
 /// `struct kho_radix_tree`, under the tree lock; all zeroes is the empty
@@ -179,9 +190,9 @@ pub const LEAF_CACHE_SLOTS: usize = 16;
 ///
 /// A cache belongs to one tree. Each slot whose `leaf` is not null holds the
 /// leaf at the end of the path of the keys `k` with
-/// `k >> BITMAP_SIZE_LOG2 == prefix`. The tree functions keep this when they
-/// free leaves; whoever replaces or destroys the tree must
-/// [`clear`](LeafCache::clear) its cache.
+/// `k >> BITMAP_SIZE_LOG2 == prefix`, in the slot of that prefix. The tree
+/// functions keep this when they free leaves; whoever replaces or destroys
+/// the tree must [`clear`](LeafCache::clear) its cache.
 #[repr(C)]
 pub struct LeafCache {
     prefix: [u64; LEAF_CACHE_SLOTS],
@@ -202,18 +213,20 @@ impl LeafCache {
         *self = Self::new();
     }
 
-    /// The slot of `key`.
+    /// The slot of the leaf of prefix `prefix`.
     #[inline]
-    fn slot(key: u64) -> usize {
-        key.leading_zeros() as usize % LEAF_CACHE_SLOTS
+    fn slot(prefix: u64) -> usize {
+        let order_offset = prefix.leading_zeros() as usize * LEAF_CACHE_ORDER_STRIDE;
+        (prefix as usize).wrapping_add(order_offset) % LEAF_CACHE_SLOTS
     }
 
     /// The cached leaf of `key`'s path, if any.
     #[inline]
     fn get(&self, key: u64) -> Option<NonNull<RadixLeaf>> {
-        let slot = Self::slot(key);
+        let prefix = key >> BITMAP_SIZE_LOG2;
+        let slot = Self::slot(prefix);
         match (self.prefix.get(slot), self.leaf.get(slot)) {
-            (Some(&prefix), Some(&leaf)) if prefix == key >> BITMAP_SIZE_LOG2 => NonNull::new(leaf),
+            (Some(&cached), Some(&leaf)) if cached == prefix => NonNull::new(leaf),
             _ => None,
         }
     }
@@ -221,19 +234,23 @@ impl LeafCache {
     /// Remembers `leaf` as the leaf of `key`'s path.
     #[inline]
     fn set(&mut self, key: u64, leaf: NonNull<RadixLeaf>) {
-        let slot = Self::slot(key);
-        if let (Some(prefix), Some(cached)) = (self.prefix.get_mut(slot), self.leaf.get_mut(slot)) {
-            // INVARIANT: the caller passes the leaf of `key`'s path.
-            *prefix = key >> BITMAP_SIZE_LOG2;
+        let prefix = key >> BITMAP_SIZE_LOG2;
+        let slot = Self::slot(prefix);
+        if let (Some(cached_prefix), Some(cached)) =
+            (self.prefix.get_mut(slot), self.leaf.get_mut(slot))
+        {
+            // INVARIANT: the caller passes the leaf of `key`'s path, which
+            // goes to the slot of its prefix.
+            *cached_prefix = prefix;
             *cached = leaf.as_ptr();
         }
     }
 
-    /// Forgets `leaf`, which is about to be freed. Keys below
-    /// `1 << BITMAP_SIZE_LOG2` all have prefix 0 whatever their top bit, so
-    /// one leaf can sit in several slots: check them all.
-    fn forget(&mut self, leaf: NonNull<RadixLeaf>) {
-        for cached in self.leaf.iter_mut() {
+    /// Forgets `leaf`, the leaf of `key`'s path, which is about to be freed.
+    /// A leaf has one prefix, so it can only sit in that prefix's slot.
+    fn forget(&mut self, key: u64, leaf: NonNull<RadixLeaf>) {
+        let slot = Self::slot(key >> BITMAP_SIZE_LOG2);
+        if let Some(cached) = self.leaf.get_mut(slot) {
             if *cached == leaf.as_ptr() {
                 // INVARIANT: an empty slot describes nothing.
                 *cached = core::ptr::null_mut();
@@ -864,7 +881,7 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     // The leaf is empty: find the tables above it, which may empty too.
     // SAFETY: `root` is a valid tree, guaranteed by the caller.
     let kp = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
-    cache.forget(kp.leaf);
+    cache.forget(key, kp.leaf);
 
     // `child` is empty: unlink it from its parent at `level` and free it.
     let mut child = kp.leaf.cast::<RadixNode>();
