@@ -156,7 +156,19 @@ static unsigned int bench_chunk_order(unsigned long pfn, unsigned long end_pfn)
 	return order;
 }
 
-static int bench_count_key(unsigned long key, void *data)
+/*
+ * The timed loops and the walk callbacks each start a page of their own.
+ * QEMU TCG chains translated blocks directly only within one guest page;
+ * a call or jump to another page goes through a lookup. Linked next to
+ * kho_radix_cref.o, the loops would share a page with the C tracker and
+ * call it (and be called back by it) without that lookup, while every call
+ * into the Rust tracker paid it. On their own pages, every call between
+ * the benchmark and either tracker crosses a page. Costs a few pages of
+ * padding in this opt-in code only.
+ */
+#define BENCH_OWN_PAGE __aligned(PAGE_SIZE)
+
+static BENCH_OWN_PAGE int bench_count_key(unsigned long key, void *data)
 {
 	struct bench_walk *w = data;
 
@@ -165,7 +177,7 @@ static int bench_count_key(unsigned long key, void *data)
 	return 0;
 }
 
-static int bench_count_node(phys_addr_t phys, void *data)
+static BENCH_OWN_PAGE int bench_count_node(phys_addr_t phys, void *data)
 {
 	struct bench_walk *w = data;
 
@@ -182,8 +194,9 @@ static const struct kho_radix_walk_cb bench_all_cb = {
 	.node = bench_count_node,
 };
 
-static int bench_add(enum bench_tracker t, struct kho_radix_tree *tree,
-		     const unsigned long *keys, unsigned long n)
+static BENCH_OWN_PAGE int bench_add(enum bench_tracker t,
+				    struct kho_radix_tree *tree,
+				    const unsigned long *keys, unsigned long n)
 {
 	unsigned long i;
 	int err = 0;
@@ -199,8 +212,10 @@ static int bench_add(enum bench_tracker t, struct kho_radix_tree *tree,
 }
 
 /* kho_preserve_pages() on each range, as each tracker's KHO does it. */
-static int bench_ranges(enum bench_tracker t, struct kho_radix_tree *tree,
-			const unsigned long *ranges, unsigned long nr)
+static BENCH_OWN_PAGE int bench_ranges(enum bench_tracker t,
+				       struct kho_radix_tree *tree,
+				       const unsigned long *ranges,
+				       unsigned long nr)
 {
 	unsigned long i, pfn, end_pfn;
 	unsigned int order;
@@ -222,9 +237,9 @@ static int bench_ranges(enum bench_tracker t, struct kho_radix_tree *tree,
 	return err;
 }
 
-static void bench_del(enum bench_tracker t, enum bench_op op,
-		      struct kho_radix_tree *tree, const unsigned long *keys,
-		      unsigned long n)
+static BENCH_OWN_PAGE void bench_del(enum bench_tracker t, enum bench_op op,
+				     struct kho_radix_tree *tree,
+				     const unsigned long *keys, unsigned long n)
 {
 	unsigned long i;
 
@@ -240,8 +255,10 @@ static void bench_del(enum bench_tracker t, enum bench_op op,
 	}
 }
 
-static int bench_walk(enum bench_tracker t, struct kho_radix_tree *tree,
-		      const struct kho_radix_walk_cb *cb, struct bench_walk *w)
+static BENCH_OWN_PAGE int bench_walk(enum bench_tracker t,
+				     struct kho_radix_tree *tree,
+				     const struct kho_radix_walk_cb *cb,
+				     struct bench_walk *w)
 {
 	if (t == BENCH_RUST)
 		return kho_radix_walk_tree(tree, cb, w);
