@@ -50,9 +50,10 @@
 //!
 //! # Algorithm and complexity
 //!
-//! Let `N` be the number of nodes (at most `max_nodes`), `E` the words per
-//! node ([`TABLE_ENTRIES`], which equals [`BITMAP_WORDS`]), `K` the
-//! number of keys, `D` the tree depth ([`TREE_MAX_DEPTH`]) and `P` the number
+//! Let `N` be the number of nodes (at most `max_nodes`), `L` the number of
+//! leaves, `E` the words per node ([`TABLE_ENTRIES`], which equals
+//! [`BITMAP_WORDS`]), `K` the number of keys, `W` the number of non-zero
+//! bitmap words, `D` the tree depth ([`TREE_MAX_DEPTH`]) and `P` the number
 //! of distinct orders present (at most `max_order + 1`).
 //!
 //! 1. *Structure*: an iterative pre-order walk checks every non-zero table
@@ -62,27 +63,62 @@
 //!    (`sort_unstable`, no allocation) and a duplicate means a node shared by
 //!    two parents; a second, identical walk finds the entry that reaches it
 //!    the second time, to report it. `O(N log N)`.
-//! 2. *Keys*: a walk over every set leaf bit decodes the key and checks its
-//!    order and range; the range is binary-searched in the sorted node
-//!    addresses to find a tree page it covers. `O(N * E + K log N)`.
-//! 3. *Overlaps*: blocks of one order are aligned and distinct (every node
-//!    is reached once, so every key is listed once), so they never overlap
-//!    each other, and two aligned power-of-two blocks overlap only if
-//!    one contains the other. So for every key of order `o`, a point lookup
-//!    of the containing block of each present order above `o`. `O(K * P * D)`
-//!    at worst; keys come in ascending order per leaf, so the lookups of one
-//!    order mostly hit the leaf of the previous one, which is remembered per
-//!    order (`LeafLookup`), and neighbouring keys share their containing
-//!    blocks, which are looked up once: about `O(K * P)` cheap steps, most of
-//!    them a compare, on real trees.
+//! 2. *Keys*, a bitmap word at a time: keys increase with the address within
+//!    one order, and a key's order is given by its highest bit, so if the
+//!    first and last key of a word have the same order (not above
+//!    `max_order`), so do all keys between, and their blocks lie in the span
+//!    from the first key's address to the end of the last key's block. If
+//!    that span is RAM, outside the scratch areas and holds no tree page (a
+//!    binary search in the sorted node addresses), every key of the word
+//!    passes: one `is_ram()`, one `in_scratch()` and one search per word. A
+//!    word with one key, or one whose span fails the checks, is checked key
+//!    by key (decode, order, then the same three checks on the key's block),
+//!    which finds the first faulty key, if any; a failing span alone rejects
+//!    nothing. `O(N * E + (W + K_w) * log N)`, where `K_w` counts the keys of
+//!    the words checked key by key. In a valid tree, a word with several
+//!    keys goes key by key only if it mixes orders (leaf 0 only), or if a tree
+//!    page, a scratch area or a gap in RAM (for memblock, a boundary between
+//!    two regions) lies between two of its keys. The spans of the words of
+//!    one order are disjoint, so that happens in at most `(N + scratch
+//!    areas + RAM regions) * P` words.
+//! 3. *Overlaps*, only if two orders are present: blocks of one order are
+//!    aligned and distinct (every node is reached once, so every key is
+//!    listed once), so they never overlap each other, and two aligned
+//!    power-of-two blocks overlap only if one contains the other. A walk
+//!    records every leaf's number (`key >> BITMAP_SIZE_LOG2`, ascending) in
+//!    `scratch`, which no longer needs the node addresses. Then every key
+//!    `outer` of an order `h` above the lowest present order is checked from
+//!    the bigger side. For every present order `o < h`, nearest first, the
+//!    keys of order `o` inside `outer`'s block form one contiguous key range,
+//!    from `encode_key(phys, o)` to `encode_key(phys + size - (PAGE_SIZE <<
+//!    o), o)`, which is searched for a set key. The search looks only at
+//!    leaves that exist: a binary search among the leaf numbers, then each
+//!    listed leaf in the range. Per order it remembers the last leaf looked up
+//!    (`RangeFinder`), so it costs a compare and the bitmap words inside the
+//!    range when consecutive blocks fall into one leaf, and a descent
+//!    (`D` `node_ptr()` calls) otherwise. Keys of the lowest present order are
+//!    never outer keys, and their leaves are not even read (except leaf 0,
+//!    the one leaf that can mix orders). Up to the first overlap found, the
+//!    ranges searched for one order `o` are disjoint: outer keys come in key
+//!    order, which puts higher orders first, so a block nested in a bigger
+//!    one is reported before its own turn. Every leaf therefore lies wholly
+//!    inside at most one of them, and each search has at most two partial
+//!    leaves at its ends. With `K'` the keys of the orders above the lowest,
+//!    `O(K' * P * (log L + D) + L * (E + D + log L))` at worst, whatever the
+//!    orders (no loop over leaf numbers that have no leaf). On real trees,
+//!    most keys are of the lowest order, and a higher-order key costs a
+//!    compare and a few words per lower order (an order-9 block reads 8
+//!    words of order-0 keys).
 //!
-//! Total `O(N * (E + log N) + K * (P * D + log N))`: linear in the keys and
-//! `N log N` in the nodes; no step is quadratic. Every walk is bounded by
-//! `max_nodes` on its own, whatever the memory holds.
+//! Total `O(N * (E + D + log N) + (W + K_w) * log N + K' * P * (log L + D))`:
+//! no step is quadratic. Every walk is bounded by `max_nodes` on its own,
+//! whatever the memory holds.
 //!
 //! The error returned is the first fault in that order: a faulty table entry
 //! in walk order, else a shared node, else a faulty key in key order, else an
-//! overlap.
+//! overlap: that of the first key in key order whose block holds another key,
+//! reported at the inner key of the nearest lower order (the lowest one, if
+//! several).
 
 use super::kho_radix_abi::*;
 use super::kho_radix_tree::key_in_range;
@@ -180,7 +216,8 @@ pub enum ErrorKind {
     /// physical address.
     RangeInScratch,
     /// A preserved range inside the block of another key; `other` is that
-    /// (higher-order) key.
+    /// (higher-order) key. Reported for the first such outer key in key order,
+    /// at its inner key of the nearest lower order (the lowest of them).
     Overlap,
     /// A preserved range that covers a page of the tree; `other` is the
     /// physical address of that page.
@@ -489,37 +526,13 @@ unsafe fn for_each_key(
     Ok(())
 }
 
-/// Whether `key` is set in the tree at `root`; entries `node_ptr` refuses
-/// count as absent.
-///
-/// # Safety
-///
-/// `root` came from `layout.node_ptr()`, and `layout` honours the contract of
-/// [`validate_tree`].
-unsafe fn contains<L: PhysLayout + ?Sized>(layout: &L, root: NonNull<RadixNode>, key: u64) -> bool {
-    // SAFETY: guaranteed by the caller; a leaf found came from `node_ptr`.
-    unsafe { find_leaf(layout, root, key).is_some_and(|leaf| leaf_has(leaf, key)) }
-}
-
-/// Whether `key`'s bit is set in `leaf`, the leaf of its path.
-///
-/// # Safety
-///
-/// `leaf` came from `node_ptr`.
-#[inline]
-unsafe fn leaf_has(leaf: NonNull<RadixNode>, key: u64) -> bool {
-    let bit = bitmap_index(key);
-    // SAFETY: guaranteed by the caller.
-    let w = unsafe { read_word(leaf, bit / 64) };
-    w & (1u64 << (bit % 64)) != 0
-}
-
 /// The leaf of `key`'s path, or `None` if the path is missing or an entry on
 /// it is refused by `node_ptr`.
 ///
 /// # Safety
 ///
-/// As for [`contains`].
+/// `root` came from `layout.node_ptr()`, and `layout` honours the contract of
+/// [`validate_tree`].
 unsafe fn find_leaf<L: PhysLayout + ?Sized>(
     layout: &L,
     root: NonNull<RadixNode>,
@@ -542,52 +555,191 @@ unsafe fn find_leaf<L: PhysLayout + ?Sized>(
     Some(node)
 }
 
-/// [`contains`] for many keys in ascending order per order: remembers, per
-/// order, the last leaf looked up (or that its path is missing), so that
-/// consecutive keys of one order cost one compare instead of a descent with a
-/// `node_ptr` call per level.
-struct LeafLookup {
-    /// Per order: `key >> BITMAP_SIZE_LOG2` of the cached lookup, and its
-    /// leaf; `None` in the outer option means nothing cached yet.
+/// Lowest set bit of `leaf` in `from..=to`, if any.
+///
+/// # Safety
+///
+/// As for [`read_entry`].
+unsafe fn first_bit(leaf: NonNull<RadixNode>, from: usize, to: usize) -> Option<usize> {
+    let last = to / 64;
+    let mut w = from / 64;
+    let mut mask = u64::MAX << (from % 64);
+    while w <= last {
+        // SAFETY: guaranteed by the caller.
+        let mut bits = unsafe { read_word(leaf, w) } & mask;
+        if w == last {
+            bits &= u64::MAX >> (63 - to % 64);
+        }
+        if bits != 0 {
+            return Some(w * 64 + bits.trailing_zeros() as usize);
+        }
+        mask = u64::MAX;
+        w += 1;
+    }
+    None
+}
+
+/// The address of a tree page in `[start, end)`, if any; `nodes` is sorted.
+#[inline]
+fn node_in(nodes: &[u64], start: u64, end: u64) -> Option<u64> {
+    let first = nodes.partition_point(|&a| a < start);
+    nodes.get(first).copied().filter(|&a| a < end)
+}
+
+/// Checks one key on its own (pass 2): it decodes, its order is at most
+/// `max_order`, and its range is in RAM, outside the scratch areas and free
+/// of tree pages (`nodes`, sorted). Returns its order.
+fn check_key<L: PhysLayout + ?Sized>(
+    layout: &L,
+    nodes: &[u64],
+    max_order: u32,
+    bit: usize,
+    key: u64,
+) -> Result<u32, ValidationError> {
+    let err = |kind: ErrorKind, other: u64| ValidationError {
+        level: 0,
+        index: bit,
+        value: key,
+        other,
+        kind,
+    };
+    let (phys, order) = decode_key(key).ok_or(err(ErrorKind::BadKey, 0))?;
+    if order > max_order {
+        return Err(err(ErrorKind::OrderTooLarge, u64::from(order)));
+    }
+    // `PAGE_SHIFT + order <= 63` as `order <= MAX_KEY_ORDER`, so the shift
+    // loses no bit.
+    let size = PAGE_BYTES << order;
+    let Some(end) = phys.checked_add(size) else {
+        return Err(err(ErrorKind::RangeNotRam, phys));
+    };
+    if !layout.is_ram(phys, size) {
+        return Err(err(ErrorKind::RangeNotRam, phys));
+    }
+    if layout.in_scratch(phys, size) {
+        return Err(err(ErrorKind::RangeInScratch, phys));
+    }
+    if let Some(node) = node_in(nodes, phys, end) {
+        return Err(err(ErrorKind::CoversNode, node));
+    }
+    Ok(order)
+}
+
+/// Fast path of pass 2 for the bitmap word `bits` whose bit 0 is key `base`:
+/// returns the order of its keys if [`check_key`] would accept every one of
+/// them, as shown by checking their whole span at once; `None` means "check
+/// them one by one", not that one is faulty.
+///
+/// Within one order, keys increase with the address, and a key's order is
+/// given by its highest bit; so if the first and the last key of the word
+/// have the same order, all keys between have it too, and their ranges lie
+/// in `[first's address, end of last's range)`. If that span is RAM, outside
+/// the scratch areas and free of tree pages, so is every part of it.
+fn word_in_bounds<L: PhysLayout + ?Sized>(
+    layout: &L,
+    nodes: &[u64],
+    max_order: u32,
+    base: u64,
+    bits: u64,
+) -> Option<u32> {
+    // One key: the span is its range, nothing to gain.
+    if bits.count_ones() < 2 {
+        return None;
+    }
+    let (start, order) = decode_key(base | u64::from(bits.trailing_zeros()))?;
+    let (last, last_order) = decode_key(base | u64::from(63 - bits.leading_zeros()))?;
+    if order != last_order || order > max_order {
+        return None;
+    }
+    let end = last.checked_add(PAGE_BYTES << order)?;
+    let len = end.checked_sub(start)?;
+    let ok = layout.is_ram(start, len)
+        && !layout.in_scratch(start, len)
+        && node_in(nodes, start, end).is_none();
+    ok.then_some(order)
+}
+
+/// Finds set keys in key ranges of one order (pass 3), visiting only leaves
+/// that exist.
+///
+/// `leaves` holds `key >> BITMAP_SIZE_LOG2` of every leaf of the tree, in
+/// ascending order; per order, the last leaf looked up (or that it is
+/// missing) is remembered, so that ranges searched in ascending order cost a
+/// compare instead of a descent with a `node_ptr` call per level.
+struct RangeFinder<'a, L: PhysLayout + ?Sized> {
+    layout: &'a L,
+    root: NonNull<RadixNode>,
+    leaves: &'a [u64],
+    /// Per order: the leaf number of the cached lookup, and its leaf.
     last: [Option<(u64, Option<NonNull<RadixNode>>)>; ORDER_SLOTS],
 }
 
-impl LeafLookup {
-    const fn new() -> Self {
+impl<'a, L: PhysLayout + ?Sized> RangeFinder<'a, L> {
+    /// # Safety
+    ///
+    /// `root` came from `layout.node_ptr()`, and `layout` honours the
+    /// contract of [`validate_tree`].
+    unsafe fn new(layout: &'a L, root: NonNull<RadixNode>, leaves: &'a [u64]) -> Self {
         Self {
+            layout,
+            root,
+            leaves,
             last: [None; ORDER_SLOTS],
         }
     }
 
-    /// Whether `key`, of order `order`, is set in the tree at `root`.
-    ///
-    /// # Safety
-    ///
-    /// As for [`contains`], and every call passes the same `layout` and
-    /// `root`.
-    unsafe fn contains<L: PhysLayout + ?Sized>(
-        &mut self,
-        layout: &L,
-        root: NonNull<RadixNode>,
-        key: u64,
-        order: u32,
-    ) -> bool {
-        let prefix = key >> BITMAP_SIZE_LOG2;
-        let Some(slot) = self.last.get_mut(order as usize) else {
-            // SAFETY: guaranteed by the caller.
-            return unsafe { contains(layout, root, key) };
-        };
-        let leaf = match *slot {
-            Some((p, leaf)) if p == prefix => leaf,
-            _ => {
-                // SAFETY: guaranteed by the caller.
-                let leaf = unsafe { find_leaf(layout, root, key) };
-                *slot = Some((prefix, leaf));
-                leaf
+    /// The leaf number `p`, looked up for a range of order `order`; `listed`
+    /// tells that `p` is known to be in `leaves`.
+    fn leaf(&mut self, order: u32, p: u64, listed: bool) -> Option<NonNull<RadixNode>> {
+        let slot = self.last.get_mut(order as usize);
+        if let Some(Some((q, leaf))) = slot.as_deref() {
+            if *q == p {
+                return *leaf;
             }
+        }
+        let leaf = if listed || self.leaves.binary_search(&p).is_ok() {
+            // SAFETY: `root` and `layout` are as `new` requires.
+            unsafe { find_leaf(self.layout, self.root, p << BITMAP_SIZE_LOG2) }
+        } else {
+            None
         };
-        // SAFETY: `leaf` came from `node_ptr` (through `find_leaf`).
-        leaf.is_some_and(|leaf| unsafe { leaf_has(leaf, key) })
+        if let Some(slot) = slot {
+            *slot = Some((p, leaf));
+        }
+        leaf
+    }
+
+    /// The lowest key of `lo..=hi` present in the tree; `lo` and `hi` are
+    /// keys of order `order`.
+    ///
+    /// Reads only leaves that exist: `O(log N)` to find the first, then per
+    /// leaf in the range a cached lookup (or a descent) and the bitmap words
+    /// inside the range.
+    fn first_key(&mut self, order: u32, lo: u64, hi: u64) -> Option<u64> {
+        let (p_lo, p_hi) = (lo >> BITMAP_SIZE_LOG2, hi >> BITMAP_SIZE_LOG2);
+        let (from, to) = (bitmap_index(lo), bitmap_index(hi));
+        if p_lo == p_hi {
+            let leaf = self.leaf(order, p_lo, false)?;
+            // SAFETY: `leaf` came from `node_ptr` (through `find_leaf`).
+            let bit = unsafe { first_bit(leaf, from, to) }?;
+            return Some((p_lo << BITMAP_SIZE_LOG2) | bit as u64);
+        }
+        let mut i = self.leaves.partition_point(|&p| p < p_lo);
+        while let Some(&p) = self.leaves.get(i) {
+            if p > p_hi {
+                break;
+            }
+            if let Some(leaf) = self.leaf(order, p, true) {
+                let f = if p == p_lo { from } else { 0 };
+                let t = if p == p_hi { to } else { BITMAP_BITS - 1 };
+                // SAFETY: `leaf` came from `node_ptr` (through `find_leaf`).
+                if let Some(bit) = unsafe { first_bit(leaf, f, t) } {
+                    return Some((p << BITMAP_SIZE_LOG2) | bit as u64);
+                }
+            }
+            i += 1;
+        }
+        None
     }
 }
 
@@ -596,7 +748,8 @@ impl LeafLookup {
 /// and at what cost.
 ///
 /// `scratch` must hold at least `limits.max_nodes` entries; its contents on
-/// return are unspecified (the sorted node addresses, in practice). Returns
+/// return are unspecified (the sorted node addresses or the leaf numbers, in
+/// practice). Returns
 /// the node and key counts of a valid tree, or the first fault found.
 ///
 /// A tree accepted here is a valid tree, in the sense of
@@ -712,7 +865,8 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
     }
     let nodes: &[u64] = nodes;
 
-    // Pass 2: decode and check every key on its own.
+    // Pass 2: decode and check every key on its own, a bitmap word at a
+    // time where its span allows.
     let mut stats = Stats {
         tables: counts.tables,
         leaves: counts.leaves,
@@ -723,101 +877,136 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
         if v.level != 1 {
             return Ok(());
         }
-        let mut check_key = |bit: usize, key: u64| -> Result<(), ValidationError> {
-            let err = |kind: ErrorKind, other: u64| ValidationError {
-                level: 0,
-                index: bit,
-                value: key,
-                other,
-                kind,
-            };
-            let (phys, order) = decode_key(key).ok_or(err(ErrorKind::BadKey, 0))?;
-            if order > max_order {
-                return Err(err(ErrorKind::OrderTooLarge, u64::from(order)));
+        for w in 0..BITMAP_WORDS {
+            // SAFETY: `v.node` came from `node_ptr`.
+            let mut bits = unsafe { read_word(v.node, w) };
+            if bits == 0 {
+                continue;
             }
-            // `PAGE_SHIFT + order <= 63` as `order <= MAX_KEY_ORDER`, so
-            // the shift loses no bit.
-            let size = PAGE_BYTES << order;
-            let Some(end) = phys.checked_add(size) else {
-                return Err(err(ErrorKind::RangeNotRam, phys));
-            };
-            if !layout.is_ram(phys, size) {
-                return Err(err(ErrorKind::RangeNotRam, phys));
-            }
-            if layout.in_scratch(phys, size) {
-                return Err(err(ErrorKind::RangeInScratch, phys));
-            }
-            let first = nodes.partition_point(|&a| a < phys);
-            if let Some(&node) = nodes.get(first) {
-                if node < end {
-                    return Err(err(ErrorKind::CoversNode, node));
+            let base = v.prefix | (w * 64) as u64;
+            if let Some(order) = word_in_bounds(layout, nodes, max_order, base, bits) {
+                let n = u64::from(bits.count_ones());
+                if let Some(c) = stats.keys_per_order.get_mut(order as usize) {
+                    *c += n;
                 }
+                stats.keys += n;
+                continue;
             }
-            if let Some(c) = stats.keys_per_order.get_mut(order as usize) {
-                *c += 1;
+            // Key by key: finds the first faulty one, if any.
+            while bits != 0 {
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                let bit = w * 64 + b as usize;
+                let order = check_key(layout, nodes, max_order, bit, base | u64::from(b))?;
+                if let Some(c) = stats.keys_per_order.get_mut(order as usize) {
+                    *c += 1;
+                }
+                stats.keys += 1;
             }
-            stats.keys += 1;
-            Ok(())
-        };
-        // SAFETY: `v.node` came from `node_ptr`.
-        unsafe { for_each_key(v.node, v.prefix, &mut check_key) }
+        }
+        Ok(())
     };
     // SAFETY: as for the first walk.
     unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut check_keys) }?;
 
     // Pass 3: overlaps across orders. Only needed if two orders are present.
-    let present = stats.keys_per_order.iter().filter(|&&c| c != 0).count();
-    if present > 1 {
-        let per_order = &stats.keys_per_order;
-        let mut lookup = LeafLookup::new();
-        // Per order, the last containing block looked up; the walk stops at
-        // the first one found present, so every recorded one is absent.
-        // (Key 0 is never a block key.)
-        let mut absent = [0u64; ORDER_SLOTS];
-        let mut check_overlap = |v: &Visit| -> Result<(), ValidationError> {
-            if v.level != 1 {
-                return Ok(());
-            }
-            let mut check_key = |bit: usize, key: u64| -> Result<(), ValidationError> {
-                // Pass 2 accepted every key.
-                let Some((phys, order)) = decode_key(key) else {
-                    return Ok(());
-                };
-                let mut higher = order + 1;
-                while higher <= max_order {
-                    let has_keys = per_order.get(higher as usize).is_some_and(|&c| c != 0);
-                    let outer = encode_key(phys, higher);
-                    // Neighbouring keys share their containing blocks: one
-                    // already found absent need not be looked up again.
-                    let seen = absent.get_mut(higher as usize);
-                    let known_absent = seen.as_deref() == Some(&outer);
-                    if let Some(seen) = seen {
-                        *seen = outer;
-                    }
-                    let overlaps = has_keys && !known_absent && {
-                        // SAFETY: `root` came from `node_ptr`; the caller
-                        // guarantees the `node_ptr` contract; always the
-                        // same `layout` and `root`.
-                        unsafe { lookup.contains(layout, root, outer, higher) }
-                    };
-                    if overlaps {
-                        return Err(ValidationError {
-                            level: 0,
-                            index: bit,
-                            value: key,
-                            other: outer,
-                            kind: ErrorKind::Overlap,
-                        });
-                    }
-                    higher += 1;
-                }
+    let per_order = stats.keys_per_order;
+    let present = |o: u32| per_order.get(o as usize).is_some_and(|&c| c != 0);
+    let mut lowest = 0u32;
+    while lowest <= max_order && !present(lowest) {
+        lowest += 1;
+    }
+    let mut higher = lowest + 1;
+    while higher <= max_order && !present(higher) {
+        higher += 1;
+    }
+    if higher > max_order {
+        return Ok(stats);
+    }
+
+    // Record the leaf numbers (`key >> BITMAP_SIZE_LOG2`) in `scratch`, in
+    // walk order, which is ascending; the node addresses are not needed any
+    // more.
+    let mut nl = 0usize;
+    let mut record_leaf = |v: &Visit| -> Result<(), ValidationError> {
+        if v.level != 1 {
+            return Ok(());
+        }
+        match scratch.get_mut(nl) {
+            Some(slot) => {
+                *slot = v.prefix >> BITMAP_SIZE_LOG2;
+                nl += 1;
                 Ok(())
-            };
-            // SAFETY: `v.node` came from `node_ptr`.
-            unsafe { for_each_key(v.node, v.prefix, &mut check_key) }
+            }
+            // Unreachable: the walk visits at most `max_nodes <= scratch.len()`.
+            None => Err(ValidationError {
+                level: v.level,
+                index: v.index,
+                value: v.phys,
+                other: max_nodes as u64,
+                kind: ErrorKind::TooManyNodes,
+            }),
+        }
+    };
+    // SAFETY: as for the first walk.
+    unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut record_leaf) }?;
+    let leaves: &[u64] = scratch.get(..nl).unwrap_or(&[]);
+
+    // Two aligned power-of-two blocks overlap only if one contains the other,
+    // and blocks of one order never overlap (every key is listed once). So
+    // for every key `outer` of an order `h` above the lowest present one,
+    // look for a key of each present order `o < h` inside its block: those
+    // form the contiguous key range `encode_key(phys, o)` to
+    // `encode_key(phys + size - (PAGE_BYTES << o), o)`.
+    //
+    // SAFETY: `root` came from `layout.node_ptr(root_phys)`; the caller
+    // guarantees the `node_ptr` contract.
+    let mut finder = unsafe { RangeFinder::new(layout, root, leaves) };
+    for &p in leaves {
+        let base = p << BITMAP_SIZE_LOG2;
+        // The keys of a leaf other than leaf 0 all have the order of the
+        // leaf's highest key bit; skip leaves with nothing below them.
+        if p != 0 {
+            if let Some((_, o)) = decode_key(base) {
+                if o <= lowest || !present(o) {
+                    continue;
+                }
+            }
+        }
+        // SAFETY: `root` came from `node_ptr`; the caller guarantees the
+        // `node_ptr` contract.
+        let Some(leaf) = (unsafe { find_leaf(layout, root, base) }) else {
+            continue;
         };
-        // SAFETY: as for the first walk.
-        unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut check_overlap) }?;
+        let mut check_outer = |_bit: usize, outer: u64| -> Result<(), ValidationError> {
+            // Pass 2 accepted every key.
+            let Some((phys, h)) = decode_key(outer) else {
+                return Ok(());
+            };
+            let mut o = h;
+            while o > lowest {
+                o -= 1;
+                if !present(o) {
+                    continue;
+                }
+                // `phys` is aligned to the block, so the range starts at a
+                // key whose low `h - o` bits are zero.
+                let lo = encode_key(phys, o);
+                let hi = lo | 1u64.checked_shl(h - o).map_or(u64::MAX, |b| b - 1);
+                if let Some(inner) = finder.first_key(o, lo, hi) {
+                    return Err(ValidationError {
+                        level: 0,
+                        index: bitmap_index(inner),
+                        value: inner,
+                        other: outer,
+                        kind: ErrorKind::Overlap,
+                    });
+                }
+            }
+            Ok(())
+        };
+        // SAFETY: `leaf` came from `node_ptr` (through `find_leaf`).
+        unsafe { for_each_key(leaf, base, &mut check_outer) }?;
     }
 
     Ok(stats)
