@@ -37,6 +37,23 @@ floor=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor lock_unlock n
 node=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor node_page n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
 mhz=$(tr -d '\r' <"$log" | grep -m1 -o 'tsc: Detected [0-9.]* MHz' | grep -o '[0-9.]*' || true)
 
+# Which timed functions straddle a 4 KiB page boundary in this build: TCG
+# chains translated blocks only within a page, so such a function pays a
+# lookup on every call, whichever tracker it belongs to.
+vmlinux=${kernel%/arch/*}/vmlinux
+layout=
+if [ -f "$vmlinux" ] && command -v nm >/dev/null; then
+	timed='^(kho_radix_(add_key|del_key|del_key_reclaim|add_pfn_range|walk_tree|rs_bench_walk_closure)|kho_radix_cref_(add_key|del_key|walk_tree)|mutex_lock|mutex_unlock)$'
+	while read -r addr size _ name; do
+		[[ $name =~ $timed ]] || continue
+		off=$((16#${addr: -3}))
+		((off + 16#$size > 4096)) || continue
+		layout+="${layout:+, }$name ($((4096 - off)) of $((16#$size)) bytes before the boundary)"
+	done < <(nm -S "$vmlinux")
+	layout=${layout:+"these cross one: $layout."}
+	layout=${layout:-"none crosses a page boundary."}
+fi
+
 {
 	echo "### In-kernel benchmark: C and Rust trackers in one boot"
 	echo
@@ -98,6 +115,11 @@ mhz=$(tr -d '\r' <"$log" | grep -m1 -o 'tsc: Detected [0-9.]* MHz' | grep -o '[0
 			printf "C %.1f ns, Rust %.1f ns per block; the best ratio possible with this floor alone is %.2f.\n",
 				v["c_min_ps"] / 1000, v["rs_min_ps"] / 1000, per_block / v["c_min_ps"]
 		}' <<<"$rows"
+	fi
+	if [ -n "$layout" ]; then
+		echo
+		echo "Code layout: under TCG a jump to another 4 KiB page costs a block lookup;" \
+			"in this build, of the entry points timed above, $layout"
 	fi
 	echo
 	echo "unpreserve_seq: C deletes without freeing (kho_radix_del_key), Rust with" \
