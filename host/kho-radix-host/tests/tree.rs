@@ -179,6 +179,63 @@ macro_rules! tree_tests {
                 (arena, root)
             }
 
+            /// Adds the `n` keys from `first` through `cache`.
+            fn add_run(arena: &mut Arena, root: NonNull<RadixNode>, cache: &mut LeafCache, first: u64, n: u64) {
+                for k in first..first + n {
+                    // SAFETY: `root` is a valid tree in `arena`; `cache` belongs to it.
+                    assert_eq!(unsafe { add_key_cached(arena, root, cache, k) }, Ok(()));
+                }
+            }
+
+            #[test]
+            fn leaf_cache_forgets_freed_leaves() {
+                let (mut arena, root) = new_tree();
+                let mut cache = LeafCache::new();
+                let first = encode_key(1u64 << 32, 0);
+                add_run(&mut arena, root, &mut cache, first, 64);
+
+                // Emptying the leaf frees it (and its tables); the cache must
+                // not hand the freed leaf out again.
+                for k in first..first + 64 {
+                    // SAFETY: as above.
+                    assert_eq!(unsafe { del_key_reclaim_cached(&mut arena, root, &mut cache, k) }, Ok(()));
+                }
+                assert_eq!(arena.live_pages(), 1);
+                add_run(&mut arena, root, &mut cache, first, 1);
+                check(&arena, root, &BTreeSet::from([first]));
+                assert_eq!(arena.live_pages(), TREE_MAX_DEPTH as usize);
+                // SAFETY: `root` is a valid tree in `arena`, unused afterwards.
+                unsafe { destroy(&mut arena, root) };
+            }
+
+            #[test]
+            fn leaf_cache_under_conflicts_matches_model() {
+                let (mut arena, root) = new_tree();
+                let mut cache = LeafCache::new();
+                let first = encode_key(0, 0);
+                add_run(&mut arena, root, &mut cache, first, 64);
+                // Keys in 4 * LEAF_CACHE_SLOTS leaves, in a scrambled order:
+                // at most a quarter of the leaves can be cached at a time, so
+                // slots are replaced all the time.
+                let leaves = 4 * LEAF_CACHE_SLOTS as u64;
+                let mut model = BTreeSet::from_iter(first..first + 64);
+                for i in 0..4 * leaves {
+                    let leaf = (i * 37) % leaves + 1;
+                    let key = (leaf << BITMAP_SIZE_LOG2) | i;
+                    // SAFETY: `root` is a valid tree in `arena`; `cache` belongs to it.
+                    assert_eq!(unsafe { add_key_cached(&mut arena, root, &mut cache, key) }, Ok(()));
+                    model.insert(key);
+                }
+                for &k in model.iter().rev().take(200) {
+                    // SAFETY: as above.
+                    assert_eq!(unsafe { del_key_cached(&mut arena, root, &mut cache, k) }, Ok(()));
+                }
+                let model: BTreeSet<u64> = model.iter().rev().skip(200).copied().collect();
+                check(&arena, root, &model);
+                // SAFETY: `root` is a valid tree in `arena`, unused afterwards.
+                unsafe { destroy(&mut arena, root) };
+            }
+
             #[test]
             fn key_width_limit() {
                 let (mut arena, root) = new_tree();
