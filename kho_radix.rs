@@ -452,22 +452,6 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
         return EINVAL.to_errno();
     }
 
-    // A block must not span two NUMA nodes, as in `kho_preserve_pages()`.
-    // Without NUMA every page is on node 0 (C's `pfn_to_nid()` is 0), so
-    // skip the two calls per block.
-    let mut split = |pfn: u64, order: u32| -> bool {
-        if !cfg!(CONFIG_NUMA) {
-            return false;
-        }
-        let last = pfn + (1u64 << order) - 1;
-        // SAFETY: The helper only looks up the node of valid page frames;
-        // the block lies inside the caller's range.
-        unsafe {
-            bindings::kho_radix_rs_pfn_nid(pfn as c_ulong)
-                != bindings::kho_radix_rs_pfn_nid(last as c_ulong)
-        }
-    };
-
     // SAFETY: The tree is initialised (its root is set), so is its lock.
     let _guard = unsafe { TreeGuard::lock(tree) };
     // SAFETY: `tree` is valid; the root only changes under the lock.
@@ -488,12 +472,83 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
             start_pfn as u64,
             nr_pages as u64,
             63,
-            &mut split,
+            &mut crosses_nodes,
         )
     } {
         Ok(()) => 0,
         Err(err) => to_error(err).to_errno(),
     }
+}
+
+/// Whether the block of `1 << order` pages from `pfn` spans two NUMA nodes,
+/// which `kho_preserve_pages()` never lets a block do.
+///
+/// The range functions only call it for blocks inside the caller's range of
+/// valid page frames. Without NUMA every page is on node 0 (C's
+/// `pfn_to_nid()` is 0), so the two calls per block are skipped.
+fn crosses_nodes(pfn: u64, order: u32) -> bool {
+    if !cfg!(CONFIG_NUMA) {
+        return false;
+    }
+    let last = pfn + (1u64 << order) - 1;
+    // SAFETY: The helper only looks up the node of page frames, which are
+    // valid: the block lies inside the caller's range.
+    unsafe {
+        bindings::kho_radix_rs_pfn_nid(pfn as c_ulong)
+            != bindings::kho_radix_rs_pfn_nid(last as c_ulong)
+    }
+}
+
+/// Removes the keys of `nr_pages` pages from `start_pfn`, chunked exactly as
+/// [`kho_radix_add_pfn_range`] and `kho_preserve_pages()` chunk them, and
+/// frees the nodes this leaves empty, as [`kho_radix_del_key_reclaim`] does
+/// for one key; under one lock, descending the tree once per leaf instead of
+/// once per block. `kho_unpreserve_pages()` uses it.
+///
+/// Warns (once per call) if a block was never added, like
+/// [`kho_radix_del_key`].
+///
+/// # Safety
+///
+/// Same as [`kho_radix_del_key_reclaim`]; the page frames are valid.
+#[export]
+pub unsafe extern "C" fn kho_radix_del_pfn_range(
+    tree: *mut bindings::kho_radix_tree,
+    start_pfn: c_ulong,
+    nr_pages: c_ulong,
+) {
+    // SAFETY: `tree` is valid per the safety requirements.
+    let root = unsafe { tree_root(tree) };
+    if warn_on_once!(root.is_none()) {
+        return;
+    }
+
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    let _guard = unsafe { TreeGuard::lock(tree) };
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let Some(root) = (unsafe { tree_root(tree) }) else {
+        return;
+    };
+    // SAFETY: We hold the tree lock.
+    let mut mem = unsafe { KernelNodes::for_tree(tree) };
+    // SAFETY: We hold the tree lock.
+    let cache = unsafe { tree_cache(tree) };
+    // SAFETY: As in `kho_radix_add_key()`; every node below the root comes
+    // from `KernelNodes` (safety requirements). 63: no cap on the block
+    // order, as in `kho_radix_add_pfn_range()`.
+    let missing = unsafe {
+        kho_radix_tree::del_pfn_range_reclaim(
+            &mut mem,
+            root,
+            cache,
+            start_pfn as u64,
+            nr_pages as u64,
+            63,
+            &mut crosses_nodes,
+        )
+    };
+    // Unpreserving pages that were never preserved.
+    kernel::warn_on!(missing != 0);
 }
 
 /// Walks the radix tree and calls the callbacks of `cb` on it.

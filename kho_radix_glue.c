@@ -114,6 +114,7 @@ EXPORT_SYMBOL_GPL(kho_radix_add_key);
 EXPORT_SYMBOL_GPL(kho_radix_del_key);
 EXPORT_SYMBOL_GPL(kho_radix_del_key_reclaim);
 EXPORT_SYMBOL_GPL(kho_radix_add_pfn_range);
+EXPORT_SYMBOL_GPL(kho_radix_del_pfn_range);
 EXPORT_SYMBOL_GPL(kho_radix_walk_tree);
 EXPORT_SYMBOL_GPL(kho_radix_init_tree);
 EXPORT_SYMBOL_GPL(kho_radix_destroy_tree);

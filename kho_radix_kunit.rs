@@ -1193,4 +1193,70 @@ mod range {
         assert!(same);
         Ok(())
     }
+
+    /// `kho_radix_del_pfn_range()` removes the same blocks as C's per-block
+    /// deletes and frees what it empties. The ranges
+    /// are disjoint, as `kho_unpreserve_pages()` requires: a range is only
+    /// unpreserved as it was preserved.
+    #[test]
+    fn range_delete_matches_chunked_c() -> Result {
+        let c = TestTree::new(&CREF)?;
+        let r = TestTree::new(&RUST)?;
+        let mut rng = Rng(0x7261_6e67_6500_0002);
+        let mut ranges: KVec<(u64, u64)> = KVec::new();
+        for i in 0..64u64 {
+            // Range `i` lies in its own 2^21-page window.
+            let start = (i << 21) + rng.below(1 << 20);
+            let n = 1 + rng.below(if i % 8 == 0 { 1 << 20 } else { 3000 });
+            let (mut pfn, end) = (start, start + n);
+            while pfn < end {
+                let order = pfn.trailing_zeros().min((end - pfn).ilog2());
+                to_result(c.add(kho_radix_abi::encode_key(pfn << PAGE_SHIFT, order)))?;
+                pfn += 1u64 << order;
+            }
+            // SAFETY: `r.tree` is initialised (type invariant of `TestTree`).
+            let ret = unsafe {
+                bindings::kho_radix_add_pfn_range(r.tree, start as c_ulong, n as c_ulong)
+            };
+            to_result(ret)?;
+            ranges.push((start, n), GFP_KERNEL)?;
+        }
+        let peak = r.snapshot()?.nodes.len();
+        // Every other range first, then the rest: the keys left must agree
+        // after each pass, and the Rust tree ends with its root page only.
+        let mut keys_agree = true;
+        for pass in 0..2 {
+            for (i, &(start, n)) in ranges.iter().enumerate() {
+                if i % 2 != pass {
+                    continue;
+                }
+                let (mut pfn, end) = (start, start + n);
+                while pfn < end {
+                    let order = pfn.trailing_zeros().min((end - pfn).ilog2());
+                    c.del(kho_radix_abi::encode_key(pfn << PAGE_SHIFT, order));
+                    pfn += 1u64 << order;
+                }
+                // SAFETY: `r.tree` is initialised and the Rust tracker
+                // allocated all its nodes.
+                unsafe {
+                    bindings::kho_radix_del_pfn_range(r.tree, start as c_ulong, n as c_ulong)
+                };
+            }
+            keys_agree &= r.snapshot()?.keys == c.snapshot()?.keys;
+        }
+        let left = r.snapshot()?;
+        pr_info!(
+            "kunit: range: {} ranges deleted by range: keys {} C's, Rust tree {} -> {} pages\n",
+            ranges.len(),
+            if keys_agree {
+                "equal to"
+            } else {
+                "DIFFERENT from"
+            },
+            peak,
+            left.nodes.len()
+        );
+        assert!(keys_agree && left.keys.is_empty() && left.nodes.len() == 1);
+        Ok(())
+    }
 }

@@ -38,12 +38,13 @@
 //! pub unsafe fn del_key_reclaim<M>(mem: &mut M, root: NonNull<RadixNode>, key: u64)
 //!     -> Result<(), RadixError>;
 //! // The same three with a `cache: &mut LeafCache` after `root`, which
-//! // remembers the last leaf per key order across calls:
+//! // remembers the leaves used last across calls:
 //! // add_key_cached(), del_key_cached(), del_key_reclaim_cached().
 //! pub unsafe fn add_pfn_range<M, F>(mem: &mut M, root: NonNull<RadixNode>,
 //!     cache: &mut LeafCache, start_pfn: u64, nr_pages: u64, max_order: u32,
 //!     split: &mut F) -> Result<(), RadixError>;      // F: FnMut(u64, u32) -> bool
 //! pub unsafe fn del_pfn_range<M, F>(/* same */) -> usize;
+//! pub unsafe fn del_pfn_range_reclaim<M, F>(/* same */) -> usize;
 //! pub unsafe fn contains_key<M>(mem: &M, root: NonNull<RadixNode>, key: u64) -> bool;
 //! pub unsafe fn walk<M>(mem: &M, root: NonNull<RadixNode>,
 //!     leaf: Option<&mut dyn FnMut(u64) -> i32>,
@@ -630,8 +631,8 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
     Ok(())
 }
 
-/// Deletes the keys [`add_pfn_range`] adds for the same arguments
-/// (`kho_unpreserve_pages()`), one descent per leaf. Chunks whose path is
+/// Deletes the keys [`add_pfn_range`] adds for the same arguments, one
+/// descent per leaf. Like [`del_key`], it frees no node. Chunks whose path is
 /// missing are skipped; returns how many were.
 ///
 /// # Safety
@@ -647,6 +648,49 @@ pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
     max_order: u32,
     split: &mut F,
 ) -> usize {
+    // SAFETY: guaranteed by the caller.
+    unsafe { del_range::<false, M, F>(mem, root, cache, start_pfn, nr_pages, max_order, split) }
+}
+
+/// [`del_pfn_range`] that frees the nodes it empties, as
+/// [`del_key_reclaim`] does (`kho_unpreserve_pages()`).
+///
+/// # Safety
+///
+/// As for [`del_key_reclaim`], and `cache` belongs to the tree.
+pub unsafe fn del_pfn_range_reclaim<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut LeafCache,
+    start_pfn: u64,
+    nr_pages: u64,
+    max_order: u32,
+    split: &mut F,
+) -> usize {
+    // SAFETY: guaranteed by the caller.
+    unsafe { del_range::<true, M, F>(mem, root, cache, start_pfn, nr_pages, max_order, split) }
+}
+
+/// The body of [`del_pfn_range`] and, with `RECLAIM`,
+/// [`del_pfn_range_reclaim`].
+///
+/// # Safety
+///
+/// As for [`del_pfn_range`]; with `RECLAIM`, as for
+/// [`del_pfn_range_reclaim`].
+unsafe fn del_range<
+    const RECLAIM: bool,
+    M: NodeMemory + ?Sized,
+    F: FnMut(u64, u32) -> bool + ?Sized,
+>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut LeafCache,
+    start_pfn: u64,
+    nr_pages: u64,
+    max_order: u32,
+    split: &mut F,
+) -> usize {
     let end_pfn = start_pfn.saturating_add(nr_pages);
     let mut missing = 0;
     let mut pfn = start_pfn;
@@ -654,8 +698,16 @@ pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
         let order = range_chunk_order(pfn, end_pfn, max_order, split);
         let key = pfn_key(pfn, order);
         pfn += 1u64 << order;
-        // SAFETY: guaranteed by the caller.
-        let res = key.map(|key| unsafe { del_key_cached(mem, root, cache, key) });
+        let res = key.map(|key| {
+            // SAFETY: guaranteed by the caller.
+            unsafe {
+                if RECLAIM {
+                    del_key_reclaim_cached(mem, root, cache, key)
+                } else {
+                    del_key_cached(mem, root, cache, key)
+                }
+            }
+        });
         if !matches!(res, Some(Ok(()))) {
             missing += 1;
         }

@@ -110,6 +110,34 @@ macro_rules! range_tests {
                     let missing = unsafe { del_pfn_range(&mut b, rb, &mut cb, start, n, max_order, &mut crosses(node_shift)) };
                     prop_assert_eq!(missing, 0);
                     prop_assert_eq!(a.snapshot(), b.snapshot());
+
+                    // The reclaiming delete leaves exactly the tree of the
+                    // unrelated keys that are not chunks of the range: what
+                    // building it afresh allocates, no empty node more.
+                    let mut c = new_arena();
+                    let rc = alloc_root(&mut c).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                    let mut cc = LeafCache::new();
+                    let mut fresh = new_arena();
+                    let rf = alloc_root(&mut fresh).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                    for p in &pre {
+                        let k = encode_key(p << PAGE_SHIFT, 0);
+                        // SAFETY: valid tree in `c`, `cc` is its cache.
+                        let res = unsafe { add_key_cached(&mut c, rc, &mut cc, k) };
+                        prop_assert!(res.is_ok());
+                        if !chunks.contains(&k) {
+                            // SAFETY: valid tree in `fresh`.
+                            let res = unsafe { add_key(&mut fresh, rf, k) };
+                            prop_assert!(res.is_ok());
+                        }
+                    }
+                    // SAFETY: valid tree in `c`, `cc` is its cache.
+                    let res = unsafe { add_pfn_range(&mut c, rc, &mut cc, start, n, max_order, &mut crosses(node_shift)) };
+                    prop_assert!(res.is_ok());
+                    // SAFETY: valid tree in `c` whose nodes all come from `c`.
+                    let missing = unsafe { del_pfn_range_reclaim(&mut c, rc, &mut cc, start, n, max_order, &mut crosses(node_shift)) };
+                    prop_assert_eq!(missing, 0);
+                    prop_assert_eq!(keys_of(&c, rc), keys_of(&fresh, rf));
+                    prop_assert_eq!(c.live_pages(), fresh.live_pages());
                 }
 
                 /// An allocation failure anywhere removes what the call added,
