@@ -78,6 +78,7 @@ enum bench_tracker {
 enum bench_op {
 	OP_ADD,			/* kho_radix_add_key() per key */
 	OP_RANGES,		/* kho_preserve_pages() per range */
+	OP_UNPRESERVE_RANGES,	/* kho_unpreserve_pages() per range */
 	OP_DEL,			/* kho_radix_del_key() per key */
 	OP_UNPRESERVE,		/* what KHO's unpreserve does per key */
 	OP_WALK,		/* walk with a C callback */
@@ -104,6 +105,7 @@ static const struct bench_workload bench_workloads[] = {
 	{ "preserve_random", OP_ADD, IN_RAND },
 	{ "preserve_mixed_orders", OP_ADD, IN_MIXED },
 	{ "preserve_ranges", OP_RANGES, IN_RANGES },
+	{ "unpreserve_ranges", OP_UNPRESERVE_RANGES, IN_RANGES },
 	{ "unpreserve_seq", OP_UNPRESERVE, IN_SEQ },
 	{ "del_key_random", OP_DEL, IN_RAND },
 	{ "walk_dense", OP_WALK, IN_SEQ },
@@ -237,6 +239,30 @@ static BENCH_OWN_PAGE int bench_ranges(enum bench_tracker t,
 	return err;
 }
 
+/* kho_unpreserve_pages() on each range, as each tracker's KHO does it. */
+static BENCH_OWN_PAGE void bench_unpreserve_ranges(enum bench_tracker t,
+						   struct kho_radix_tree *tree,
+						   const unsigned long *ranges,
+						   unsigned long nr)
+{
+	unsigned long i, pfn, end_pfn;
+	unsigned int order;
+
+	for (i = 0; i < nr; i++) {
+		pfn = ranges[2 * i];
+		end_pfn = pfn + ranges[2 * i + 1];
+		if (t == BENCH_RUST) {
+			kho_radix_del_pfn_range(tree, pfn, end_pfn - pfn);
+			continue;
+		}
+		while (pfn < end_pfn) {
+			order = bench_chunk_order(pfn, end_pfn);
+			kho_radix_cref_del_key(tree, bench_key(pfn, order));
+			pfn += 1UL << order;
+		}
+	}
+}
+
 static BENCH_OWN_PAGE void bench_del(enum bench_tracker t, enum bench_op op,
 				     struct kho_radix_tree *tree,
 				     const unsigned long *keys, unsigned long n)
@@ -295,11 +321,12 @@ static int bench_run(enum bench_tracker t, const struct bench_workload *wl,
 		goto out_free;
 
 	/* Untimed set-up: the deletes and walks need a populated tree. */
-	if (wl->op != OP_ADD && wl->op != OP_RANGES) {
+	if (wl->op == OP_UNPRESERVE_RANGES)
+		err = bench_ranges(t, tree, vals, len);
+	else if (wl->op != OP_ADD && wl->op != OP_RANGES)
 		err = bench_add(t, tree, vals, len);
-		if (err)
-			goto out_destroy;
-	}
+	if (err)
+		goto out_destroy;
 
 	res->ops = len;
 	start = local_clock();
@@ -309,6 +336,10 @@ static int bench_run(enum bench_tracker t, const struct bench_workload *wl,
 		break;
 	case OP_RANGES:
 		err = bench_ranges(t, tree, vals, len);
+		res->ops = in->chunks;
+		break;
+	case OP_UNPRESERVE_RANGES:
+		bench_unpreserve_ranges(t, tree, vals, len);
 		res->ops = in->chunks;
 		break;
 	case OP_DEL:
@@ -381,7 +412,8 @@ static bool bench_workload(const struct bench_workload *wl,
 	unsigned int r;
 	int t, err;
 
-	if (wl->op == OP_RANGES && IS_ENABLED(CONFIG_NUMA)) {
+	if ((wl->op == OP_RANGES || wl->op == OP_UNPRESERVE_RANGES) &&
+	    IS_ENABLED(CONFIG_NUMA)) {
 		/* bench_chunk_order() would look up pages that do not exist. */
 		pr_info("ok %u %s_%lu # SKIP needs !CONFIG_NUMA\n",
 			test, wl->name, n);
@@ -412,8 +444,8 @@ static bool bench_workload(const struct bench_workload *wl,
 			goto fail;
 		}
 	}
-	if ((wl->op == OP_DEL || wl->op == OP_UNPRESERVE) &&
-	    first[BENCH_RUST].keys) {
+	if ((wl->op == OP_DEL || wl->op == OP_UNPRESERVE ||
+	     wl->op == OP_UNPRESERVE_RANGES) && first[BENCH_RUST].keys) {
 		pr_err(BENCH "%s n=%lu: %llu keys left after deleting all\n",
 		       wl->name, n, first[BENCH_RUST].keys);
 		goto fail;

@@ -124,7 +124,9 @@ fi
 	echo
 	echo "unpreserve_seq: C deletes without freeing (kho_radix_del_key), Rust with" \
 		"reclamation (kho_radix_del_key_reclaim), as each tracker's KHO unpreserve does;" \
-		"the tree pages are those left afterwards."
+		"unpreserve_ranges: C one kho_radix_del_key() per block, Rust one" \
+		"kho_radix_del_pfn_range() per range (with reclamation), as each tracker's" \
+		"kho_unpreserve_pages() does; the tree pages are those left afterwards."
 } >"$out_dir/kernel.md.tmp"
 mv "$out_dir/kernel.md.tmp" "$out_dir/kernel.md"
 cat "$out_dir/kernel.md"
