@@ -949,9 +949,13 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     };
     // SAFETY: `leaf` is the leaf of `key`'s path (cache invariant, or just
     // found), which the caller lets us write.
-    if !unsafe { clear_key_bit(leaf, key) }
-        || !unsafe { node_is_empty(leaf.cast(), bitmap_index(key) / 64) }
-    {
+    let word_emptied = unsafe { clear_key_bit(leaf, key) };
+    // Only a leaf whose word just emptied can have emptied.
+    let leaf_emptied = word_emptied && {
+        // SAFETY: as above; the leaf is a node of the tree.
+        unsafe { node_is_empty(leaf.cast(), bitmap_index(key) / 64) }
+    };
+    if !leaf_emptied {
         // Another key keeps the leaf, so nothing is freed.
         if !hit {
             cache.set(key, leaf);
