@@ -296,6 +296,31 @@ unsafe fn tree_cache<'a>(tree: *mut bindings::kho_radix_tree) -> &'a mut LeafCac
     unsafe { &mut *(&raw mut (*tree).leaf_cache).cast::<LeafCache>() }
 }
 
+/// Runs `f` on the tree under its lock, with its root, node memory and leaf
+/// cache: the common part of the per-page operations. Returns `None`, without
+/// calling `f`, if the tree has no root.
+///
+/// # Safety
+///
+/// `tree` points to a valid `struct kho_radix_tree` whose lock is
+/// initialised, and whose nodes, if its root is set, form a valid tree of
+/// direct-mapped pages to which its leaf cache belongs.
+#[inline(always)]
+unsafe fn with_locked_tree<R>(
+    tree: *mut bindings::kho_radix_tree,
+    f: impl FnOnce(&mut KernelNodes, NonNull<RadixNode>, &mut LeafCache) -> R,
+) -> Option<R> {
+    // SAFETY: The lock is initialised (safety requirements).
+    let _guard = unsafe { TreeGuard::lock(tree) };
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let root = unsafe { tree_root(tree) }?;
+    // SAFETY: We hold the tree lock.
+    let mut mem = unsafe { KernelNodes::for_tree(tree) };
+    // SAFETY: We hold the tree lock.
+    let cache = unsafe { tree_cache(tree) };
+    Some(f(&mut mem, root, cache))
+}
+
 /// Adds a key to the radix tree.
 ///
 /// Sets the key's bit in its leaf bitmap, allocating the missing tables and
@@ -327,23 +352,20 @@ pub unsafe extern "C" fn kho_radix_add_key(
         return ERANGE.to_errno();
     }
 
-    // SAFETY: The tree is initialised (its root is set), so is its lock.
-    let _guard = unsafe { TreeGuard::lock(tree) };
-    // SAFETY: `tree` is valid; the root only changes under the lock.
-    let Some(root) = (unsafe { tree_root(tree) }) else {
-        return EINVAL.to_errno();
+    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut LeafCache| {
+        // SAFETY: `root` is the root of a valid tree of direct-mapped node
+        // pages allocated by `KernelNodes` (or handed over by the previous
+        // kernel), the cache belongs to it (it is cleared whenever the
+        // root is set), and the tree lock excludes every other access.
+        unsafe { kho_radix_tree::add_key_cached(mem, root, cache, key) }
     };
-    // SAFETY: We hold the tree lock.
-    let mut mem = unsafe { KernelNodes::for_tree(tree) };
-    // SAFETY: We hold the tree lock.
-    let cache = unsafe { tree_cache(tree) };
-    // SAFETY: `root` is the root of a valid tree of direct-mapped node pages
-    // allocated by `KernelNodes` (or handed over by the previous kernel), the
-    // cache belongs to it (it is cleared whenever the root is set), and the
-    // tree lock excludes every other access.
-    match unsafe { kho_radix_tree::add_key_cached(&mut mem, root, cache, key) } {
-        Ok(()) => 0,
-        Err(err) => to_error(err).to_errno(),
+    // SAFETY: The tree is initialised (its root is set): its lock is, and
+    // its nodes form a valid tree with its cache (safety requirements).
+    let res = unsafe { with_locked_tree(tree, op) };
+    match res {
+        Some(Ok(())) => 0,
+        Some(Err(err)) => to_error(err).to_errno(),
+        None => EINVAL.to_errno(),
     }
 }
 
@@ -382,27 +404,21 @@ unsafe fn del_key<const RECLAIM: bool>(tree: *mut bindings::kho_radix_tree, key:
         return;
     }
 
-    // SAFETY: The tree is initialised (its root is set), so is its lock.
-    let _guard = unsafe { TreeGuard::lock(tree) };
-    // SAFETY: `tree` is valid; the root only changes under the lock.
-    let Some(root) = (unsafe { tree_root(tree) }) else {
-        return;
-    };
-    // SAFETY: We hold the tree lock.
-    let mut mem = unsafe { KernelNodes::for_tree(tree) };
-    // SAFETY: We hold the tree lock.
-    let cache = unsafe { tree_cache(tree) };
-    // SAFETY: As in `kho_radix_add_key()`; for `RECLAIM`, every node below
-    // the root comes from `KernelNodes` (safety requirements).
-    let res = unsafe {
-        if RECLAIM {
-            kho_radix_tree::del_key_reclaim_cached(&mut mem, root, cache, key)
-        } else {
-            kho_radix_tree::del_key_cached(&mut mem, root, cache, key)
+    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut LeafCache| {
+        // SAFETY: As in `kho_radix_add_key()`; for `RECLAIM`, every node
+        // below the root comes from `KernelNodes` (safety requirements).
+        unsafe {
+            if RECLAIM {
+                kho_radix_tree::del_key_reclaim_cached(mem, root, cache, key)
+            } else {
+                kho_radix_tree::del_key_cached(mem, root, cache, key)
+            }
         }
     };
+    // SAFETY: As in `kho_radix_add_key()`.
+    let res = unsafe { with_locked_tree(tree, op) };
     // Deleting a page that was never preserved.
-    kernel::warn_on!(res == Err(RadixError::NotPresent));
+    kernel::warn_on!(res == Some(Err(RadixError::NotPresent)));
 }
 
 /// Removes a key from the radix tree and frees the nodes that become empty.
@@ -452,31 +468,27 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
         return EINVAL.to_errno();
     }
 
-    // SAFETY: The tree is initialised (its root is set), so is its lock.
-    let _guard = unsafe { TreeGuard::lock(tree) };
-    // SAFETY: `tree` is valid; the root only changes under the lock.
-    let Some(root) = (unsafe { tree_root(tree) }) else {
-        return EINVAL.to_errno();
+    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut LeafCache| {
+        // SAFETY: As in `kho_radix_add_key()`. 63 means no cap on the
+        // block order, like the C chunking.
+        unsafe {
+            kho_radix_tree::add_pfn_range(
+                mem,
+                root,
+                cache,
+                start_pfn as u64,
+                nr_pages as u64,
+                63,
+                &mut crosses_nodes,
+            )
+        }
     };
-    // SAFETY: We hold the tree lock.
-    let mut mem = unsafe { KernelNodes::for_tree(tree) };
-    // SAFETY: We hold the tree lock.
-    let cache = unsafe { tree_cache(tree) };
-    // SAFETY: As in `kho_radix_add_key()`. 63 means no cap on the block
-    // order, like the C chunking.
-    match unsafe {
-        kho_radix_tree::add_pfn_range(
-            &mut mem,
-            root,
-            cache,
-            start_pfn as u64,
-            nr_pages as u64,
-            63,
-            &mut crosses_nodes,
-        )
-    } {
-        Ok(()) => 0,
-        Err(err) => to_error(err).to_errno(),
+    // SAFETY: As in `kho_radix_add_key()`.
+    let res = unsafe { with_locked_tree(tree, op) };
+    match res {
+        Some(Ok(())) => 0,
+        Some(Err(err)) => to_error(err).to_errno(),
+        None => EINVAL.to_errno(),
     }
 }
 
@@ -523,32 +535,26 @@ pub unsafe extern "C" fn kho_radix_del_pfn_range(
         return;
     }
 
-    // SAFETY: The tree is initialised (its root is set), so is its lock.
-    let _guard = unsafe { TreeGuard::lock(tree) };
-    // SAFETY: `tree` is valid; the root only changes under the lock.
-    let Some(root) = (unsafe { tree_root(tree) }) else {
-        return;
+    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut LeafCache| {
+        // SAFETY: As in `kho_radix_add_key()`; every node below the root
+        // comes from `KernelNodes` (safety requirements). 63: no cap on
+        // the block order, as in `kho_radix_add_pfn_range()`.
+        unsafe {
+            kho_radix_tree::del_pfn_range_reclaim(
+                mem,
+                root,
+                cache,
+                start_pfn as u64,
+                nr_pages as u64,
+                63,
+                &mut crosses_nodes,
+            )
+        }
     };
-    // SAFETY: We hold the tree lock.
-    let mut mem = unsafe { KernelNodes::for_tree(tree) };
-    // SAFETY: We hold the tree lock.
-    let cache = unsafe { tree_cache(tree) };
-    // SAFETY: As in `kho_radix_add_key()`; every node below the root comes
-    // from `KernelNodes` (safety requirements). 63: no cap on the block
-    // order, as in `kho_radix_add_pfn_range()`.
-    let missing = unsafe {
-        kho_radix_tree::del_pfn_range_reclaim(
-            &mut mem,
-            root,
-            cache,
-            start_pfn as u64,
-            nr_pages as u64,
-            63,
-            &mut crosses_nodes,
-        )
-    };
+    // SAFETY: As in `kho_radix_add_key()`.
+    let missing = unsafe { with_locked_tree(tree, op) };
     // Unpreserving pages that were never preserved.
-    kernel::warn_on!(missing != 0);
+    kernel::warn_on!(missing.is_some_and(|m| m != 0));
 }
 
 /// Walks the radix tree and calls the callbacks of `cb` on it.

@@ -743,6 +743,28 @@ impl<'a, L: PhysLayout + ?Sized> RangeFinder<'a, L> {
     }
 }
 
+/// Stores `value` at `scratch[*n]` for the visit `v` and advances `*n`; a full
+/// buffer is [`ErrorKind::TooManyNodes`] (unreachable: a walk visits at most
+/// `max_nodes <= scratch.len()` nodes).
+fn push(
+    scratch: &mut [u64],
+    n: &mut usize,
+    value: u64,
+    v: &Visit,
+    max_nodes: usize,
+) -> Result<(), ValidationError> {
+    let slot = scratch.get_mut(*n).ok_or(ValidationError {
+        level: v.level,
+        index: v.index,
+        value: v.phys,
+        other: max_nodes as u64,
+        kind: ErrorKind::TooManyNodes,
+    })?;
+    *slot = value;
+    *n += 1;
+    Ok(())
+}
+
 /// Validates the radix tree at physical address `root_phys` handed over by
 /// the previous kernel; see the module documentation for what is checked
 /// and at what cost.
@@ -803,23 +825,7 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
         *slot = root_phys;
         n += 1;
     }
-    let mut record = |v: &Visit| -> Result<(), ValidationError> {
-        match scratch.get_mut(n) {
-            Some(slot) => {
-                *slot = v.phys;
-                n += 1;
-                Ok(())
-            }
-            // Unreachable: the walk visits at most `max_nodes <= scratch.len()`.
-            None => Err(ValidationError {
-                level: v.level,
-                index: v.index,
-                value: v.phys,
-                other: max_nodes as u64,
-                kind: ErrorKind::TooManyNodes,
-            }),
-        }
-    };
+    let mut record = |v: &Visit| push(scratch, &mut n, v.phys, v, max_nodes);
     // SAFETY: `root` came from `layout.node_ptr(root_phys)`; the caller
     // guarantees the `node_ptr` contract.
     let counts = unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut record) }?;
@@ -932,21 +938,7 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
         if v.level != 1 {
             return Ok(());
         }
-        match scratch.get_mut(nl) {
-            Some(slot) => {
-                *slot = v.prefix >> BITMAP_SIZE_LOG2;
-                nl += 1;
-                Ok(())
-            }
-            // Unreachable: the walk visits at most `max_nodes <= scratch.len()`.
-            None => Err(ValidationError {
-                level: v.level,
-                index: v.index,
-                value: v.phys,
-                other: max_nodes as u64,
-                kind: ErrorKind::TooManyNodes,
-            }),
-        }
+        push(scratch, &mut nl, v.prefix >> BITMAP_SIZE_LOG2, v, max_nodes)
     };
     // SAFETY: as for the first walk.
     unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut record_leaf) }?;
