@@ -449,13 +449,14 @@ pub unsafe extern "C" fn kho_radix_del_key_reclaim(
 /// block. The tree is the same as after one [`kho_radix_add_key`] per block.
 ///
 /// On failure the blocks added by this call are removed again, as
-/// `kho_preserve_pages()` does. Returns 0, `-EINVAL` (with a warning) for an
-/// uninitialised tree, `-ERANGE` if a block does not fit the key width or
-/// `-ENOMEM`.
+/// `kho_preserve_pages()` does, and the nodes that leaves empty are freed,
+/// as its unpreserve does with this tracker. Returns 0, `-EINVAL` (with a
+/// warning) for an uninitialised tree, `-ERANGE` if a block does not fit the
+/// key width or `-ENOMEM`.
 ///
 /// # Safety
 ///
-/// Same as [`kho_radix_add_key`]; the page frames are valid.
+/// Same as [`kho_radix_del_key_reclaim`]; the page frames are valid.
 #[export]
 pub unsafe extern "C" fn kho_radix_add_pfn_range(
     tree: *mut bindings::kho_radix_tree,
@@ -469,8 +470,10 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
     }
 
     let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut LeafCache| {
-        // SAFETY: As in `kho_radix_add_key()`. 63 means no cap on the
-        // block order, like the C chunking.
+        // SAFETY: As in `kho_radix_add_key()`; every node below the root
+        // comes from `KernelNodes` (safety requirements), as the rollback
+        // frees nodes. 63 means no cap on the block order, like the C
+        // chunking.
         unsafe {
             kho_radix_tree::add_pfn_range(
                 mem,

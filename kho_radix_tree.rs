@@ -611,14 +611,16 @@ fn pfn_key(pfn: u64, order: u32) -> Option<u64> {
 /// across calls.
 ///
 /// Chunks are at most `max_order` (63, i.e. no cap, gives exactly the C
-/// chunking) and `split` may shrink a chunk, see `range_chunk_order()`. On failure the chunks
-/// added by this call are deleted again, as `kho_preserve_pages()` does, and
-/// the error of the failed chunk is returned.
+/// chunking) and `split` may shrink a chunk, see `range_chunk_order()`. On
+/// failure the chunks added by this call are deleted again, as
+/// `kho_preserve_pages()` does, with [`del_pfn_range_reclaim`], so that the
+/// nodes the call allocated are freed too, and the error of the failed chunk
+/// is returned.
 ///
 /// # Safety
 ///
-/// `root` is a valid tree for `mem` (see the module documentation) and
-/// `cache` belongs to it.
+/// As for [`del_key_reclaim`] (a valid tree for `mem` whose nodes below the
+/// root all come from `mem.alloc_node()`), and `cache` belongs to the tree.
 pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
@@ -640,7 +642,7 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
         if let Err(err) = res {
             // SAFETY: guaranteed by the caller.
             unsafe {
-                del_pfn_range(
+                del_pfn_range_reclaim(
                     mem,
                     root,
                     cache,

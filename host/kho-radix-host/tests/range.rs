@@ -156,6 +156,7 @@ macro_rules! range_tests {
                     let res = unsafe { add_key(&mut arena, root, other) };
                     prop_assert!(res.is_ok());
                     let before = keys_of(&arena, root);
+                    let pages_before = arena.live_pages();
                     arena.fail_nth_alloc(Some(fail_at));
                     // SAFETY: valid tree in `arena`.
                     let res = unsafe { add_pfn_range(&mut arena, root, &mut LeafCache::new(), start, n, 63, &mut |_, _| false) };
@@ -163,6 +164,8 @@ macro_rules! range_tests {
                     if res.is_err() {
                         prop_assert_eq!(res, Err(RadixError::NoMemory));
                         prop_assert_eq!(keys_of(&arena, root), before);
+                        // The nodes the call allocated are freed again.
+                        prop_assert_eq!(arena.live_pages(), pages_before);
                     }
                     // Every live page is a node of the tree: nothing leaked.
                     // SAFETY: valid tree in `arena`.
