@@ -226,7 +226,8 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     };
 
     let bytes = max_nodes * core::mem::size_of::<u64>();
-    // SAFETY: The helper has no preconditions; it returns zeroed memory.
+    // SAFETY: The helper has no preconditions; the memory is not cleared,
+    // which `validate_tree()` allows (it writes each entry before reading it).
     let buf = unsafe { bindings::kho_radix_rs_early_alloc(bytes) }.cast::<u64>();
     if buf.is_null() {
         pr_err!(
@@ -235,8 +236,9 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
         );
         return ENOMEM.to_errno();
     }
-    // SAFETY: `buf` is a fresh, zeroed, suitably aligned allocation of
-    // `max_nodes` `u64`s that only this slice uses until it is freed below.
+    // SAFETY: `buf` is a fresh, suitably aligned allocation of `max_nodes`
+    // `u64`s that only this slice uses until it is freed below. It is RAM
+    // written by whoever used it last, and any bit pattern is a valid `u64`.
     let nodes = unsafe { core::slice::from_raw_parts_mut(buf, max_nodes) };
 
     let start_cycles = cycles();
