@@ -315,13 +315,14 @@ unsafe fn write_word(leaf: NonNull<RadixLeaf>, w: usize, val: u64) {
 }
 
 /// First non-zero entry of `node` at index `from` or later, as
-/// `(index, entry)`.
+/// `(index, entry)`. Also scans the tables of a handed-over tree in
+/// [`super::kho_radix_validate`], where most entries are zero.
 ///
 /// # Safety
 ///
 /// `node` is valid for reads and not written concurrently.
 #[inline]
-unsafe fn next_entry(node: NonNull<RadixNode>, from: usize) -> Option<(usize, u64)> {
+pub(super) unsafe fn next_entry(node: NonNull<RadixNode>, from: usize) -> Option<(usize, u64)> {
     let mut i = from;
     while i < TABLE_ENTRIES {
         // Skip all-zero blocks of eight aligned entries at a time.

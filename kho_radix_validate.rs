@@ -60,7 +60,7 @@
 //!    entry (alignment, RAM, scratch, key range, mapping, cycle against the
 //!    at most `D` ancestors, node budget) and records each node's address in
 //!    `scratch`. `O(N * (E + D))`. The addresses are then sorted in place
-//!    (`sort_unstable`, no allocation) and a duplicate means a node shared by
+//!    (heapsort, no allocation) and a duplicate means a node shared by
 //!    two parents; a second, identical walk finds the entry that reaches it
 //!    the second time, to report it. `O(N log N)`.
 //! 2. *Keys*, a bitmap word at a time: keys increase with the address within
@@ -121,7 +121,7 @@
 //! several).
 
 use super::kho_radix_abi::*;
-use super::kho_radix_tree::key_in_range;
+use super::kho_radix_tree::{key_in_range, next_entry};
 use core::ptr::NonNull;
 
 /// What the validator needs to know about physical memory.
@@ -316,26 +316,6 @@ unsafe fn read_word(node: NonNull<RadixNode>, w: usize) -> u64 {
     // SAFETY: `RadixLeaf` has the size and alignment of `RadixNode`, so the
     // caller's guarantee covers it; the masked index is within the bitmap.
     unsafe { (*leaf.as_ptr()).bitmap[w % BITMAP_WORDS] }
-}
-
-/// First non-zero entry of `node` at index `from` or later, as
-/// `(index, entry)`.
-///
-/// # Safety
-///
-/// As for [`read_entry`].
-#[inline]
-unsafe fn next_entry(node: NonNull<RadixNode>, from: usize) -> Option<(usize, u64)> {
-    let mut i = from;
-    while i < TABLE_ENTRIES {
-        // SAFETY: guaranteed by the caller.
-        let e = unsafe { read_entry(node, i) };
-        if e != 0 {
-            return Some((i, e));
-        }
-        i += 1;
-    }
-    None
 }
 
 /// Whether `p` is aligned for [`RadixNode`] (a power of two).
@@ -577,6 +557,44 @@ unsafe fn first_bit(leaf: NonNull<RadixNode>, from: usize, to: usize) -> Option<
         w += 1;
     }
     None
+}
+
+/// Sorts `a` in place with heapsort, as the kernel's `sort()` does:
+/// `O(n log n)` with no recursion or allocation, in little code.
+///
+/// `sort_unstable()` brings in kilobytes of sorting networks, and this pass
+/// runs once per boot with cold caches (under QEMU TCG, translating code the
+/// first time it runs is most of the validation's time).
+fn heapsort(a: &mut [u64]) {
+    for start in (0..a.len() / 2).rev() {
+        sift_down(a, start, a.len());
+    }
+    for end in (1..a.len()).rev() {
+        a.swap(0, end);
+        sift_down(a, 0, end);
+    }
+}
+
+/// Moves `a[root]` down the max-heap `a[..end]` to its place.
+fn sift_down(a: &mut [u64], mut root: usize, end: usize) {
+    loop {
+        let left = 2 * root + 1;
+        let (Some(&r), Some(&l)) = (a.get(root), a.get(left)) else {
+            return;
+        };
+        if left >= end {
+            return;
+        }
+        let (child, c) = match a.get(left + 1) {
+            Some(&right) if left + 1 < end && right > l => (left + 1, right),
+            _ => (left, l),
+        };
+        if r >= c {
+            return;
+        }
+        a.swap(root, child);
+        root = child;
+    }
 }
 
 /// The address of a tree page in `[start, end)`, if any; `nodes` is sorted.
@@ -840,7 +858,7 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
             ))
         }
     };
-    nodes.sort_unstable();
+    heapsort(nodes);
     let dup = nodes.windows(2).find_map(|w| match *w {
         [a, b] if a == b => Some(a),
         _ => None,
