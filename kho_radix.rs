@@ -78,7 +78,7 @@ mod kho_radix_validate;
 mod kho_fdt;
 
 use kho_radix_abi::RadixNode;
-use kho_radix_tree::{LeafCache, NodeMemory, RadixError};
+use kho_radix_tree::{NodeMemory, RadixError, TableCache};
 
 // The Rust view of the ABI must match the C one.
 const _: () = {
@@ -90,14 +90,15 @@ const _: () = {
     assert!(kho_radix_abi::BITMAP_SIZE_LOG2 == bindings::kho_radix_consts_KHO_BITMAP_SIZE_LOG2);
     assert!(kho_radix_abi::TREE_MAX_DEPTH == bindings::kho_radix_consts_KHO_TREE_MAX_DEPTH);
     assert!(core::mem::size_of::<c_ulong>() == core::mem::size_of::<u64>());
-    // `struct kho_radix_leaf_cache` is the C view of `LeafCache`.
-    assert!(kho_radix_tree::LEAF_CACHE_SLOTS == bindings::KHO_RADIX_LEAF_CACHE_SLOTS as usize);
+    // `struct kho_radix_table_cache` is the C view of `TableCache`.
+    assert!(kho_radix_tree::TABLE_CACHE_SLOTS == bindings::KHO_RADIX_TABLE_CACHE_SLOTS as usize);
     assert!(
-        core::mem::size_of::<bindings::kho_radix_leaf_cache>() == core::mem::size_of::<LeafCache>()
+        core::mem::size_of::<bindings::kho_radix_table_cache>()
+            == core::mem::size_of::<TableCache>()
     );
     assert!(
-        core::mem::align_of::<bindings::kho_radix_leaf_cache>()
-            == core::mem::align_of::<LeafCache>()
+        core::mem::align_of::<bindings::kho_radix_table_cache>()
+            == core::mem::align_of::<TableCache>()
     );
 };
 
@@ -230,7 +231,7 @@ unsafe fn tree_lock<'a>(tree: *mut bindings::kho_radix_tree) -> &'a Lock<(), Mut
 ///
 /// [`tree_lock`]`(tree).lock()` takes the same mutex the same way, but its
 /// guard also calls `lockdep_assert_held()` through an out-of-line C helper on
-/// every acquisition, which costs about as much as a whole leaf-cache hit.
+/// every acquisition, which costs about as much as a whole table-cache hit.
 /// The cold paths (walk, destroy, statistics) use it.
 ///
 /// # Invariants
@@ -281,22 +282,22 @@ unsafe fn tree_root(tree: *mut bindings::kho_radix_tree) -> Option<NonNull<Radix
     NonNull::new(unsafe { (*tree).root }.cast())
 }
 
-/// Returns the tree's leaf cache.
+/// Returns the tree's table cache.
 ///
 /// # Safety
 ///
 /// `tree` points to a valid `struct kho_radix_tree` and the caller holds its
 /// lock for `'a` (or otherwise has exclusive access to the tree).
 #[inline]
-unsafe fn tree_cache<'a>(tree: *mut bindings::kho_radix_tree) -> &'a mut LeafCache {
-    // SAFETY: `tree` is valid, so is its `leaf_cache` field, which has the
-    // layout of `LeafCache` (checked at compile time); all its bit patterns
-    // are valid `LeafCache`s (integers and raw pointers), and the lock makes
+unsafe fn tree_cache<'a>(tree: *mut bindings::kho_radix_tree) -> &'a mut TableCache {
+    // SAFETY: `tree` is valid, so is its `table_cache` field, which has the
+    // layout of `TableCache` (checked at compile time); all its bit patterns
+    // are valid `TableCache`s (integers and raw pointers), and the lock makes
     // this the only reference.
-    unsafe { &mut *(&raw mut (*tree).leaf_cache).cast::<LeafCache>() }
+    unsafe { &mut *(&raw mut (*tree).table_cache).cast::<TableCache>() }
 }
 
-/// Runs `f` on the tree under its lock, with its root, node memory and leaf
+/// Runs `f` on the tree under its lock, with its root, node memory and table
 /// cache: the common part of the per-page operations. Returns `None`, without
 /// calling `f`, if the tree has no root.
 ///
@@ -304,11 +305,11 @@ unsafe fn tree_cache<'a>(tree: *mut bindings::kho_radix_tree) -> &'a mut LeafCac
 ///
 /// `tree` points to a valid `struct kho_radix_tree` whose lock is
 /// initialised, and whose nodes, if its root is set, form a valid tree of
-/// direct-mapped pages to which its leaf cache belongs.
+/// direct-mapped pages to which its table cache belongs.
 #[inline(always)]
 unsafe fn with_locked_tree<R>(
     tree: *mut bindings::kho_radix_tree,
-    f: impl FnOnce(&mut KernelNodes, NonNull<RadixNode>, &mut LeafCache) -> R,
+    f: impl FnOnce(&mut KernelNodes, NonNull<RadixNode>, &mut TableCache) -> R,
 ) -> Option<R> {
     // SAFETY: The lock is initialised (safety requirements).
     let _guard = unsafe { TreeGuard::lock(tree) };
@@ -352,7 +353,7 @@ pub unsafe extern "C" fn kho_radix_add_key(
         return ERANGE.to_errno();
     }
 
-    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut LeafCache| {
+    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
         // SAFETY: `root` is the root of a valid tree of direct-mapped node
         // pages allocated by `KernelNodes` (or handed over by the previous
         // kernel), the cache belongs to it (it is cleared whenever the
@@ -404,7 +405,7 @@ unsafe fn del_key<const RECLAIM: bool>(tree: *mut bindings::kho_radix_tree, key:
         return;
     }
 
-    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut LeafCache| {
+    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
         // SAFETY: As in `kho_radix_add_key()`; for `RECLAIM`, every node
         // below the root comes from `KernelNodes` (safety requirements).
         unsafe {
@@ -469,7 +470,7 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
         return EINVAL.to_errno();
     }
 
-    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut LeafCache| {
+    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
         // SAFETY: As in `kho_radix_add_key()`; every node below the root
         // comes from `KernelNodes` (safety requirements), as the rollback
         // frees nodes. 63 means no cap on the block order, like the C
@@ -538,7 +539,7 @@ pub unsafe extern "C" fn kho_radix_del_pfn_range(
         return;
     }
 
-    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut LeafCache| {
+    let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
         // SAFETY: As in `kho_radix_add_key()`; every node below the root
         // comes from `KernelNodes` (safety requirements). 63: no cap on
         // the block order, as in `kho_radix_add_pfn_range()`.
@@ -663,12 +664,12 @@ pub unsafe extern "C" fn kho_radix_init_tree(
     unsafe { (*tree).root = root.as_ptr().cast() };
     // INVARIANT: an empty cache belongs to any tree.
     // SAFETY: `tree` is valid for writes and nobody else uses it during the
-    // call; the field has the layout of `LeafCache` (checked at compile
+    // call; the field has the layout of `TableCache` (checked at compile
     // time). It may be uninitialised, hence a write and not a reference.
     unsafe {
-        (&raw mut (*tree).leaf_cache)
-            .cast::<LeafCache>()
-            .write(LeafCache::new())
+        (&raw mut (*tree).table_cache)
+            .cast::<TableCache>()
+            .write(TableCache::new())
     };
     // SAFETY: `tree` is valid for writes and not used concurrently.
     unsafe { (*tree).direct_map_offset = KernelNodes::new().offset };
@@ -716,7 +717,7 @@ pub unsafe extern "C" fn kho_radix_destroy_tree(tree: *mut bindings::kho_radix_t
     unsafe { kho_radix_tree::destroy(&mut mem, root) };
     // SAFETY: `tree` is valid for writes and we hold its lock.
     unsafe { (*tree).root = core::ptr::null_mut() };
-    // The cached leaves were just freed.
+    // The cached tables were just freed.
     // SAFETY: We hold the tree lock.
     unsafe { tree_cache(tree) }.clear();
 }

@@ -37,11 +37,11 @@
 //!     -> Result<(), RadixError>;
 //! pub unsafe fn del_key_reclaim<M>(mem: &mut M, root: NonNull<RadixNode>, key: u64)
 //!     -> Result<(), RadixError>;
-//! // The same three with a `cache: &mut LeafCache` after `root`, which
-//! // remembers the leaves used last across calls:
+//! // The same three with a `cache: &mut TableCache` after `root`, which
+//! // remembers the level-1 tables used last across calls:
 //! // add_key_cached(), del_key_cached(), del_key_reclaim_cached().
 //! pub unsafe fn add_pfn_range<M, F>(mem: &mut M, root: NonNull<RadixNode>,
-//!     cache: &mut LeafCache, start_pfn: u64, nr_pages: u64, max_order: u32,
+//!     cache: &mut TableCache, start_pfn: u64, nr_pages: u64, max_order: u32,
 //!     split: &mut F) -> Result<(), RadixError>;      // F: FnMut(u64, u32) -> bool
 //! pub unsafe fn del_pfn_range<M, F>(/* same */) -> usize;
 //! pub unsafe fn del_pfn_range_reclaim<M, F>(/* same */) -> usize;
@@ -160,99 +160,117 @@ pub fn alloc_root<M: NodeMemory + ?Sized>(mem: &mut M) -> Result<NonNull<RadixNo
     mem.alloc_node().ok_or(RadixError::NoMemory)
 }
 
-/// Number of leaves a [`LeafCache`] remembers: 32 leaves of order-0 keys
-/// cover 4 GiB with 4 KiB pages, for 512 bytes of cache per tree (which C
-/// keeps on the stack in `kho_extend_scratch()`, so not much more).
-pub const LEAF_CACHE_SLOTS: usize = 32;
+/// Number of level-1 tables a [`TableCache`] remembers: 512 bytes per tree
+/// (which C keeps on the stack in `kho_extend_scratch()`, so not much more).
+pub const TABLE_CACHE_SLOTS: usize = 32;
 
-/// Distance between the slots of the first leaves of two neighbouring orders;
-/// odd, so the orders' first leaves land in distinct slots.
-const LEAF_CACHE_ORDER_STRIDE: usize = 7;
+/// Distance between the slots of the first tables of two neighbouring
+/// orders; odd, so the orders' first tables land in distinct slots.
+const TABLE_CACHE_ORDER_STRIDE: usize = 7;
 
-/// The leaves used last, so that keys near recent ones skip the descent.
+/// Keys with equal bits from here up have their leaves in one level-1 table.
+const TABLE_PREFIX_SHIFT: u32 = BITMAP_SIZE_LOG2 + TABLE_SIZE_LOG2;
+
+/// The level-1 tables used last, so that most keys skip the descent.
 ///
-/// Preserving pages one after the other mostly hits the leaf of the previous
-/// key, and pages preserved in random order within a few GiB hit one of a
-/// few dozen leaves: a leaf covers [`BITMAP_BITS`] consecutive keys of one
-/// order. The cache is direct-mapped on the leaf's *prefix*, the key bits
-/// above the bitmap index (`key >> BITMAP_SIZE_LOG2`), which names exactly
-/// one leaf of the tree: slot `(prefix + prefix.leading_zeros() *
-/// LEAF_CACHE_ORDER_STRIDE) % LEAF_CACHE_SLOTS`. Consecutive leaves of one
-/// order take consecutive slots, so up to [`LEAF_CACHE_SLOTS`] of them stay
-/// cached together; the order (which fixes the position of the prefix's top
-/// bit, see [`encode_key`]) moves each order's run of slots elsewhere. A hit
-/// costs one compare instead of `TREE_MAX_DEPTH - 1` dependent loads.
+/// A level-1 table points at the leaves of [`TABLE_ENTRIES`] consecutive
+/// ranges of [`BITMAP_BITS`] keys of one order: with 4 KiB pages, the
+/// order-0 pages of 64 GiB. So pages preserved one after the other, and
+/// pages preserved in random order over any realistic range, find their
+/// leaf from a cached table: one compare and one load of the table entry
+/// instead of `TREE_MAX_DEPTH - 1` dependent loads. Caching the tables
+/// rather than the leaves keeps the branch on the hit predictable: a cache
+/// of 32 leaves, in random order over 128 leaves, hit a quarter of the
+/// time, unpredictably, and the mispredicted branch made random deletes
+/// slower than C's full descent on real hardware.
 ///
-/// The layout is the C `struct kho_radix_leaf_cache` that the kernel keeps in
-/// `struct kho_radix_tree`, under the tree lock; all zeroes is the empty
+/// The cache is direct-mapped on the table's *prefix*, the key bits above
+/// the level-1 index (`key >> TABLE_PREFIX_SHIFT`), which names exactly one
+/// table of the tree: slot `(prefix + prefix.leading_zeros() *
+/// TABLE_CACHE_ORDER_STRIDE) % TABLE_CACHE_SLOTS`. The order (which fixes
+/// the position of the prefix's top bit, see [`encode_key`]) moves each
+/// order's tables to slots of their own, so mixed orders stay cached too.
+///
+/// The layout is the C `struct kho_radix_table_cache` that the kernel keeps
+/// in `struct kho_radix_tree`, under the tree lock; all zeroes is the empty
 /// cache.
 ///
 /// # Invariants
 ///
-/// A cache belongs to one tree. Each slot whose `leaf` is not null holds the
-/// leaf at the end of the path of the keys `k` with
-/// `k >> BITMAP_SIZE_LOG2 == prefix`, in the slot of that prefix. The tree
-/// functions keep this when they free leaves; whoever replaces or destroys
-/// the tree must [`clear`](LeafCache::clear) its cache.
+/// A cache belongs to one tree. Each slot whose `table` is not null holds
+/// the level-1 table on the path of the keys `k` with
+/// `k >> TABLE_PREFIX_SHIFT == prefix`, in the slot of that prefix. The tree
+/// functions keep this when they free tables; whoever replaces or destroys
+/// the tree must [`clear`](TableCache::clear) its cache.
 #[repr(C)]
-pub struct LeafCache {
-    prefix: [u64; LEAF_CACHE_SLOTS],
-    leaf: [*mut RadixLeaf; LEAF_CACHE_SLOTS],
+pub struct TableCache {
+    prefix: [u64; TABLE_CACHE_SLOTS],
+    table: [*mut RadixNode; TABLE_CACHE_SLOTS],
 }
 
-impl LeafCache {
+impl TableCache {
     /// An empty cache.
     pub const fn new() -> Self {
         Self {
-            prefix: [0; LEAF_CACHE_SLOTS],
-            leaf: [core::ptr::null_mut(); LEAF_CACHE_SLOTS],
+            prefix: [0; TABLE_CACHE_SLOTS],
+            table: [core::ptr::null_mut(); TABLE_CACHE_SLOTS],
         }
     }
 
-    /// Forgets every leaf, for a tree that is replaced or destroyed.
+    /// Forgets every table, for a tree that is replaced or destroyed.
     pub fn clear(&mut self) {
         *self = Self::new();
     }
 
-    /// The slot of the leaf of prefix `prefix`.
+    /// The slot of the table of prefix `prefix`.
     #[inline]
     fn slot(prefix: u64) -> usize {
-        let order_offset = prefix.leading_zeros() as usize * LEAF_CACHE_ORDER_STRIDE;
-        (prefix as usize).wrapping_add(order_offset) % LEAF_CACHE_SLOTS
+        let order_offset = prefix.leading_zeros() as usize * TABLE_CACHE_ORDER_STRIDE;
+        (prefix as usize).wrapping_add(order_offset) % TABLE_CACHE_SLOTS
     }
 
-    /// The cached leaf of `key`'s path, if any.
+    /// The leaf of `key`'s path, if its level-1 table is cached and the leaf
+    /// exists.
+    ///
+    /// # Safety
+    ///
+    /// The cache belongs to a valid tree for `mem`.
     #[inline]
-    fn get(&self, key: u64) -> Option<NonNull<RadixLeaf>> {
-        let prefix = key >> BITMAP_SIZE_LOG2;
+    unsafe fn leaf<M: NodeMemory + ?Sized>(&self, mem: &M, key: u64) -> Option<NonNull<RadixLeaf>> {
+        let prefix = key >> TABLE_PREFIX_SHIFT;
         let slot = Self::slot(prefix);
-        match (self.prefix.get(slot), self.leaf.get(slot)) {
-            (Some(&cached), Some(&leaf)) if cached == prefix => NonNull::new(leaf),
-            _ => None,
-        }
+        let table = match (self.prefix.get(slot), self.table.get(slot)) {
+            (Some(&cached), Some(&table)) if cached == prefix => NonNull::new(table)?,
+            _ => return None,
+        };
+        // SAFETY: by the invariant, `table` is the level-1 table of `key`'s
+        // path in the cache's tree, which is valid (guaranteed by the caller).
+        let entry = unsafe { read_entry(table, table_index(key, 1)) };
+        // An entry of a level-1 table is a leaf.
+        (entry != 0).then(|| mem.phys_to_virt(entry).cast())
     }
 
-    /// Remembers `leaf` as the leaf of `key`'s path.
+    /// Remembers `table` as the level-1 table of `key`'s path.
     #[inline]
-    fn set(&mut self, key: u64, leaf: NonNull<RadixLeaf>) {
-        let prefix = key >> BITMAP_SIZE_LOG2;
+    fn set(&mut self, key: u64, table: NonNull<RadixNode>) {
+        let prefix = key >> TABLE_PREFIX_SHIFT;
         let slot = Self::slot(prefix);
         if let (Some(cached_prefix), Some(cached)) =
-            (self.prefix.get_mut(slot), self.leaf.get_mut(slot))
+            (self.prefix.get_mut(slot), self.table.get_mut(slot))
         {
-            // INVARIANT: the caller passes the leaf of `key`'s path, which
-            // goes to the slot of its prefix.
+            // INVARIANT: the caller passes the level-1 table of `key`'s path,
+            // which goes to the slot of its prefix.
             *cached_prefix = prefix;
-            *cached = leaf.as_ptr();
+            *cached = table.as_ptr();
         }
     }
 
-    /// Forgets `leaf`, the leaf of `key`'s path, which is about to be freed.
-    /// A leaf has one prefix, so it can only sit in that prefix's slot.
-    fn forget(&mut self, key: u64, leaf: NonNull<RadixLeaf>) {
-        let slot = Self::slot(key >> BITMAP_SIZE_LOG2);
-        if let Some(cached) = self.leaf.get_mut(slot) {
-            if *cached == leaf.as_ptr() {
+    /// Forgets `table`, the level-1 table of `key`'s path, which is about to
+    /// be freed. A table has one prefix, so it can only sit in that slot.
+    fn forget(&mut self, key: u64, table: NonNull<RadixNode>) {
+        let slot = Self::slot(key >> TABLE_PREFIX_SHIFT);
+        if let Some(cached) = self.table.get_mut(slot) {
+            if *cached == table.as_ptr() {
                 // INVARIANT: an empty slot describes nothing.
                 *cached = core::ptr::null_mut();
             }
@@ -260,7 +278,7 @@ impl LeafCache {
     }
 }
 
-impl Default for LeafCache {
+impl Default for TableCache {
     fn default() -> Self {
         Self::new()
     }
@@ -420,11 +438,11 @@ pub unsafe fn add_key<M: NodeMemory + ?Sized>(
     key: u64,
 ) -> Result<(), RadixError> {
     // SAFETY: guaranteed by the caller; a new cache belongs to any tree.
-    unsafe { add_key_cached(mem, root, &mut LeafCache::new(), key) }
+    unsafe { add_key_cached(mem, root, &mut TableCache::new(), key) }
 }
 
-/// [`add_key`] that starts from the leaf `cache` holds for the key, if any,
-/// and remembers the key's leaf there.
+/// [`add_key`] that starts from the level-1 table `cache` holds for the key,
+/// if any, and remembers the key's table there.
 ///
 /// # Safety
 ///
@@ -436,22 +454,23 @@ pub unsafe fn add_key<M: NodeMemory + ?Sized>(
 pub unsafe fn add_key_cached<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
-    cache: &mut LeafCache,
+    cache: &mut TableCache,
     key: u64,
 ) -> Result<(), RadixError> {
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
-    let leaf = match cache.get(key) {
+    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
+    let leaf = match unsafe { cache.leaf(mem, key) } {
         Some(leaf) => leaf,
         None => {
             // SAFETY: guaranteed by the caller.
-            let leaf = unsafe { leaf_for_key(mem, root, key) }?;
-            cache.set(key, leaf);
+            let (table, leaf) = unsafe { leaf_for_key(mem, root, key) }?;
+            cache.set(key, table);
             leaf
         }
     };
-    // SAFETY: `leaf` is the leaf of `key`'s path (by the cache invariant, or
+    // SAFETY: `leaf` is the leaf of `key`'s path (from the cached table, or
     // just found), which the caller lets us access.
     unsafe { set_key_bit(leaf, key) };
     Ok(())
@@ -473,7 +492,8 @@ unsafe fn set_key_bit(leaf: NonNull<RadixLeaf>, key: u64) {
     }
 }
 
-/// Returns the leaf of `key`'s path, allocating the missing tables and leaf.
+/// Returns the level-1 table and the leaf of `key`'s path, allocating the
+/// missing tables and leaf.
 ///
 /// On allocation failure everything allocated by this call is freed and the
 /// tree is exactly as before.
@@ -486,30 +506,31 @@ unsafe fn leaf_for_key<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
     key: u64,
-) -> Result<NonNull<RadixLeaf>, RadixError> {
+) -> Result<(NonNull<RadixNode>, NonNull<RadixLeaf>), RadixError> {
     // Fast path: descend as far as the path exists; nothing to undo here.
     let mut node = root;
     let mut level = TOP_LEVEL;
-    while level > 0 {
+    loop {
         // SAFETY: `node` is the root or was reached through valid entries,
         // so it is a table of the tree, which the caller lets us access.
         let entry = unsafe { read_entry(node, table_index(key, level)) };
         if entry == 0 {
             break;
         }
+        if level == 1 {
+            // An entry of a level-1 table is a leaf.
+            return Ok((node, mem.phys_to_virt(entry).cast::<RadixLeaf>()));
+        }
         node = mem.phys_to_virt(entry);
         level -= 1;
-    }
-    if level == 0 {
-        // `node` was reached from a level-1 entry, so it is a leaf.
-        return Ok(node.cast::<RadixLeaf>());
     }
     // SAFETY: `node` is a table of the tree at `level` on `key`'s path.
     unsafe { grow_path(mem, node, level, key) }
 }
 
 /// Allocates the missing part of `key`'s path below the table `node` at
-/// `level`, whose entry for `key` is zero, and returns the new leaf.
+/// `level`, whose entry for `key` is zero, and returns the level-1 table and
+/// the new leaf.
 ///
 /// On allocation failure everything allocated by this call is freed and the
 /// tree is exactly as before.
@@ -524,12 +545,14 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
     mut node: NonNull<RadixNode>,
     mut level: u32,
     key: u64,
-) -> Result<NonNull<RadixLeaf>, RadixError> {
+) -> Result<(NonNull<RadixNode>, NonNull<RadixLeaf>), RadixError> {
     // Nodes allocated by this call, top down, for cleanup on failure.
     let mut new_nodes: [Option<NonNull<RadixNode>>; DEPTH] = [None; DEPTH];
     let mut n_new = 0;
     // Existing table and index where the new branch hangs.
     let mut anchor: Option<(NonNull<RadixNode>, usize)> = None;
+    // The level-1 table of the path, once the loop gets there.
+    let mut table = node;
 
     while level > 0 {
         let idx = table_index(key, level);
@@ -565,12 +588,15 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
             *slot = Some(new);
             n_new += 1;
         }
+        if level == 1 {
+            table = node;
+        }
         node = new;
         level -= 1;
     }
 
-    // `node` was reached from a level-1 entry, so it is a leaf of the tree.
-    Ok(node.cast::<RadixLeaf>())
+    // `node` was reached from a level-1 entry of `table`, so it is a leaf.
+    Ok((table, node.cast::<RadixLeaf>()))
 }
 
 /// The order of the next chunk of a page range, as `kho_preserve_pages()`
@@ -607,9 +633,9 @@ fn pfn_key(pfn: u64, order: u32) -> Option<u64> {
 
 /// Adds the keys of the page range `start_pfn..start_pfn + nr_pages`, chunked
 /// exactly as `kho_preserve_pages()` chunks it (so the tree is the same as
-/// after one [`add_key`] per chunk), descending the tree once per leaf
-/// instead of once per chunk: `cache` keeps the last leaf of each order, also
-/// across calls.
+/// after one [`add_key`] per chunk), descending the tree once per level-1
+/// table instead of once per chunk: `cache` keeps the tables of each order,
+/// also across calls.
 ///
 /// Chunks are at most `max_order` (63, i.e. no cap, gives exactly the C
 /// chunking) and `split` may shrink a chunk, see `range_chunk_order()`. On
@@ -625,7 +651,7 @@ fn pfn_key(pfn: u64, order: u32) -> Option<u64> {
 pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
-    cache: &mut LeafCache,
+    cache: &mut TableCache,
     start_pfn: u64,
     nr_pages: u64,
     max_order: u32,
@@ -671,7 +697,7 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
 pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
-    cache: &mut LeafCache,
+    cache: &mut TableCache,
     start_pfn: u64,
     nr_pages: u64,
     max_order: u32,
@@ -690,7 +716,7 @@ pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
 pub unsafe fn del_pfn_range_reclaim<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
-    cache: &mut LeafCache,
+    cache: &mut TableCache,
     start_pfn: u64,
     nr_pages: u64,
     max_order: u32,
@@ -714,7 +740,7 @@ unsafe fn del_range<
 >(
     mem: &mut M,
     root: NonNull<RadixNode>,
-    cache: &mut LeafCache,
+    cache: &mut TableCache,
     start_pfn: u64,
     nr_pages: u64,
     max_order: u32,
@@ -806,8 +832,8 @@ unsafe fn find_path<M: NodeMemory + ?Sized>(
     })
 }
 
-/// Finds the leaf of `key`'s path, or `None` if a table entry on it is zero:
-/// [`find_path`] without recording the path.
+/// Finds the level-1 table and the leaf of `key`'s path, or `None` if a
+/// table entry on it is zero: [`find_path`] without recording the path.
 ///
 /// # Safety
 ///
@@ -817,20 +843,22 @@ unsafe fn find_leaf<M: NodeMemory + ?Sized>(
     mem: &M,
     root: NonNull<RadixNode>,
     key: u64,
-) -> Option<NonNull<RadixLeaf>> {
+) -> Option<(NonNull<RadixNode>, NonNull<RadixLeaf>)> {
     let mut node = root;
     let mut level = TOP_LEVEL;
-    while level > 0 {
+    loop {
         // SAFETY: `node` is the root or was reached through valid entries.
         let entry = unsafe { read_entry(node, table_index(key, level)) };
         if entry == 0 {
             return None;
         }
+        if level == 1 {
+            // An entry of a level-1 table is a leaf.
+            return Some((node, mem.phys_to_virt(entry).cast()));
+        }
         node = mem.phys_to_virt(entry);
         level -= 1;
     }
-    // `node` was reached from a level-1 entry, so it is a leaf.
-    Some(node.cast())
 }
 
 /// Clears the bit of `key` in `leaf`; returns whether the leaf's word became
@@ -869,11 +897,11 @@ pub unsafe fn del_key<M: NodeMemory + ?Sized>(
     key: u64,
 ) -> Result<(), RadixError> {
     // SAFETY: guaranteed by the caller; a new cache belongs to any tree.
-    unsafe { del_key_cached(mem, root, &mut LeafCache::new(), key) }
+    unsafe { del_key_cached(mem, root, &mut TableCache::new(), key) }
 }
 
-/// [`del_key`] that starts from the leaf `cache` holds for the key, if any,
-/// and remembers the key's leaf there.
+/// [`del_key`] that starts from the level-1 table `cache` holds for the key,
+/// if any, and remembers the key's table there.
 ///
 /// # Safety
 ///
@@ -885,18 +913,20 @@ pub unsafe fn del_key<M: NodeMemory + ?Sized>(
 pub unsafe fn del_key_cached<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
-    cache: &mut LeafCache,
+    cache: &mut TableCache,
     key: u64,
 ) -> Result<(), RadixError> {
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
-    let leaf = match cache.get(key) {
+    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
+    let leaf = match unsafe { cache.leaf(mem, key) } {
         Some(leaf) => leaf,
         None => {
             // SAFETY: `root` is a valid tree, guaranteed by the caller.
-            let leaf = unsafe { find_leaf(mem, root, key) }.ok_or(RadixError::NotPresent)?;
-            cache.set(key, leaf);
+            let (table, leaf) =
+                unsafe { find_leaf(mem, root, key) }.ok_or(RadixError::NotPresent)?;
+            cache.set(key, table);
             leaf
         }
     };
@@ -920,12 +950,13 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
     key: u64,
 ) -> Result<(), RadixError> {
     // SAFETY: guaranteed by the caller; a new cache belongs to any tree.
-    unsafe { del_key_reclaim_cached(mem, root, &mut LeafCache::new(), key) }
+    unsafe { del_key_reclaim_cached(mem, root, &mut TableCache::new(), key) }
 }
 
-/// [`del_key_reclaim`] that starts from the leaf `cache` holds for the key:
-/// as long as the key's bitmap word keeps another key, nothing can become
-/// empty and the descent is skipped. Freed leaves are dropped from `cache`.
+/// [`del_key_reclaim`] that starts from the level-1 table `cache` holds for
+/// the key: as long as the key's bitmap word keeps another key, nothing can
+/// become empty and the descent is skipped. Freed level-1 tables are dropped
+/// from `cache`.
 ///
 /// # Safety
 ///
@@ -936,22 +967,24 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
 pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
-    cache: &mut LeafCache,
+    cache: &mut TableCache,
     key: u64,
 ) -> Result<(), RadixError> {
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
-    let (leaf, hit) = match cache.get(key) {
-        Some(leaf) => (leaf, true),
-        // SAFETY: `root` is a valid tree, guaranteed by the caller.
-        None => (
-            unsafe { find_leaf(mem, root, key) }.ok_or(RadixError::NotPresent)?,
-            false,
-        ),
+    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
+    let (leaf, found_table) = match unsafe { cache.leaf(mem, key) } {
+        Some(leaf) => (leaf, None),
+        None => {
+            // SAFETY: `root` is a valid tree, guaranteed by the caller.
+            let (table, leaf) =
+                unsafe { find_leaf(mem, root, key) }.ok_or(RadixError::NotPresent)?;
+            (leaf, Some(table))
+        }
     };
-    // SAFETY: `leaf` is the leaf of `key`'s path (cache invariant, or just
-    // found), which the caller lets us write.
+    // SAFETY: `leaf` is the leaf of `key`'s path (from the cached table, or
+    // just found), which the caller lets us write.
     let word_emptied = unsafe { clear_key_bit(leaf, key) };
     // Only a leaf whose word just emptied can have emptied.
     let leaf_emptied = word_emptied && {
@@ -960,15 +993,14 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     };
     if !leaf_emptied {
         // Another key keeps the leaf, so nothing is freed.
-        if !hit {
-            cache.set(key, leaf);
+        if let Some(table) = found_table {
+            cache.set(key, table);
         }
         return Ok(());
     }
     // The leaf is empty: find the tables above it, which may empty too.
     // SAFETY: `root` is a valid tree, guaranteed by the caller.
     let kp = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
-    cache.forget(key, kp.leaf);
 
     // `child` is empty: unlink it from its parent at `level` and free it.
     let mut child = kp.leaf.cast::<RadixNode>();
@@ -981,6 +1013,11 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
         // keys and the validity of the tree.
         // SAFETY: `parent` is a table of the tree on the key's path.
         unsafe { write_entry(parent, idx, 0) };
+        if level == 2 {
+            // `child` is the key's level-1 table; `cache` holds only tables
+            // of that level.
+            cache.forget(key, child);
+        }
         // SAFETY: `child` is below the root, so it came from
         // `mem.alloc_node()`; its only link was just cleared and `cache` no
         // longer holds it.

@@ -288,7 +288,7 @@ macro_rules! geometry {
             fn preserve_ranges(
                 mem: &mut Pool,
                 root: NonNull<abi::RadixNode>,
-                cache: &mut tree::LeafCache,
+                cache: &mut tree::TableCache,
                 ranges: &[u64],
             ) -> Result<u64, tree::RadixError> {
                 let mut keys = 0;
@@ -309,7 +309,7 @@ macro_rules! geometry {
             fn add_keys(
                 mem: &mut Pool,
                 root: NonNull<abi::RadixNode>,
-                cache: &mut tree::LeafCache,
+                cache: &mut tree::TableCache,
                 keys: &[u64],
             ) -> Result<(), tree::RadixError> {
                 for &k in keys {
@@ -322,7 +322,7 @@ macro_rules! geometry {
             fn run_rust(mem: &mut Pool, work: Work<'_>) -> Outcome {
                 let root = tree::alloc_root(mem).expect("Rust: root allocation failed");
                 // The kernel keeps one cache per tree, for all calls.
-                let mut cache = tree::LeafCache::new();
+                let mut cache = tree::TableCache::new();
                 let mut o = Outcome {
                     ns: 0,
                     ops: 0,

@@ -80,8 +80,8 @@ macro_rules! range_tests {
                     let mut b = new_arena();
                     let ra = alloc_root(&mut a).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                     let rb = alloc_root(&mut b).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-                    // `b`'s leaf cache lives across all calls, like the kernel's.
-                    let mut cb = LeafCache::new();
+                    // `b`'s table cache lives across all calls, like the kernel's.
+                    let mut cb = TableCache::new();
                     // Unrelated keys already in both trees.
                     for p in &pre {
                         let k = encode_key(p << PAGE_SHIFT, 0);
@@ -116,7 +116,7 @@ macro_rules! range_tests {
                     // building it afresh allocates, no empty node more.
                     let mut c = new_arena();
                     let rc = alloc_root(&mut c).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-                    let mut cc = LeafCache::new();
+                    let mut cc = TableCache::new();
                     let mut fresh = new_arena();
                     let rf = alloc_root(&mut fresh).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                     for p in &pre {
@@ -159,7 +159,7 @@ macro_rules! range_tests {
                     let pages_before = arena.live_pages();
                     arena.fail_nth_alloc(Some(fail_at));
                     // SAFETY: valid tree in `arena`.
-                    let res = unsafe { add_pfn_range(&mut arena, root, &mut LeafCache::new(), start, n, 63, &mut |_, _| false) };
+                    let res = unsafe { add_pfn_range(&mut arena, root, &mut TableCache::new(), start, n, 63, &mut |_, _| false) };
                     arena.fail_nth_alloc(None);
                     if res.is_err() {
                         prop_assert_eq!(res, Err(RadixError::NoMemory));
@@ -179,7 +179,7 @@ macro_rules! range_tests {
                 let mut arena = new_arena();
                 let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
                 // SAFETY: valid tree in `arena`.
-                let res = unsafe { add_pfn_range(&mut arena, root, &mut LeafCache::new(), MAX_PFN - 3, 8, 63, &mut |_, _| false) };
+                let res = unsafe { add_pfn_range(&mut arena, root, &mut TableCache::new(), MAX_PFN - 3, 8, 63, &mut |_, _| false) };
                 assert_eq!(res, Err(RadixError::Range));
                 assert!(keys_of(&arena, root).is_empty());
             }

@@ -180,7 +180,7 @@ macro_rules! tree_tests {
             }
 
             /// Adds the `n` keys from `first` through `cache`.
-            fn add_run(arena: &mut Arena, root: NonNull<RadixNode>, cache: &mut LeafCache, first: u64, n: u64) {
+            fn add_run(arena: &mut Arena, root: NonNull<RadixNode>, cache: &mut TableCache, first: u64, n: u64) {
                 for k in first..first + n {
                     // SAFETY: `root` is a valid tree in `arena`; `cache` belongs to it.
                     assert_eq!(unsafe { add_key_cached(arena, root, cache, k) }, Ok(()));
@@ -188,14 +188,14 @@ macro_rules! tree_tests {
             }
 
             #[test]
-            fn leaf_cache_forgets_freed_leaves() {
+            fn table_cache_forgets_freed_tables() {
                 let (mut arena, root) = new_tree();
-                let mut cache = LeafCache::new();
+                let mut cache = TableCache::new();
                 let first = encode_key(1u64 << 32, 0);
                 add_run(&mut arena, root, &mut cache, first, 64);
 
-                // Emptying the leaf frees it (and its tables); the cache must
-                // not hand the freed leaf out again.
+                // Emptying the leaf frees it and its tables; the cache must
+                // not hand the freed level-1 table out again.
                 for k in first..first + 64 {
                     // SAFETY: as above.
                     assert_eq!(unsafe { del_key_reclaim_cached(&mut arena, root, &mut cache, k) }, Ok(()));
@@ -209,19 +209,22 @@ macro_rules! tree_tests {
             }
 
             #[test]
-            fn leaf_cache_under_conflicts_matches_model() {
+            fn table_cache_under_conflicts_matches_model() {
                 let (mut arena, root) = new_tree();
-                let mut cache = LeafCache::new();
+                let mut cache = TableCache::new();
                 let first = encode_key(0, 0);
                 add_run(&mut arena, root, &mut cache, first, 64);
-                // Keys in 4 * LEAF_CACHE_SLOTS leaves, in a scrambled order:
-                // at most a quarter of the leaves can be cached at a time, so
-                // slots are replaced all the time.
-                let leaves = 4 * LEAF_CACHE_SLOTS as u64;
+                // Keys under 4 * TABLE_CACHE_SLOTS level-1 tables, in a
+                // scrambled order: at most a quarter of the tables can be
+                // cached at a time, so slots are replaced all the time.
+                let tables = 4 * TABLE_CACHE_SLOTS as u64;
                 let mut model = BTreeSet::from_iter(first..first + 64);
-                for i in 0..4 * leaves {
-                    let leaf = (i * 37) % leaves + 1;
-                    let key = (leaf << BITMAP_SIZE_LOG2) | i;
+                for i in 0..4 * tables {
+                    let table = (i * 37) % tables + 1;
+                    // Three leaves per table, so that a table mistaken for
+                    // another has the leaf asked for.
+                    let leaf = i % 3;
+                    let key = (table << (BITMAP_SIZE_LOG2 + TABLE_SIZE_LOG2)) | (leaf << BITMAP_SIZE_LOG2) | i;
                     // SAFETY: `root` is a valid tree in `arena`; `cache` belongs to it.
                     assert_eq!(unsafe { add_key_cached(&mut arena, root, &mut cache, key) }, Ok(()));
                     model.insert(key);
@@ -372,11 +375,11 @@ macro_rules! tree_tests {
             }
 
             /// Applies `ops`, checking every step against the model; with
-            /// `cached`, adds and deletes go through one [`LeafCache`] kept
+            /// `cached`, adds and deletes go through one [`TableCache`] kept
             /// for the whole sequence, as in the kernel.
             fn run(ops: &[Op], cached: bool) {
                 let (mut arena, mut root) = new_tree();
-                let mut cache = LeafCache::new();
+                let mut cache = TableCache::new();
                 let mut model = BTreeSet::new();
                 // Keys added since the last reinit; their paths may hold nodes.
                 let mut touched = BTreeSet::new();
@@ -538,7 +541,7 @@ macro_rules! tree_tests {
                 }
 
                 #[test]
-                fn random_ops_with_leaf_cache_match_model(
+                fn random_ops_with_table_cache_match_model(
                     ops in prop::collection::vec(op_strategy(), 1..48),
                 ) {
                     run(&ops, true);
