@@ -194,10 +194,15 @@ impl NodeMemory for KernelNodes {
 
     #[inline]
     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode> {
-        let virt = (phys as usize).wrapping_add(self.offset);
         // Table entries are non-zero physical addresses of direct-mapped
-        // pages, whose virtual addresses are never null. Fall back to a
-        // dangling pointer rather than panicking if that is ever violated.
+        // pages, whose virtual addresses are never null. Should that ever be
+        // violated, clamping to the alignment gives a dangling pointer rather
+        // than a panic, and it does so without a branch, as the compiler
+        // then knows the address is not null (every descent and cache hit
+        // converts an entry).
+        let virt = (phys as usize)
+            .wrapping_add(self.offset)
+            .max(core::mem::align_of::<RadixNode>());
         NonNull::new(core::ptr::with_exposed_provenance_mut(virt)).unwrap_or(NonNull::dangling())
     }
 }
