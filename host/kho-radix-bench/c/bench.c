@@ -91,6 +91,26 @@ static int kb_preserve_ranges(const unsigned long *ranges, unsigned long nranges
 	return 0;
 }
 
+/*
+ * kho_unpreserve_pages() of the C tracker on each range: the chunks of
+ * kb_preserve_ranges(), one kho_radix_del_key() each (which frees nothing).
+ */
+static void kb_unpreserve_ranges(const unsigned long *ranges, unsigned long nranges)
+{
+	for (unsigned long r = 0; r < nranges; r++) {
+		unsigned long pfn = ranges[2 * r];
+		const unsigned long end_pfn = pfn + ranges[2 * r + 1];
+
+		while (pfn < end_pfn) {
+			unsigned int order = kb_preserve_order(pfn, end_pfn);
+
+			kho_radix_del_key(&tree,
+				kho_encode_radix_key((phys_addr_t)pfn << PAGE_SHIFT, order));
+			pfn += 1UL << order;
+		}
+	}
+}
+
 struct kb_walk_acc {
 	unsigned long count, sum;
 };
@@ -125,6 +145,7 @@ struct kb_ops {
 	void (*del_keys)(const unsigned long *keys, unsigned long n);
 	int (*preserve_ranges)(const unsigned long *ranges, unsigned long nranges,
 			       unsigned long *nkeys);
+	void (*unpreserve_ranges)(const unsigned long *ranges, unsigned long nranges);
 	int (*walk)(unsigned long *count, unsigned long *sum);
 };
 
@@ -137,5 +158,6 @@ const struct kb_ops KB_CAT(kb_ops_, KB_GEOM) = {
 	.add_keys = kb_add_keys,
 	.del_keys = kb_del_keys,
 	.preserve_ranges = kb_preserve_ranges,
+	.unpreserve_ranges = kb_unpreserve_ranges,
 	.walk = kb_walk,
 };

@@ -28,6 +28,9 @@ pub(crate) struct KbOps {
         nranges: c_ulong,
         nkeys: *mut c_ulong,
     ) -> c_int,
+    /// `kho_unpreserve_pages()` of the C tracker for each `(start_pfn,
+    /// nr_pages)` pair: one `kho_radix_del_key()` per chunk.
+    pub unpreserve_ranges: unsafe extern "C" fn(ranges: *const c_ulong, nranges: c_ulong),
     /// `kho_radix_walk_tree()` with a leaf callback counting and summing keys.
     pub walk: unsafe extern "C" fn(count: *mut c_ulong, sum: *mut c_ulong) -> c_int,
 }

@@ -192,6 +192,12 @@ enum Work<'a> {
     /// The same ranges; Rust uses `add_pfn_range()` (one descent per leaf),
     /// C the same per-chunk loop as [`Work::Ranges`].
     RangesBulk(&'a [u64]),
+    /// Preserves the ranges untimed, then unpreserves them as each tracker's
+    /// `kho_unpreserve_pages()` does: Rust with one call per range, of
+    /// `del_pfn_range_reclaim()` (freeing the nodes it empties, as the
+    /// kernel does) if the flag is set, else of `del_pfn_range()`; C with
+    /// one `kho_radix_del_key()` per chunk.
+    UnpreserveRanges(&'a [u64], bool),
     /// Adds the keys untimed, then deletes them.
     Del(&'a [u64]),
     /// Adds the keys untimed, then deletes them reclaiming empty nodes
@@ -254,6 +260,22 @@ fn preserve_order(pfn: u64, end_pfn: u64) -> u32 {
         .min((end_pfn - pfn).ilog2())
 }
 
+/// Number of chunks `kho_preserve_pages()` makes of the `(start_pfn,
+/// nr_pages)` pairs of `ranges`: the op count of the range rows.
+fn range_chunks(ranges: &[u64]) -> u64 {
+    ranges
+        .chunks_exact(2)
+        .map(|r| {
+            let (mut pfn, mut n) = (r[0], 0);
+            while pfn < r[0] + r[1] {
+                pfn += 1 << preserve_order(pfn, r[0] + r[1]);
+                n += 1;
+            }
+            n
+        })
+        .sum()
+}
+
 /// Number of leaves of the sparse walk: `n / 64`, at most 64 MiB of them.
 fn sparse_leaves(n: usize, page_size: usize) -> usize {
     (n / 64).clamp(1, (64 << 20) / page_size)
@@ -273,7 +295,8 @@ macro_rules! geometry {
     ($modname:ident, $geom:ident, $cops:ident, $label:literal) => {
         mod $modname {
             use super::{
-                elapsed_ns, pool_pages, preserve_order, Config, Inputs, Outcome, Row, Work,
+                elapsed_ns, pool_pages, preserve_order, range_chunks, Config, Inputs, Outcome, Row,
+                Work,
             };
             use crate::c::{$cops, KbOps};
             use crate::pool::{Pool, Region};
@@ -362,17 +385,32 @@ macro_rules! geometry {
                         }
                         o.ns = elapsed_ns(t);
                         // Same op count as the per-chunk rows: one per chunk.
-                        o.ops = ranges
-                            .chunks_exact(2)
-                            .map(|r| {
-                                let (mut pfn, mut n) = (r[0], 0);
-                                while pfn < r[0] + r[1] {
-                                    pfn += 1 << preserve_order(pfn, r[0] + r[1]);
-                                    n += 1;
+                        o.ops = range_chunks(ranges);
+                    }
+                    Work::UnpreserveRanges(ranges, reclaim) => {
+                        preserve_ranges(mem, root, &mut cache, ranges)
+                            .expect("Rust: add_key failed");
+                        o.pages = mem.live() as u64;
+                        let t = Instant::now();
+                        for r in ranges.chunks_exact(2) {
+                            let (start, len, split) = (r[0], r[1], &mut |_, _| false);
+                            // SAFETY: `root` is a valid tree of `mem`, all of
+                            // whose nodes come from `mem`.
+                            let missing = unsafe {
+                                if reclaim {
+                                    tree::del_pfn_range_reclaim(
+                                        mem, root, &mut cache, start, len, 63, split,
+                                    )
+                                } else {
+                                    tree::del_pfn_range(
+                                        mem, root, &mut cache, start, len, 63, split,
+                                    )
                                 }
-                                n
-                            })
-                            .sum();
+                            };
+                            assert_eq!(missing, 0, "Rust: del_pfn_range missed chunks");
+                        }
+                        o.ns = elapsed_ns(t);
+                        o.ops = range_chunks(ranges);
                     }
                     Work::Del(keys) | Work::DelReclaim(keys) => {
                         add_keys(mem, root, &mut cache, keys).expect("Rust: add_key failed");
@@ -475,6 +513,21 @@ macro_rules! geometry {
                             assert_eq!(r, 0, "C: kho_radix_add_key failed");
                             o.ops = nkeys;
                         }
+                        Work::UnpreserveRanges(ranges, _) => {
+                            let mut nkeys: c_ulong = 0;
+                            let n = (ranges.len() / 2) as c_ulong;
+                            let r = (c.preserve_ranges)(
+                                ranges.as_ptr().cast::<c_ulong>(),
+                                n,
+                                &mut nkeys,
+                            );
+                            assert_eq!(r, 0, "C: kho_radix_add_key failed");
+                            o.pages = (c.pool_live)();
+                            let t = Instant::now();
+                            (c.unpreserve_ranges)(ranges.as_ptr().cast::<c_ulong>(), n);
+                            o.ns = elapsed_ns(t);
+                            o.ops = nkeys;
+                        }
                         Work::Del(keys) => {
                             assert_eq!(add(keys), 0, "C: kho_radix_add_key failed");
                             o.pages = (c.pool_live)();
@@ -518,7 +571,7 @@ macro_rules! geometry {
                 unsafe { (c.pool_init)(region.base().cast(), cap as c_ulong) };
 
                 let inp = Inputs::new(cfg.n, PAGE_SHIFT, abi::encode_key);
-                let works: [(&'static str, Work<'_>, bool); 13] = [
+                let works: [(&'static str, Work<'_>, bool); 15] = [
                     ("preserve order-0 sequential", Work::Add(&inp.seq), true),
                     ("preserve order-0 random", Work::Add(&inp.rand), true),
                     ("preserve mixed orders 0-9", Work::Add(&inp.mixed), true),
@@ -530,6 +583,16 @@ macro_rules! geometry {
                     (
                         "preserve ranges (Rust add_pfn_range)",
                         Work::RangesBulk(&inp.ranges),
+                        true,
+                    ),
+                    (
+                        "unpreserve ranges (Rust del_pfn_range, no freeing)",
+                        Work::UnpreserveRanges(&inp.ranges, false),
+                        true,
+                    ),
+                    (
+                        "unpreserve ranges (Rust del_pfn_range_reclaim)",
+                        Work::UnpreserveRanges(&inp.ranges, true),
                         true,
                     ),
                     ("unpreserve all, sequential", Work::Del(&inp.seq), true),
