@@ -318,10 +318,25 @@ unsafe fn with_locked_tree<R>(
 ) -> Option<R> {
     // SAFETY: The lock is initialised (safety requirements).
     let _guard = unsafe { TreeGuard::lock(tree) };
-    // SAFETY: `tree` is valid; the root only changes under the lock.
-    let root = unsafe { tree_root(tree) }?;
-    // SAFETY: We hold the tree lock.
-    let mut mem = unsafe { KernelNodes::for_tree(tree) };
+    // SAFETY: `tree` is valid; the root and the offset only change under
+    // the lock.
+    let (root, offset) = unsafe { ((*tree).root, (*tree).direct_map_offset) };
+    // One compare for the two rare cases, no root and a tree that
+    // `kho_radix_init_tree()` did not set up (see `KernelNodes::for_tree`),
+    // where `&&` made two branches: under QEMU TCG each branch ends a
+    // translation block, and this is on every per-page call.
+    let (mut mem, root) = if root.addr().min(offset) != 0 {
+        // SAFETY: `root` is not null, as the minimum of its address and
+        // `offset` is not zero.
+        let root = unsafe { NonNull::new_unchecked(root.cast::<RadixNode>()) };
+        (KernelNodes { offset }, root)
+    } else {
+        // SAFETY: We hold the tree lock.
+        (
+            unsafe { KernelNodes::for_tree(tree) },
+            NonNull::new(root.cast())?,
+        )
+    };
     // SAFETY: We hold the tree lock.
     let cache = unsafe { tree_cache(tree) };
     Some(f(&mut mem, root, cache))

@@ -986,12 +986,45 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     // SAFETY: `leaf` is the leaf of `key`'s path (from the cached table, or
     // just found), which the caller lets us write.
     let word_emptied = unsafe { clear_key_bit(leaf, key) };
-    // Only a leaf whose word just emptied can have emptied.
-    let leaf_emptied = word_emptied && {
-        // SAFETY: as above; the leaf is a node of the tree.
-        unsafe { node_is_empty(leaf.cast(), bitmap_index(key) / 64) }
-    };
-    if !leaf_emptied {
+    if word_emptied {
+        // Only a leaf whose word just emptied can have emptied.
+        // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
+        // path.
+        return unsafe { reclaim_if_empty(mem, root, cache, key, leaf, found_table) };
+    }
+    // Another key keeps the leaf, so nothing is freed.
+    if let Some(table) = found_table {
+        cache.set(key, table);
+    }
+    Ok(())
+}
+
+/// The rest of [`del_key_reclaim_cached`] once `key`'s bitmap word emptied:
+/// frees `key`'s leaf if it holds no key any more, and each table above it
+/// that this empties, up to but not including the root; else remembers
+/// `found_table`, the key's level-1 table if the descent found it, in
+/// `cache`.
+///
+/// Out of line, so that the common path of a delete stays short: the word
+/// empties once in 64 sequential deletes, and under QEMU TCG a longer
+/// function more often straddles a page, which costs on every call.
+///
+/// # Safety
+///
+/// As for [`del_key_reclaim`], `cache` belongs to the tree and `leaf` is the
+/// leaf of `key`'s path.
+#[cold]
+#[inline(never)]
+unsafe fn reclaim_if_empty<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+    leaf: NonNull<RadixLeaf>,
+    found_table: Option<NonNull<RadixNode>>,
+) -> Result<(), RadixError> {
+    // SAFETY: the leaf is a node of the tree (caller).
+    if !unsafe { node_is_empty(leaf.cast(), bitmap_index(key) / 64) } {
         // Another key keeps the leaf, so nothing is freed.
         if let Some(table) = found_table {
             cache.set(key, table);
