@@ -44,7 +44,8 @@ rows=$(sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
 	sed -n 's/^\(\[[^]]*\] \)\{0,1\}# kho_radix_bench: row //p')
 [ -n "$rows" ] || die "no benchmark rows in $log"
 floor=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor lock_unlock n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
-node=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor node_page n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
+node=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor node_alloc n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
+node_free=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor node_free n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
 mhz=$(tr -d '\r' <"$log" | grep -m1 -o 'tsc: Detected [0-9.]* MHz' | grep -o '[0-9.]*' || true)
 
 # Which timed functions straddle a 4 KiB page boundary in this build: TCG
@@ -120,11 +121,27 @@ fi
 			split(line, f, " ")
 			for (i in f) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
 			per_block = node * v["c_pages"] / v["ops"]
-			printf "Floor of a tree page: allocating, zeroing and freeing one takes %.1f ns. ", node / 1000
+			printf "Floor of a tree page: allocating and zeroing one takes %.1f ns. ", node / 1000
 			printf "preserve_ranges at %s pages builds %s pages for %s blocks, %.1f ns per block for either tracker: ", v["n"], v["c_pages"], v["ops"], per_block / 1000
 			printf "C %.1f ns, Rust %.1f ns per block; the best ratio possible with this floor alone is %.2f.\n",
 				v["c_min_ps"] / 1000, v["rs_min_ps"] / 1000, per_block / v["c_min_ps"]
 		}' <<<"$rows"
+	fi
+	if [ -n "$node_free" ]; then
+		echo
+		awk -v free="$node_free" 'BEGIN {
+			printf "Floor of freeing: freeing one tree page takes %.1f ns. ", free / 1000
+			printf "unpreserve_ranges frees the tree pages that C keeps:"
+		}
+		$1 == "unpreserve_ranges" {
+			delete v
+			for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			freed = v["c_pages"] - v["rs_pages"]
+			printf "%s at %s pages, %d pages for %s blocks, %.1f ns per block of Rust'"'"'s %.1f (C %.1f)",
+				sep, v["n"], freed, v["ops"], free * freed / v["ops"] / 1000, v["rs_min_ps"] / 1000, v["c_min_ps"] / 1000
+			sep = ";"
+		}
+		END { print "." }' <<<"$rows"
 	fi
 	if [ -n "$layout" ]; then
 		echo
