@@ -579,20 +579,19 @@ fn heapsort(a: &mut [u64]) {
 fn sift_down(a: &mut [u64], mut root: usize, end: usize) {
     loop {
         let left = 2 * root + 1;
-        let (Some(&r), Some(&l)) = (a.get(root), a.get(left)) else {
-            return;
-        };
         if left >= end {
             return;
         }
-        let (child, c) = match a.get(left + 1) {
-            Some(&right) if left + 1 < end && right > l => (left + 1, right),
-            _ => (left, l),
+        let right = left + 1;
+        let child = match (a.get(left), a.get(right)) {
+            (Some(&l), Some(&r)) if right < end && r > l => right,
+            (Some(_), _) => left,
+            (None, _) => return,
         };
-        if r >= c {
-            return;
+        match (a.get(root), a.get(child)) {
+            (Some(&parent), Some(&larger)) if parent < larger => a.swap(root, child),
+            _ => return,
         }
-        a.swap(root, child);
         root = child;
     }
 }
