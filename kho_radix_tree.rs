@@ -460,20 +460,57 @@ pub unsafe fn add_key_cached<M: NodeMemory + ?Sized>(
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
+    // SAFETY: guaranteed by the caller; `key` is in range.
+    unsafe { add_valid_key_cached(mem, root, cache, key) }
+}
+
+/// [`add_key_cached`] for a key known to be in range.
+///
+/// # Safety
+///
+/// As for [`add_key_cached`], and [`key_in_range`] holds for `key`.
+#[inline(always)]
+unsafe fn add_valid_key_cached<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+) -> Result<(), RadixError> {
     // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
     let leaf = match unsafe { cache.leaf(mem, key) } {
         Some(leaf) => leaf,
-        None => {
-            // SAFETY: guaranteed by the caller.
-            let (table, leaf) = unsafe { leaf_for_key(mem, root, key) }?;
-            cache.set(key, table);
-            leaf
-        }
+        // SAFETY: guaranteed by the caller.
+        None => unsafe { grow_leaf_uncached(mem, root, cache, key) }?,
     };
     // SAFETY: `leaf` is the leaf of `key`'s path (from the cached table, or
     // just found), which the caller lets us access.
     unsafe { set_key_bit(leaf, key) };
     Ok(())
+}
+
+/// The path of [`add_valid_key_cached`] when `cache` has no leaf for `key`:
+/// descends from the root, allocating what is missing, and remembers the
+/// key's level-1 table in `cache`.
+///
+/// Out of line: the cache misses only for the first key of a level-1 table
+/// and of a new leaf, and under QEMU TCG a shorter exported function more
+/// rarely straddles a page, which costs on every call.
+///
+/// # Safety
+///
+/// As for [`add_valid_key_cached`].
+#[cold]
+#[inline(never)]
+unsafe fn grow_leaf_uncached<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+) -> Result<NonNull<RadixLeaf>, RadixError> {
+    // SAFETY: guaranteed by the caller.
+    let (table, leaf) = unsafe { leaf_for_key(mem, root, key) }?;
+    cache.set(key, table);
+    Ok(leaf)
 }
 
 /// Sets `key`'s bit in `leaf`.
@@ -610,7 +647,9 @@ fn range_chunk_order<F: FnMut(u64, u32) -> bool + ?Sized>(
     max_order: u32,
     split: &mut F,
 ) -> u32 {
-    let len = end_pfn.saturating_sub(pfn).max(1);
+    // Callers have `pfn < end_pfn`. `| 1` keeps the log of any length but
+    // 0, without a branch.
+    let len = end_pfn.wrapping_sub(pfn) | 1;
     let mut order = pfn
         .trailing_zeros()
         .min(63 - len.leading_zeros())
@@ -629,6 +668,23 @@ fn pfn_key(pfn: u64, order: u32) -> Option<u64> {
     }
     let key = encode_key(pfn << PAGE_SHIFT, order);
     (key != 0 && key_in_range(key)).then_some(key)
+}
+
+/// Ranges that end below this page frame number have a valid key for every
+/// chunk: the pfns fit [`KEY_WIDTH`] shifted by their order, and no chunk is
+/// larger than `1 << MAX_KEY_ORDER` pages.
+const VALID_RANGE_END_PFN: u64 = 1 << (64 - PAGE_SHIFT);
+const _: () = assert!(64 - PAGE_SHIFT - 1 == MAX_KEY_ORDER);
+
+/// The key of the `order` chunk at `pfn` of a range that ends below
+/// [`VALID_RANGE_END_PFN`], without [`pfn_key`]'s checks.
+#[inline(always)]
+fn range_key(pfn: u64, order: u32) -> u64 {
+    // `order <= MAX_KEY_ORDER`, so the shift is in `1..=64 - PAGE_SHIFT`;
+    // masked only so that a wrong caller cannot overflow it.
+    let key = (1u64 << ((64 - PAGE_SHIFT - order) & 63)) | (pfn >> (order & 63));
+    debug_assert_eq!(Some(key), pfn_key(pfn, order));
+    key
 }
 
 /// Adds the keys of the page range `start_pfn..start_pfn + nr_pages`, chunked
@@ -658,13 +714,21 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
     split: &mut F,
 ) -> Result<(), RadixError> {
     let end_pfn = start_pfn.checked_add(nr_pages).ok_or(RadixError::Range)?;
+    // Checked once here instead of for each chunk's key.
+    let keys_valid = end_pfn < VALID_RANGE_END_PFN;
     let mut pfn = start_pfn;
     while pfn < end_pfn {
         let order = range_chunk_order(pfn, end_pfn, max_order, split);
-        let res = match pfn_key(pfn, order) {
-            // SAFETY: guaranteed by the caller.
-            Some(key) => unsafe { add_key_cached(mem, root, cache, key) },
-            None => Err(RadixError::Range),
+        let res = if keys_valid {
+            // SAFETY: guaranteed by the caller; the range ends below
+            // `VALID_RANGE_END_PFN`, so the key is in range.
+            unsafe { add_valid_key_cached(mem, root, cache, range_key(pfn, order)) }
+        } else {
+            match pfn_key(pfn, order) {
+                // SAFETY: guaranteed by the caller.
+                Some(key) => unsafe { add_key_cached(mem, root, cache, key) },
+                None => Err(RadixError::Range),
+            }
         };
         if let Err(err) = res {
             // SAFETY: guaranteed by the caller.
@@ -753,17 +817,19 @@ unsafe fn del_range<
         let order = range_chunk_order(pfn, end_pfn, max_order, split);
         let key = pfn_key(pfn, order);
         pfn += 1u64 << order;
-        let res = key.map(|key| {
-            // SAFETY: guaranteed by the caller.
-            unsafe {
-                if RECLAIM {
-                    del_key_reclaim_cached(mem, root, cache, key)
-                } else {
-                    del_key_cached(mem, root, cache, key)
-                }
+        let Some(key) = key else {
+            missing += 1;
+            continue;
+        };
+        // SAFETY: guaranteed by the caller.
+        let res = unsafe {
+            if RECLAIM {
+                del_key_reclaim_cached(mem, root, cache, key)
+            } else {
+                del_key_cached(mem, root, cache, key)
             }
-        });
-        if !matches!(res, Some(Ok(()))) {
+        };
+        if res.is_err() {
             missing += 1;
         }
     }
@@ -861,6 +927,27 @@ unsafe fn find_leaf<M: NodeMemory + ?Sized>(
     }
 }
 
+/// The path of [`clear_key_cached`] when `cache` has no leaf for `key`:
+/// [`find_leaf`], remembering the key's level-1 table in `cache`. Out of
+/// line, as [`grow_leaf_uncached`] is.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem` and `cache` belongs to it.
+#[cold]
+#[inline(never)]
+unsafe fn find_leaf_uncached<M: NodeMemory + ?Sized>(
+    mem: &M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+) -> Option<NonNull<RadixLeaf>> {
+    // SAFETY: guaranteed by the caller.
+    let (table, leaf) = unsafe { find_leaf(mem, root, key) }?;
+    cache.set(key, table);
+    Some(leaf)
+}
+
 /// Clears the bit of `key` in `leaf`; returns whether the leaf's word became
 /// zero.
 ///
@@ -916,6 +1003,23 @@ pub unsafe fn del_key_cached<M: NodeMemory + ?Sized>(
     cache: &mut TableCache,
     key: u64,
 ) -> Result<(), RadixError> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { clear_key_cached(mem, root, cache, key) }.map(|_| ())
+}
+
+/// [`del_key_cached`] that returns `key`'s leaf and whether `key`'s bitmap
+/// word emptied, the only case in which the leaf can have emptied.
+///
+/// # Safety
+///
+/// As for [`del_key_cached`].
+#[inline(always)]
+unsafe fn clear_key_cached<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+) -> Result<(NonNull<RadixLeaf>, bool), RadixError> {
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
@@ -924,15 +1028,13 @@ pub unsafe fn del_key_cached<M: NodeMemory + ?Sized>(
         Some(leaf) => leaf,
         None => {
             // SAFETY: `root` is a valid tree, guaranteed by the caller.
-            let (table, leaf) =
-                unsafe { find_leaf(mem, root, key) }.ok_or(RadixError::NotPresent)?;
-            cache.set(key, table);
-            leaf
+            let leaf = unsafe { find_leaf_uncached(mem, root, cache, key) };
+            leaf.ok_or(RadixError::NotPresent)?
         }
     };
     // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
-    unsafe { clear_key_bit(leaf, key) };
-    Ok(())
+    let word_emptied = unsafe { clear_key_bit(leaf, key) };
+    Ok((leaf, word_emptied))
 }
 
 /// Removes `key` and frees the nodes this leaves empty.
@@ -970,43 +1072,29 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     cache: &mut TableCache,
     key: u64,
 ) -> Result<(), RadixError> {
-    if !key_in_range(key) {
-        return Err(RadixError::Range);
-    }
-    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
-    let (leaf, found_table) = match unsafe { cache.leaf(mem, key) } {
-        Some(leaf) => (leaf, None),
-        None => {
-            // SAFETY: `root` is a valid tree, guaranteed by the caller.
-            let (table, leaf) =
-                unsafe { find_leaf(mem, root, key) }.ok_or(RadixError::NotPresent)?;
-            (leaf, Some(table))
-        }
-    };
-    // SAFETY: `leaf` is the leaf of `key`'s path (from the cached table, or
-    // just found), which the caller lets us write.
-    let word_emptied = unsafe { clear_key_bit(leaf, key) };
-    if word_emptied {
-        // Only a leaf whose word just emptied can have emptied.
+    // SAFETY: guaranteed by the caller.
+    let (leaf, word_emptied) = unsafe { clear_key_cached(mem, root, cache, key) }?;
+    // Only a leaf whose word just emptied can have emptied, and mostly
+    // another key is in the same eight words, the cache line just written:
+    // only if not, check the whole leaf, out of line. In a range most chunks
+    // are alone in their word (each order has a leaf of its own).
+    if word_emptied
+        // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
+        && unsafe { block_is_zero(leaf, bitmap_index(key) / 64 / BLOCK * BLOCK) }
+    {
         // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
         // path.
-        return unsafe { reclaim_if_empty(mem, root, cache, key, leaf, found_table) };
-    }
-    // Another key keeps the leaf, so nothing is freed.
-    if let Some(table) = found_table {
-        cache.set(key, table);
+        unsafe { reclaim_if_empty(mem, root, cache, key, leaf) }?;
     }
     Ok(())
 }
 
-/// The rest of [`del_key_reclaim_cached`] once `key`'s bitmap word emptied:
-/// frees `key`'s leaf if it holds no key any more, and each table above it
-/// that this empties, up to but not including the root; else remembers
-/// `found_table`, the key's level-1 table if the descent found it, in
-/// `cache`.
+/// The rest of [`del_key_reclaim_cached`] once the eight bitmap words around
+/// `key`'s emptied: frees `key`'s leaf if it holds no key any more, and each
+/// table above it that this empties, up to but not including the root.
 ///
-/// Out of line, so that the common path of a delete stays short: the word
-/// empties once in 64 sequential deletes, and under QEMU TCG a longer
+/// Out of line, so that the common path of a delete stays short: the words
+/// empty once in 512 sequential deletes, and under QEMU TCG a longer
 /// function more often straddles a page, which costs on every call.
 ///
 /// # Safety
@@ -1021,14 +1109,10 @@ unsafe fn reclaim_if_empty<M: NodeMemory + ?Sized>(
     cache: &mut TableCache,
     key: u64,
     leaf: NonNull<RadixLeaf>,
-    found_table: Option<NonNull<RadixNode>>,
 ) -> Result<(), RadixError> {
     // SAFETY: the leaf is a node of the tree (caller).
     if !unsafe { node_is_empty(leaf.cast(), bitmap_index(key) / 64) } {
         // Another key keeps the leaf, so nothing is freed.
-        if let Some(table) = found_table {
-            cache.set(key, table);
-        }
         return Ok(());
     }
     // The leaf is empty: find the tables above it, which may empty too.
