@@ -56,6 +56,7 @@ pub struct Arena {
     by_virt: HashMap<usize, u64>,
     attempts: usize,
     fail_at: Option<usize>,
+    quarantine: bool,
     free_log: Vec<u64>,
 }
 
@@ -70,6 +71,7 @@ impl Arena {
             by_virt: HashMap::new(),
             attempts: 0,
             fail_at: None,
+            quarantine: false,
             free_log: Vec::new(),
         }
     }
@@ -114,6 +116,19 @@ impl Arena {
             .expect("free of a page that is not live");
         self.by_phys.remove(&phys);
         self.free_log.push(phys);
+        if self.quarantine {
+            // SAFETY: `p` is a live, page-aligned page of `page_size` bytes
+            // (a multiple of the host page size) that the caller no longer
+            // uses; it is never handed back to the allocator, so nothing
+            // else maps or uses it after this.
+            let res = unsafe {
+                let addr = p.as_ptr().cast::<libc::c_void>();
+                libc::madvise(addr, self.page_size, libc::MADV_DONTNEED);
+                libc::mprotect(addr, self.page_size, libc::PROT_NONE)
+            };
+            assert_eq!(res, 0, "mprotect of a freed page failed");
+            return;
+        }
         // Scribble so that use after free shows up in the checks.
         // SAFETY: `p` is a live page of `page_size` bytes from `alloc_zeroed`
         // with this layout, and the caller no longer uses it.
@@ -175,6 +190,14 @@ impl Arena {
     /// Physical addresses of the pages freed since the last call, in order.
     pub fn take_free_log(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.free_log)
+    }
+
+    /// Makes pages freed from now on inaccessible instead of returning them
+    /// to the allocator, so that any later access to a freed node faults
+    /// (SIGSEGV) instead of reading whatever the allocator left there. The
+    /// pages' memory is released, their addresses are never reused.
+    pub fn quarantine_freed_pages(&mut self) {
+        self.quarantine = true;
     }
 
     /// Number of allocation attempts so far, failed ones included.
