@@ -16,6 +16,7 @@
 #        [--append "ARGS"] [--expect TEXT]... [--expect-first TEXT]...
 #        [--timeout SECONDS] [--mem SIZE] [--smp CPUS]
 # QEMU_ACCEL=kvm opts in to KVM (it hangs on the project's build machines).
+# QEMU_CPU is the TCG CPU model (default: max).
 . "$(dirname "$0")/common.sh"
 
 first= second= log= append= timeout=${KHO_QEMU_TIMEOUT:-240} mem=1G smp=2
@@ -62,7 +63,7 @@ mkcpio "$work/r1" "$work/initrd1"
 
 case ${QEMU_ACCEL:-tcg} in
 kvm) accel=(-accel kvm -cpu host) ;;
-*) accel=(-accel tcg -cpu max) ;;
+*) accel=(-accel tcg -cpu "${QEMU_CPU:-max}") ;;
 esac
 mkdir -p "$(dirname "$log")"
 : >"$log"
