@@ -99,7 +99,14 @@ t_host_crate() {
 	# The benchmark crate compiles the C radix code out of this tree.
 	export KHO_LINUX_SRC=${KHO_LINUX_SRC:-${KERNEL_SRC:-$LINUX_PRISTINE}}
 	cargo +"$RUST_TOOLCHAIN" test --locked 2>&1 | tee /dev/stderr |
-		awk '/^test result:/ { p += $4; f += $6 } END { printf "# host tests: %d ok, %d failing\n", p, f; exit (f > 0 || p == 0) }'
+		awk '/^test result:/ { p += $4; f += $6 } END { printf "# host tests: %d ok, %d failing\n", p, f; exit (f > 0 || p == 0) }' ||
+		return 1
+	# The shared sources under the host crate's lints (the kernel's set,
+	# see host/kho-radix-host/src/lib.rs) and the kernel's minimum Rust
+	# (host/clippy.toml).
+	cargo +"$RUST_TOOLCHAIN" clippy --locked --workspace --all-targets -- -D warnings ||
+		{ echo "host clippy found warnings"; return 1; }
+	echo "# host clippy: no warnings"
 }
 
 t_build_c_tracker() {
