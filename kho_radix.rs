@@ -81,7 +81,32 @@ use kho_radix_abi::RadixNode;
 use kho_radix_tree::{NodeMemory, RadixError, TableCache};
 
 // The Rust view of the ABI must match the C one.
+/// Whether the C string constant `c` (with its NUL) spells `s`.
+const fn c_str_is(c: &[u8], s: &str) -> bool {
+    let s = s.as_bytes();
+    if c.len() != s.len() + 1 || c[s.len()] != 0 {
+        return false;
+    }
+    let mut i = 0;
+    while i < s.len() {
+        if c[i] != s[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 const _: () = {
+    // The FDT strings of the ABI, as the C header spells them.
+    assert!(c_str_is(
+        bindings::KHO_FDT_COMPATIBLE,
+        kho_radix_abi::FDT_COMPATIBLE
+    ));
+    assert!(c_str_is(
+        bindings::KHO_FDT_MEMORY_MAP_PROP_NAME,
+        kho_radix_abi::FDT_MEMORY_MAP_PROP_NAME
+    ));
     assert!(core::mem::size_of::<bindings::kho_radix_node>() == kho_radix_abi::PAGE_SIZE);
     assert!(core::mem::size_of::<bindings::kho_radix_leaf>() == kho_radix_abi::PAGE_SIZE);
     assert!(kho_radix_abi::PAGE_SIZE == kernel::page::PAGE_SIZE);
