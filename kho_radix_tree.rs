@@ -368,18 +368,30 @@ const _: () = assert!(TABLE_ENTRIES % BLOCK == 0 && BITMAP_WORDS % BLOCK == 0);
 /// Whether the eight words of `node` (a table or a leaf) from `first` are
 /// all zero.
 ///
-/// Written out rather than looped: one straight run of loads and ORs per
-/// block instead of a branch per word, which also keeps the scan fast under
-/// an emulator that translates code in blocks ending at branches (QEMU TCG).
-///
 /// # Safety
 ///
 /// `node` is valid for reads and not written concurrently.
 #[inline(always)]
 unsafe fn block_is_zero(node: NonNull<RadixLeaf>, first: usize) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { block_or(node, first) == 0 }
+}
+
+/// The OR of the eight words of `node` (a table or a leaf) from `first`.
+///
+/// Written out rather than looped: one straight run of loads and ORs per
+/// block instead of a branch per word, which also keeps the scan fast under
+/// an emulator that translates code in blocks ending at branches (QEMU TCG).
+/// The kernel builds without SIMD, so a loop would stay a loop.
+///
+/// # Safety
+///
+/// As for [`block_is_zero`].
+#[inline(always)]
+unsafe fn block_or(node: NonNull<RadixLeaf>, first: usize) -> u64 {
     // SAFETY: guaranteed by the caller; `read_word` masks the index.
     let w = |i: usize| unsafe { read_word(node, first + i) };
-    (w(0) | w(1) | w(2) | w(3) | w(4) | w(5) | w(6) | w(7)) == 0
+    w(0) | w(1) | w(2) | w(3) | w(4) | w(5) | w(6) | w(7)
 }
 
 /// Whether every entry of `node` is zero, looking near entry `near` first.
@@ -1238,6 +1250,14 @@ where
     }
 }
 
+/// Words of a leaf the walk tests for keys at once: four blocks, whose ORs
+/// are one straight run of 32 loads. Against one block at a time, this
+/// took the sparse walks (one key per leaf) from 133-149 to 110-113 ns per
+/// leaf on the host, and from 0.60 to 0.46-0.54 of C in the kernel under
+/// TCG. 64 words measured slower on both.
+const WALK_SPAN: usize = 4 * BLOCK;
+const _: () = assert!(BITMAP_WORDS % WALK_SPAN == 0);
+
 /// Calls `cb(prefix | bit)` for every set bit of `leaf` in ascending order;
 /// stops at and returns the first non-zero result.
 ///
@@ -1251,16 +1271,22 @@ unsafe fn walk_leaf_bits<F: FnMut(u64) -> i32 + ?Sized>(
     cb: &mut F,
 ) -> i32 {
     // Sparse leaves are common (one preserved folio per leaf), so skip
-    // all-zero blocks of words with one OR over the block; only blocks with
-    // a key are read a second time. Reading every word once is the floor:
-    // the bitmap is the only record of the keys.
-    for block in 0..BITMAP_WORDS / BLOCK {
-        let first = block * BLOCK;
+    // all-zero spans of words with one OR over the span; only spans with a
+    // key are read a second time. Reading every word once is the floor: the
+    // bitmap is the only record of the keys.
+    for span in 0..BITMAP_WORDS / WALK_SPAN {
+        let first = span * WALK_SPAN;
         // SAFETY: guaranteed by the caller.
-        if unsafe { block_is_zero(leaf, first) } {
+        let any = unsafe {
+            block_or(leaf, first)
+                | block_or(leaf, first + BLOCK)
+                | block_or(leaf, first + 2 * BLOCK)
+                | block_or(leaf, first + 3 * BLOCK)
+        };
+        if any == 0 {
             continue;
         }
-        for i in first..first + BLOCK {
+        for i in first..first + WALK_SPAN {
             // SAFETY: guaranteed by the caller.
             let mut bits = unsafe { read_word(leaf, i) };
             while bits != 0 {
