@@ -662,9 +662,11 @@ fn range_chunk_order<F: FnMut(u64, u32) -> bool + ?Sized>(
     // Callers have `pfn < end_pfn`. `| 1` keeps the log of any length but
     // 0, without a branch.
     let len = end_pfn.wrapping_sub(pfn) | 1;
+    // `len` is not zero, so its leading zeros are at most 63 and the XOR is
+    // `63 - leading_zeros`, the log, without an overflow check.
     let mut order = pfn
         .trailing_zeros()
-        .min(63 - len.leading_zeros())
+        .min(63 ^ len.leading_zeros())
         .min(max_order);
     while order > 0 && split(pfn, order) {
         order -= 1;
@@ -750,14 +752,18 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
                     root,
                     cache,
                     start_pfn,
-                    pfn - start_pfn,
+                    // `pfn >= start_pfn`: it only grows from there.
+                    pfn.wrapping_sub(start_pfn),
                     max_order,
                     split,
                 )
             };
             return Err(err);
         }
-        pfn += 1u64 << order;
+        // The chunk ends at `end_pfn` at the latest (`range_chunk_order()`),
+        // so this cannot overflow; wrapping, the exported function has no
+        // panic path.
+        pfn = pfn.wrapping_add(1u64 << order);
     }
     Ok(())
 }
@@ -828,7 +834,10 @@ unsafe fn del_range<
     while pfn < end_pfn {
         let order = range_chunk_order(pfn, end_pfn, max_order, split);
         let key = pfn_key(pfn, order);
-        pfn += 1u64 << order;
+        // The chunk ends at `end_pfn` at the latest (`range_chunk_order()`),
+        // so this cannot overflow; wrapping, the exported function has no
+        // panic path.
+        pfn = pfn.wrapping_add(1u64 << order);
         let Some(key) = key else {
             missing += 1;
             continue;
@@ -1233,7 +1242,9 @@ where
         let prefix = frame.prefix | ((i as u64) << level_shift(level));
         let child = mem.phys_to_virt(entry);
 
-        let err = f(level - 1, child, prefix);
+        // `level >= 1`: the stack holds tables only. Saturating rather than
+        // checked, so that the walk has no panic path.
+        let err = f(level.saturating_sub(1), child, prefix);
         if err != 0 {
             return err;
         }
