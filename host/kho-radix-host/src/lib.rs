@@ -117,10 +117,9 @@ impl Arena {
         self.by_phys.remove(&phys);
         self.free_log.push(phys);
         if self.quarantine {
-            // SAFETY: `p` is a live, page-aligned page of `page_size` bytes
-            // (a multiple of the host page size) that the caller no longer
-            // uses; it is never handed back to the allocator, so nothing
-            // else maps or uses it after this.
+            // SAFETY: `p` is a live page of `page_size` bytes (a multiple of
+            // the host page size) that nothing uses any more; it never goes
+            // back to the allocator, so nothing else can map or use it.
             let res = unsafe {
                 let addr = p.as_ptr().cast::<libc::c_void>();
                 libc::madvise(addr, self.page_size, libc::MADV_DONTNEED);
