@@ -472,22 +472,6 @@ pub unsafe fn add_key_cached<M: NodeMemory + ?Sized>(
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
-    // SAFETY: guaranteed by the caller; `key` is in range.
-    unsafe { add_valid_key_cached(mem, root, cache, key) }
-}
-
-/// [`add_key_cached`] for a key known to be in range.
-///
-/// # Safety
-///
-/// As for [`add_key_cached`], and [`key_in_range`] holds for `key`.
-#[inline(always)]
-unsafe fn add_valid_key_cached<M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    key: u64,
-) -> Result<(), RadixError> {
     // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
     let leaf = match unsafe { cache.leaf(mem, key) } {
         Some(leaf) => leaf,
@@ -500,7 +484,7 @@ unsafe fn add_valid_key_cached<M: NodeMemory + ?Sized>(
     Ok(())
 }
 
-/// The path of [`add_valid_key_cached`] when `cache` has no leaf for `key`:
+/// The path of [`add_key_cached`] when `cache` has no leaf for `key`:
 /// descends from the root, allocating what is missing, and remembers the
 /// key's level-1 table in `cache`.
 ///
@@ -510,7 +494,7 @@ unsafe fn add_valid_key_cached<M: NodeMemory + ?Sized>(
 ///
 /// # Safety
 ///
-/// As for [`add_valid_key_cached`].
+/// As for [`add_key_cached`], and `key` is in range.
 #[cold]
 #[inline(never)]
 unsafe fn grow_leaf_uncached<M: NodeMemory + ?Sized>(
@@ -684,23 +668,6 @@ fn pfn_key(pfn: u64, order: u32) -> Option<u64> {
     (key != 0 && key_in_range(key)).then_some(key)
 }
 
-/// Ranges that end below this page frame number have a valid key for every
-/// chunk: the pfns fit [`KEY_WIDTH`] shifted by their order, and no chunk is
-/// larger than `1 << MAX_KEY_ORDER` pages.
-const VALID_RANGE_END_PFN: u64 = 1 << (64 - PAGE_SHIFT);
-const _: () = assert!(64 - PAGE_SHIFT - 1 == MAX_KEY_ORDER);
-
-/// The key of the `order` chunk at `pfn` of a range that ends below
-/// [`VALID_RANGE_END_PFN`], without [`pfn_key`]'s checks.
-#[inline(always)]
-fn range_key(pfn: u64, order: u32) -> u64 {
-    // `order <= MAX_KEY_ORDER`, so the shift is in `1..=64 - PAGE_SHIFT`;
-    // masked only so that a wrong caller cannot overflow it.
-    let key = (1u64 << ((64 - PAGE_SHIFT - order) & 63)) | (pfn >> (order & 63));
-    debug_assert_eq!(Some(key), pfn_key(pfn, order));
-    key
-}
-
 /// Adds the keys of the page range `start_pfn..start_pfn + nr_pages`, chunked
 /// exactly as `kho_preserve_pages()` chunks it (so the tree is the same as
 /// after one [`add_key`] per chunk), descending the tree once per level-1
@@ -728,21 +695,13 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
     split: &mut F,
 ) -> Result<(), RadixError> {
     let end_pfn = start_pfn.checked_add(nr_pages).ok_or(RadixError::Range)?;
-    // Checked once here instead of for each chunk's key.
-    let keys_valid = end_pfn < VALID_RANGE_END_PFN;
     let mut pfn = start_pfn;
     while pfn < end_pfn {
         let order = range_chunk_order(pfn, end_pfn, max_order, split);
-        let res = if keys_valid {
-            // SAFETY: guaranteed by the caller; the range ends below
-            // `VALID_RANGE_END_PFN`, so the key is in range.
-            unsafe { add_valid_key_cached(mem, root, cache, range_key(pfn, order)) }
-        } else {
-            match pfn_key(pfn, order) {
-                // SAFETY: guaranteed by the caller.
-                Some(key) => unsafe { add_key_cached(mem, root, cache, key) },
-                None => Err(RadixError::Range),
-            }
+        let res = match pfn_key(pfn, order) {
+            // SAFETY: guaranteed by the caller.
+            Some(key) => unsafe { add_key_cached(mem, root, cache, key) },
+            None => Err(RadixError::Range),
         };
         if let Err(err) = res {
             // SAFETY: guaranteed by the caller.
