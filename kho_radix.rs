@@ -320,10 +320,9 @@ unsafe fn tree_root(tree: *mut bindings::kho_radix_tree) -> Option<NonNull<Radix
 /// lock for `'a` (or otherwise has exclusive access to the tree).
 #[inline]
 unsafe fn tree_cache<'a>(tree: *mut bindings::kho_radix_tree) -> &'a mut TableCache {
-    // SAFETY: `tree` is valid, so is its `table_cache` field, which has the
-    // layout of `TableCache` (checked at compile time); all its bit patterns
-    // are valid `TableCache`s (integers and raw pointers), and the lock makes
-    // this the only reference.
+    // SAFETY: `tree` is valid and its `table_cache` has the layout of
+    // `TableCache` (checked at compile time), whose every bit pattern is
+    // valid (integers, raw pointers); the lock makes this the only reference.
     unsafe { &mut *(&raw mut (*tree).table_cache).cast::<TableCache>() }
 }
 
@@ -399,10 +398,9 @@ pub unsafe extern "C" fn kho_radix_add_key(
     }
 
     let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
-        // SAFETY: `root` is the root of a valid tree of direct-mapped node
-        // pages allocated by `KernelNodes` (or handed over by the previous
-        // kernel), the cache belongs to it (it is cleared whenever the
-        // root is set), and the tree lock excludes every other access.
+        // SAFETY: `root` is a valid tree of direct-mapped pages from
+        // `KernelNodes` (or the previous kernel), `cache` is its own (cleared
+        // whenever the root is set), and the tree lock excludes all others.
         unsafe { kho_radix_tree::add_key_cached(mem, root, cache, key) }
     };
     // SAFETY: The tree is initialised (its root is set): its lock is, and
@@ -516,10 +514,10 @@ pub unsafe extern "C" fn kho_radix_add_pfn_range(
     }
 
     let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
+        // 63 means no cap on the block order, like the C chunking.
         // SAFETY: As in `kho_radix_add_key()`; every node below the root
         // comes from `KernelNodes` (safety requirements), as the rollback
-        // frees nodes. 63 means no cap on the block order, like the C
-        // chunking.
+        // frees nodes.
         unsafe {
             kho_radix_tree::add_pfn_range(
                 mem,
