@@ -117,6 +117,7 @@ const _: () = {
     assert!(core::mem::size_of::<c_ulong>() == core::mem::size_of::<u64>());
     // `struct kho_radix_table_cache` is the C view of `TableCache`.
     assert!(kho_radix_tree::TABLE_CACHE_SLOTS == bindings::KHO_RADIX_TABLE_CACHE_SLOTS as usize);
+    assert!(kho_radix_tree::LEAF_CACHE_SLOTS == bindings::KHO_RADIX_CHUNK_LEAF_SLOTS as usize);
     assert!(
         core::mem::size_of::<bindings::kho_radix_table_cache>()
             == core::mem::size_of::<TableCache>()

@@ -160,8 +160,9 @@ pub fn alloc_root<M: NodeMemory + ?Sized>(mem: &mut M) -> Result<NonNull<RadixNo
     mem.alloc_node().ok_or(RadixError::NoMemory)
 }
 
-/// Number of level-1 tables a [`TableCache`] remembers: 512 bytes per tree
-/// (which C keeps on the stack in `kho_extend_scratch()`, so not much more).
+/// Number of level-1 tables a [`TableCache`] remembers: 512 bytes per tree,
+/// 640 with the leaves (which C keeps on the stack in `kho_extend_scratch()`,
+/// so not much more).
 pub const TABLE_CACHE_SLOTS: usize = 32;
 
 /// Distance between the slots of the first tables of two neighbouring
@@ -191,6 +192,13 @@ const TABLE_PREFIX_SHIFT: u32 = BITMAP_SIZE_LOG2 + TABLE_SIZE_LOG2;
 /// the position of the prefix's top bit, see [`encode_key`]) moves each
 /// order's tables to slots of their own, so mixed orders stay cached too.
 ///
+/// The range functions ([`add_pfn_range`], [`del_pfn_range`]) also keep the
+/// leaf they used last for each order: the chunks of a range have one order
+/// each, so each lands in a leaf of its own, and from one range to the next
+/// the chunks of an order move through that leaf in address order. Their
+/// hit is predictable, one compare finds the leaf, and it saves the slot
+/// hash and the load of the table entry. Single-key calls do not use them.
+///
 /// The layout is the C `struct kho_radix_table_cache` that the kernel keeps
 /// in `struct kho_radix_tree`, under the tree lock; all zeroes is the empty
 /// cache.
@@ -199,14 +207,23 @@ const TABLE_PREFIX_SHIFT: u32 = BITMAP_SIZE_LOG2 + TABLE_SIZE_LOG2;
 ///
 /// A cache belongs to one tree. Each slot whose `table` is not null holds
 /// the level-1 table on the path of the keys `k` with
-/// `k >> TABLE_PREFIX_SHIFT == prefix`, in the slot of that prefix. The tree
-/// functions keep this when they free tables; whoever replaces or destroys
-/// the tree must [`clear`](TableCache::clear) its cache.
+/// `k >> TABLE_PREFIX_SHIFT == prefix`, in the slot of that prefix. Each
+/// slot whose `leaf` is not null holds the leaf of the keys `k` with
+/// `k >> BITMAP_SIZE_LOG2 == leaf_tag`. The tree functions keep this when
+/// they free tables and leaves; whoever replaces or destroys the tree must
+/// [`clear`](TableCache::clear) its cache.
 #[repr(C)]
 pub struct TableCache {
     prefix: [u64; TABLE_CACHE_SLOTS],
     table: [*mut RadixNode; TABLE_CACHE_SLOTS],
+    leaf_tag: [u64; LEAF_CACHE_SLOTS],
+    leaf: [*mut RadixLeaf; LEAF_CACHE_SLOTS],
 }
+
+/// Number of chunk leaves a [`TableCache`] remembers for the range functions:
+/// the last leaf of each order, in slot `order % LEAF_CACHE_SLOTS`. A range of
+/// up to 255 pages has chunks of orders 0-7 only.
+pub const LEAF_CACHE_SLOTS: usize = 8;
 
 impl TableCache {
     /// An empty cache.
@@ -214,6 +231,8 @@ impl TableCache {
         Self {
             prefix: [0; TABLE_CACHE_SLOTS],
             table: [core::ptr::null_mut(); TABLE_CACHE_SLOTS],
+            leaf_tag: [0; LEAF_CACHE_SLOTS],
+            leaf: [core::ptr::null_mut(); LEAF_CACHE_SLOTS],
         }
     }
 
@@ -262,6 +281,40 @@ impl TableCache {
             // which goes to the slot of its prefix.
             *cached_prefix = prefix;
             *cached = table.as_ptr();
+        }
+    }
+
+    /// The leaf of the chunk `key` of order `order`, if the range functions
+    /// used it last for that order (empty slots hold a null leaf).
+    #[inline(always)]
+    fn chunk_leaf(&self, key: u64, order: u32) -> Option<NonNull<RadixLeaf>> {
+        let slot = order as usize % LEAF_CACHE_SLOTS;
+        match (self.leaf_tag.get(slot), self.leaf.get(slot)) {
+            (Some(&tag), Some(&leaf)) if tag == key >> BITMAP_SIZE_LOG2 => NonNull::new(leaf),
+            _ => None,
+        }
+    }
+
+    /// Remembers `leaf`, the leaf of `key`'s path, as the chunk leaf of
+    /// order `order`.
+    #[inline(always)]
+    fn set_chunk_leaf(&mut self, key: u64, order: u32, leaf: NonNull<RadixLeaf>) {
+        let slot = order as usize % LEAF_CACHE_SLOTS;
+        if let (Some(tag), Some(cached)) = (self.leaf_tag.get_mut(slot), self.leaf.get_mut(slot)) {
+            // INVARIANT: the caller passes the leaf of `key`'s path.
+            *tag = key >> BITMAP_SIZE_LOG2;
+            *cached = leaf.as_ptr();
+        }
+    }
+
+    /// Forgets `leaf`, which is about to be freed. Rare enough (a leaf
+    /// emptied) to look at every slot rather than work out the order's.
+    fn forget_leaf(&mut self, leaf: NonNull<RadixLeaf>) {
+        for cached in self.leaf.iter_mut() {
+            if *cached == leaf.as_ptr() {
+                // INVARIANT: an empty slot describes nothing.
+                *cached = core::ptr::null_mut();
+            }
         }
     }
 
@@ -699,8 +752,15 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
     while pfn < end_pfn {
         let order = range_chunk_order(pfn, end_pfn, max_order, split);
         let res = match pfn_key(pfn, order) {
-            // SAFETY: guaranteed by the caller.
-            Some(key) => unsafe { add_key_cached(mem, root, cache, key) },
+            Some(key) => match cache.chunk_leaf(key, order) {
+                Some(leaf) => {
+                    // SAFETY: a cached leaf is the leaf of `key`'s path.
+                    unsafe { set_key_bit(leaf, key) };
+                    Ok(())
+                }
+                // SAFETY: guaranteed by the caller.
+                None => unsafe { add_chunk_uncached(mem, root, cache, key, order) },
+            },
             None => Err(RadixError::Range),
         };
         if let Err(err) = res {
@@ -724,6 +784,35 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
         // panic path.
         pfn = pfn.wrapping_add(1u64 << order);
     }
+    Ok(())
+}
+
+/// [`add_key_cached`] for a chunk of [`add_pfn_range`] whose leaf is not in
+/// the chunk leaves of `cache`; remembers it there.
+///
+/// # Safety
+///
+/// As for [`add_key_cached`].
+#[inline(never)]
+unsafe fn add_chunk_uncached<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+    order: u32,
+) -> Result<(), RadixError> {
+    if !key_in_range(key) {
+        return Err(RadixError::Range);
+    }
+    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
+    let leaf = match unsafe { cache.leaf(mem, key) } {
+        Some(leaf) => leaf,
+        // SAFETY: guaranteed by the caller.
+        None => unsafe { grow_leaf_uncached(mem, root, cache, key) }?,
+    };
+    cache.set_chunk_leaf(key, order, leaf);
+    // SAFETY: `leaf` is the leaf of `key`'s path.
+    unsafe { set_key_bit(leaf, key) };
     Ok(())
 }
 
@@ -801,19 +890,60 @@ unsafe fn del_range<
             missing += 1;
             continue;
         };
-        // SAFETY: guaranteed by the caller.
-        let res = unsafe {
-            if RECLAIM {
-                del_reclaim::<false, M>(mem, root, cache, key)
-            } else {
-                del_key_cached(mem, root, cache, key)
-            }
+        let leaf = match cache.chunk_leaf(key, order) {
+            Some(leaf) => leaf,
+            // SAFETY: guaranteed by the caller.
+            None => match unsafe { find_chunk_leaf_uncached(mem, root, cache, key, order) } {
+                Some(leaf) => leaf,
+                None => {
+                    missing += 1;
+                    continue;
+                }
+            },
         };
-        if res.is_err() {
-            missing += 1;
+        // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
+        unsafe { clear_key_bit(leaf, key) };
+        // Only if the eight words around the key's, the cache line just
+        // written, are zero can the leaf have emptied. No test of the key's
+        // word first: the chunks of a range are mostly alone in their word
+        // (each order has a leaf of its own), so that branch went either way
+        // and its mispredictions cost more than the loads.
+        // SAFETY: as above.
+        if RECLAIM && unsafe { block_is_zero(leaf, bitmap_index(key) / 64 / BLOCK * BLOCK) } {
+            // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
+            // path.
+            if unsafe { reclaim_if_empty(mem, root, cache, key, leaf) }.is_err() {
+                missing += 1;
+            }
         }
     }
     missing
+}
+
+/// The leaf of the chunk `key` of order `order` of [`del_range`] when it is
+/// not in the chunk leaves of `cache`, or `None` if `key`'s path is missing;
+/// remembers it there.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem`, `cache` belongs to it and `key` is in
+/// range.
+#[inline(never)]
+unsafe fn find_chunk_leaf_uncached<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+    order: u32,
+) -> Option<NonNull<RadixLeaf>> {
+    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
+    let leaf = match unsafe { cache.leaf(mem, key) } {
+        Some(leaf) => leaf,
+        // SAFETY: guaranteed by the caller.
+        None => unsafe { find_leaf_uncached(mem, root, cache, key) }?,
+    };
+    cache.set_chunk_leaf(key, order, leaf);
+    Some(leaf)
 }
 
 /// Undoes a failed [`add_key`]: clears the anchor entry and frees the nodes
@@ -1037,8 +1167,8 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
 
 /// [`del_key_reclaim`] that starts from the level-1 table `cache` holds for
 /// the key: as long as the key's bitmap word keeps another key, nothing can
-/// become empty and the descent is skipped. Freed level-1 tables are dropped
-/// from `cache`.
+/// become empty and the descent is skipped. Freed level-1 tables and leaves
+/// are dropped from `cache`.
 ///
 /// # Safety
 ///
@@ -1053,35 +1183,14 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     key: u64,
 ) -> Result<(), RadixError> {
     // SAFETY: guaranteed by the caller.
-    unsafe { del_reclaim::<true, M>(mem, root, cache, key) }
-}
-
-/// The body of [`del_key_reclaim_cached`] and of the range deletes.
-///
-/// Only a leaf whose eight words around `key`'s, the cache line just
-/// written, are all zero can have emptied, and only then is the whole leaf
-/// checked, out of line. With `WORD_FIRST` that block is only read if
-/// `key`'s word emptied: a single-key delete in address order empties its
-/// word once in 64 deletes, a predictable branch that saves the loads (and
-/// under QEMU TCG, eight emulated loads cost more than the branch). The
-/// chunks of a range are mostly alone in their word (each order has a leaf
-/// of its own), so the word empties about every other chunk; the branch then
-/// mispredicts so often that reading the block right away is faster, on the
-/// host and under TCG alike.
-///
-/// # Safety
-///
-/// As for [`del_key_reclaim_cached`].
-#[inline(always)]
-unsafe fn del_reclaim<const WORD_FIRST: bool, M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    key: u64,
-) -> Result<(), RadixError> {
-    // SAFETY: guaranteed by the caller.
     let (leaf, word_emptied) = unsafe { clear_key_cached(mem, root, cache, key) }?;
-    if (!WORD_FIRST || word_emptied)
+    // Only a leaf whose word just emptied can have emptied, and mostly
+    // another key is in the same eight words, the cache line just written:
+    // only if not, check the whole leaf, out of line. Single keys in address
+    // order empty their word once in 64 deletes, so the word test is a
+    // predictable branch that saves the eight loads (`del_range()`, whose
+    // chunks are mostly alone in their word, skips it).
+    if word_emptied
         // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
         && unsafe { block_is_zero(leaf, bitmap_index(key) / 64 / BLOCK * BLOCK) }
     {
@@ -1092,9 +1201,10 @@ unsafe fn del_reclaim<const WORD_FIRST: bool, M: NodeMemory + ?Sized>(
     Ok(())
 }
 
-/// The rest of [`del_reclaim`] once the eight bitmap words around
+/// The rest of a reclaiming delete once the eight bitmap words around
 /// `key`'s emptied: frees `key`'s leaf if it holds no key any more, and each
-/// table above it that this empties, up to but not including the root.
+/// table above it that this empties, up to but not including the root, and
+/// drops what it frees from `cache`.
 ///
 /// Out of line, so that the common path of a delete stays short: the words
 /// empty once in 512 sequential deletes, and under QEMU TCG a longer
@@ -1122,6 +1232,7 @@ unsafe fn reclaim_if_empty<M: NodeMemory + ?Sized>(
     // SAFETY: `root` is a valid tree, guaranteed by the caller.
     let kp = unsafe { find_path(mem, root, key) }.ok_or(RadixError::NotPresent)?;
 
+    cache.forget_leaf(kp.leaf);
     // `child` is empty: unlink it from its parent at `level` and free it.
     let mut child = kp.leaf.cast::<RadixNode>();
     let mut level = 1;

@@ -210,6 +210,49 @@ macro_rules! range_tests {
                 assert!(keys_of(&arena, root).is_empty());
                 assert_eq!(arena.live_pages(), 1);
             }
+
+            /// The range calls remember the leaf of each order in the cache;
+            /// a leaf that a reclaiming delete frees, by range or by single
+            /// key, must be forgotten there, or the next range call on the
+            /// same pages writes or reads the freed page (which faults in
+            /// this arena) instead of growing a new path.
+            #[test]
+            fn range_calls_forget_freed_leaves() {
+                let mut arena = new_arena();
+                arena.quarantine_freed_pages();
+                let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
+                let mut cache = TableCache::new();
+                // Chunks of orders 0, 1, 2, 3 and back: several chunk leaves.
+                let (start, n) = (1, 29);
+                let want = c_chunks(start, n, 63, 63);
+                for by_range in [true, false, true] {
+                    // SAFETY: valid tree in `arena`, `cache` is its cache.
+                    let res = unsafe { add_pfn_range(&mut arena, root, &mut cache, start, n, 63, &mut |_, _| false) };
+                    assert_eq!(res, Ok(()));
+                    let mut keys = keys_of(&arena, root);
+                    keys.sort_unstable();
+                    let mut sorted = want.clone();
+                    sorted.sort_unstable();
+                    assert_eq!(keys, sorted);
+                    if by_range {
+                        // SAFETY: as above; every node below the root comes
+                        // from `arena`.
+                        let missing = unsafe { del_pfn_range_reclaim(&mut arena, root, &mut cache, start, n, 63, &mut |_, _| false) };
+                        assert_eq!(missing, 0);
+                    } else {
+                        for &key in &want {
+                            // SAFETY: as above.
+                            let res = unsafe { del_key_reclaim_cached(&mut arena, root, &mut cache, key) };
+                            assert_eq!(res, Ok(()));
+                        }
+                    }
+                    assert_eq!(arena.live_pages(), 1);
+                    // Deleting again finds no path: no chunk leaf is left.
+                    // SAFETY: as above.
+                    let missing = unsafe { del_pfn_range(&mut arena, root, &mut cache, start, n, 63, &mut |_, _| false) };
+                    assert_eq!(missing, want.len());
+                }
+            }
         }
     };
 }
