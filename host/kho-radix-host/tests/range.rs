@@ -186,6 +186,35 @@ macro_rules! range_tests {
                 assert!(keys_of(&arena, root).is_empty());
             }
 
+            /// A range that ends exactly at the last pfn with a key (where
+            /// the range calls stop checking each chunk's key) is added as
+            /// its chunks are; one page more is refused.
+            #[test]
+            fn range_up_to_key_width_matches_chunked() {
+                let (start, n) = (MAX_PFN + 1 - 100, 100);
+                let mut a = new_arena();
+                let mut b = new_arena();
+                let (Ok(ra), Ok(rb)) = (alloc_root(&mut a), alloc_root(&mut b)) else { panic!("root") };
+                for k in c_chunks(start, n, 63, 63) {
+                    // SAFETY: valid tree in `a`.
+                    assert_eq!(unsafe { add_key(&mut a, ra, k) }, Ok(()));
+                }
+                let mut cache = TableCache::new();
+                // SAFETY: valid tree in `b`, `cache` is its cache.
+                let res = unsafe { add_pfn_range(&mut b, rb, &mut cache, start, n, 63, &mut |_, _| false) };
+                assert_eq!(res, Ok(()));
+                assert_eq!(keys_of(&a, ra), keys_of(&b, rb));
+                // SAFETY: as above; every node of `b` comes from `b`.
+                let missing = unsafe { del_pfn_range_reclaim(&mut b, rb, &mut cache, start, n, 63, &mut |_, _| false) };
+                assert_eq!(missing, 0);
+                assert_eq!(b.live_pages(), 1);
+                // SAFETY: as above.
+                let res = unsafe { add_pfn_range(&mut b, rb, &mut cache, start, n + 1, 63, &mut |_, _| false) };
+                assert_eq!(res, Err(RadixError::Range));
+                assert!(keys_of(&b, rb).is_empty());
+                assert_eq!(b.live_pages(), 1);
+            }
+
             /// A reclaiming range delete whose chunks share a leaf, in
             /// different words, frees it with the last of them and never
             /// reads a freed node: freed pages of this arena fault on any
