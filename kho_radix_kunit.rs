@@ -1257,6 +1257,40 @@ mod range {
             left.nodes.len()
         );
         assert!(keys_agree && left.keys.is_empty() && left.nodes.len() == 1);
+
+        // Again on the emptied trees, starting with the range deleted last:
+        // the range calls keep the last leaf of each order, so a leaf freed
+        // above must have left them, or these adds set bits in freed pages
+        // instead of the tree.
+        for &(start, n) in ranges.iter().rev() {
+            let (mut pfn, end) = (start, start + n);
+            while pfn < end {
+                let order = pfn.trailing_zeros().min((end - pfn).ilog2());
+                to_result(c.add(kho_radix_abi::encode_key(pfn << PAGE_SHIFT, order)))?;
+                pfn += 1u64 << order;
+            }
+            // SAFETY: `r.tree` is initialised (type invariant of `TestTree`).
+            let ret = unsafe {
+                bindings::kho_radix_add_pfn_range(r.tree, start as c_ulong, n as c_ulong)
+            };
+            to_result(ret)?;
+        }
+        let readded_agree = r.snapshot()?.keys == c.snapshot()?.keys;
+        for &(start, n) in ranges.iter() {
+            // SAFETY: as above, and the Rust tracker allocated all its nodes.
+            unsafe { bindings::kho_radix_del_pfn_range(r.tree, start as c_ulong, n as c_ulong) };
+        }
+        let left = r.snapshot()?;
+        pr_info!(
+            "kunit: range: re-added after freeing: keys {} C's, Rust tree back to {} pages\n",
+            if readded_agree {
+                "equal to"
+            } else {
+                "DIFFERENT from"
+            },
+            left.nodes.len()
+        );
+        assert!(readded_agree && left.keys.is_empty() && left.nodes.len() == 1);
         Ok(())
     }
 }
