@@ -522,19 +522,36 @@ pub unsafe fn add_key_cached<M: NodeMemory + ?Sized>(
     cache: &mut TableCache,
     key: u64,
 ) -> Result<(), RadixError> {
-    if !key_in_range(key) {
-        return Err(RadixError::Range);
-    }
-    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
-    let leaf = match unsafe { cache.leaf(mem, key) } {
-        Some(leaf) => leaf,
-        // SAFETY: guaranteed by the caller.
-        None => unsafe { grow_leaf_uncached(mem, root, cache, key) }?,
-    };
+    // SAFETY: guaranteed by the caller.
+    let leaf = unsafe { leaf_to_add(mem, root, cache, key) }?;
     // SAFETY: `leaf` is the leaf of `key`'s path (from the cached table, or
     // just found), which the caller lets us access.
     unsafe { set_key_bit(leaf, key) };
     Ok(())
+}
+
+/// The leaf in which [`add_key_cached`] sets `key`'s bit: from the table
+/// `cache` holds, or found or grown from the root.
+///
+/// # Safety
+///
+/// As for [`add_key_cached`].
+#[inline(always)]
+unsafe fn leaf_to_add<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+) -> Result<NonNull<RadixLeaf>, RadixError> {
+    if !key_in_range(key) {
+        return Err(RadixError::Range);
+    }
+    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
+    match unsafe { cache.leaf(mem, key) } {
+        Some(leaf) => Ok(leaf),
+        // SAFETY: guaranteed by the caller.
+        None => unsafe { grow_leaf_uncached(mem, root, cache, key) },
+    }
 }
 
 /// The path of [`add_key_cached`] when `cache` has no leaf for `key`:
@@ -827,15 +844,8 @@ unsafe fn add_chunk_uncached<M: NodeMemory + ?Sized>(
     key: u64,
     order: u32,
 ) -> Result<(), RadixError> {
-    if !key_in_range(key) {
-        return Err(RadixError::Range);
-    }
-    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
-    let leaf = match unsafe { cache.leaf(mem, key) } {
-        Some(leaf) => leaf,
-        // SAFETY: guaranteed by the caller.
-        None => unsafe { grow_leaf_uncached(mem, root, cache, key) }?,
-    };
+    // SAFETY: guaranteed by the caller.
+    let leaf = unsafe { leaf_to_add(mem, root, cache, key) }?;
     cache.set_chunk_leaf(key, order, leaf);
     // SAFETY: `leaf` is the leaf of `key`'s path.
     unsafe { set_key_bit(leaf, key) };
@@ -963,12 +973,8 @@ unsafe fn find_chunk_leaf_uncached<M: NodeMemory + ?Sized>(
     key: u64,
     order: u32,
 ) -> Option<NonNull<RadixLeaf>> {
-    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
-    let leaf = match unsafe { cache.leaf(mem, key) } {
-        Some(leaf) => leaf,
-        // SAFETY: guaranteed by the caller.
-        None => unsafe { find_leaf_uncached(mem, root, cache, key) }?,
-    };
+    // SAFETY: guaranteed by the caller.
+    let leaf = unsafe { leaf_to_clear(mem, root, cache, key) }?;
     cache.set_chunk_leaf(key, order, leaf);
     Some(leaf)
 }
@@ -1160,18 +1166,33 @@ unsafe fn clear_key_cached<M: NodeMemory + ?Sized>(
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
-    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
-    let leaf = match unsafe { cache.leaf(mem, key) } {
-        Some(leaf) => leaf,
-        None => {
-            // SAFETY: `root` is a valid tree, guaranteed by the caller.
-            let leaf = unsafe { find_leaf_uncached(mem, root, cache, key) };
-            leaf.ok_or(RadixError::NotPresent)?
-        }
-    };
+    // SAFETY: guaranteed by the caller; `key` is in range.
+    let leaf = unsafe { leaf_to_clear(mem, root, cache, key) }.ok_or(RadixError::NotPresent)?;
     // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
     let word_emptied = unsafe { clear_key_bit(leaf, key) };
     Ok((leaf, word_emptied))
+}
+
+/// The leaf in which a delete clears `key`'s bit: from the table `cache`
+/// holds, or found from the root; `None` if `key`'s path is missing.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem`, `cache` belongs to it and `key` is in
+/// range.
+#[inline(always)]
+unsafe fn leaf_to_clear<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+) -> Option<NonNull<RadixLeaf>> {
+    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
+    match unsafe { cache.leaf(mem, key) } {
+        Some(leaf) => Some(leaf),
+        // SAFETY: guaranteed by the caller.
+        None => unsafe { find_leaf_uncached(mem, root, cache, key) },
+    }
 }
 
 /// Removes `key` and frees the nodes this leaves empty.
