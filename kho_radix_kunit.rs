@@ -1143,6 +1143,23 @@ mod reclaim {
     }
 }
 
+/// Preserves `n` pages from `start` in both trees: one C add per block of
+/// `kho_preserve_pages()`'s chunking in `c`, one `kho_radix_add_pfn_range()`
+/// in `r`. Returns the number of blocks.
+fn add_range_both(c: &TestTree, r: &TestTree, start: u64, n: u64) -> Result<u64> {
+    let (mut pfn, end, mut blocks) = (start, start + n, 0);
+    while pfn < end {
+        let order = pfn.trailing_zeros().min((end - pfn).ilog2());
+        to_result(c.add(kho_radix_abi::encode_key(pfn << PAGE_SHIFT, order)))?;
+        pfn += 1u64 << order;
+        blocks += 1;
+    }
+    // SAFETY: `r.tree` is initialised (type invariant of `TestTree`).
+    let ret = unsafe { bindings::kho_radix_add_pfn_range(r.tree, start as c_ulong, n as c_ulong) };
+    to_result(ret)?;
+    Ok(blocks)
+}
+
 #[kunit_tests(kho_radix_range)]
 mod range {
     use super::*;
@@ -1164,19 +1181,7 @@ mod range {
                 _ => i * 4096,
             };
             let n = 1 + rng.below(if i % 8 == 0 { 1 << 20 } else { 3000 });
-            let (mut pfn, end) = (start, start + n);
-            while pfn < end {
-                let order = pfn.trailing_zeros().min((end - pfn).ilog2());
-                let key = kho_radix_abi::encode_key(pfn << PAGE_SHIFT, order);
-                to_result(c.add(key))?;
-                pfn += 1u64 << order;
-                blocks += 1;
-            }
-            // SAFETY: `r.tree` is initialised (type invariant of `TestTree`).
-            let ret = unsafe {
-                bindings::kho_radix_add_pfn_range(r.tree, start as c_ulong, n as c_ulong)
-            };
-            to_result(ret)?;
+            blocks += add_range_both(&c, &r, start, n)?;
             ranges += 1;
         }
         let same = same_tree(&c, &r)?;
@@ -1208,17 +1213,7 @@ mod range {
             // Range `i` lies in its own 2^21-page window.
             let start = (i << 21) + rng.below(1 << 20);
             let n = 1 + rng.below(if i % 8 == 0 { 1 << 20 } else { 3000 });
-            let (mut pfn, end) = (start, start + n);
-            while pfn < end {
-                let order = pfn.trailing_zeros().min((end - pfn).ilog2());
-                to_result(c.add(kho_radix_abi::encode_key(pfn << PAGE_SHIFT, order)))?;
-                pfn += 1u64 << order;
-            }
-            // SAFETY: `r.tree` is initialised (type invariant of `TestTree`).
-            let ret = unsafe {
-                bindings::kho_radix_add_pfn_range(r.tree, start as c_ulong, n as c_ulong)
-            };
-            to_result(ret)?;
+            add_range_both(&c, &r, start, n)?;
             ranges.push((start, n), GFP_KERNEL)?;
         }
         let peak = r.snapshot()?.nodes.len();
@@ -1263,17 +1258,7 @@ mod range {
         // above must have left them, or these adds set bits in freed pages
         // instead of the tree.
         for &(start, n) in ranges.iter().rev() {
-            let (mut pfn, end) = (start, start + n);
-            while pfn < end {
-                let order = pfn.trailing_zeros().min((end - pfn).ilog2());
-                to_result(c.add(kho_radix_abi::encode_key(pfn << PAGE_SHIFT, order)))?;
-                pfn += 1u64 << order;
-            }
-            // SAFETY: `r.tree` is initialised (type invariant of `TestTree`).
-            let ret = unsafe {
-                bindings::kho_radix_add_pfn_range(r.tree, start as c_ulong, n as c_ulong)
-            };
-            to_result(ret)?;
+            add_range_both(&c, &r, start, n)?;
         }
         let readded_agree = r.snapshot()?.keys == c.snapshot()?.keys;
         for &(start, n) in ranges.iter() {
