@@ -739,12 +739,14 @@ fn pfn_key(pfn: u64, order: u32) -> Option<u64> {
 }
 
 /// Whether every chunk of a range that ends before `end_pfn` has a key: if
-/// `end_pfn <= 1 << (64 - PAGE_SHIFT)`, each chunk's pfn fits an address and
-/// its order, at most the log of the range's length, is below
-/// `64 - PAGE_SHIFT`, so [`encode_key`] gives a non-zero key in range.
+/// `end_pfn < 1 << (64 - PAGE_SHIFT)`, each chunk's pfn fits an address and
+/// its order, at most the log of the range's length, is at most
+/// `63 - PAGE_SHIFT` ([`MAX_KEY_ORDER`]), so [`encode_key`] gives a non-zero
+/// key in range. (A range of exactly `1 << (64 - PAGE_SHIFT)` pages from pfn
+/// 0 is one chunk of order `64 - PAGE_SHIFT`, which has no key.)
 #[inline(always)]
 fn range_keys_fit(end_pfn: u64) -> bool {
-    end_pfn <= 1u64 << (64 - PAGE_SHIFT)
+    end_pfn < 1u64 << (64 - PAGE_SHIFT)
 }
 
 /// [`pfn_key`] for the chunks of a range; with `keys_fit` (from

@@ -213,6 +213,13 @@ macro_rules! range_tests {
                 assert_eq!(res, Err(RadixError::Range));
                 assert!(keys_of(&b, rb).is_empty());
                 assert_eq!(b.live_pages(), 1);
+                // All pfns with a key, from 0: one chunk of an order past
+                // MAX_KEY_ORDER, which has none.
+                // SAFETY: as above.
+                let res = unsafe { add_pfn_range(&mut b, rb, &mut cache, 0, MAX_PFN + 1, 63, &mut |_, _| false) };
+                assert_eq!(res, Err(RadixError::Range));
+                assert!(keys_of(&b, rb).is_empty());
+                assert_eq!(b.live_pages(), 1);
             }
 
             /// A reclaiming range delete whose chunks share a leaf, in
