@@ -12,13 +12,26 @@
 //!
 //! | opcode % 8 | operation |
 //! |---|---|
-//! | 0, 1 | `add_key(key)` |
+//! | 0 | `add_key(key)` |
+//! | 1 | `add_pfn_range()`, `del_pfn_range()` or `del_pfn_range_reclaim()` |
 //! | 2 | `del_key(key)` |
 //! | 3 | `del_key_reclaim(key)` |
 //! | 4 | `walk`, optionally stopping after `n` keys or `n` nodes |
 //! | 5 | `destroy` + a fresh root (`alloc_root`) |
 //! | 6 | make allocation attempt `n % 4` from now fail |
 //! | 7 | `contains_key(key)` |
+//!
+//! Every operation goes through one `TableCache` kept for the whole input,
+//! as the kernel keeps one per tree, so the range calls' leaf slots and the
+//! single-key deletes that free leaves meet.
+//!
+//! A range is a selector byte, a start pfn (small, near the last pfn with
+//! a key, at a key of the model, or raw), a length, an order cap and a fake
+//! NUMA node size whose boundaries no chunk may cross. The model of a range
+//! call chunks it independently (as `kho_preserve_pages()` does); a failed
+//! add must have removed the chunks before the failing one (its rollback
+//! deletes them, even those that were there before), and a delete's count
+//! of missing chunks is exact while the tree is minimal.
 //!
 //! A key is a selector byte and operands: a key of the model, an encoded
 //! `(phys, order)` pair with orders past the encodable maximum, a raw `u64`
@@ -33,12 +46,18 @@
 //! key, the node count must be exactly the minimum the model needs
 //! (which checks `del_key_reclaim` frees every empty node and that a failed
 //! `add_key` leaves nothing behind). The arena panics on any access to a
-//! freed or unknown page.
+//! freed or unknown page through `phys_to_virt()` and scribbles over freed
+//! pages, so that a bit set or cleared through a pointer kept to one is
+//! missing from the next walk.
 
 use std::collections::BTreeSet;
 
 /// Upper bound on the operations of one input, to keep each run fast.
 pub const MAX_OPS: usize = 512;
+
+/// Range operations with more chunks than this are skipped, for the same
+/// reason.
+pub const MAX_RANGE_CHUNKS: usize = 4096;
 
 /// Reads operands from the input; past its end every read yields zeros.
 struct Input<'a> {
@@ -84,7 +103,7 @@ pub fn run(data: &[u8]) {
 macro_rules! fuzz_geometry {
     ($modname:ident, $geom:ident) => {
         mod $modname {
-            use super::{BTreeSet, Input, MAX_OPS};
+            use super::{BTreeSet, Input, MAX_OPS, MAX_RANGE_CHUNKS};
             use kho_radix_host::$geom::kho_radix_abi::*;
             use kho_radix_host::$geom::kho_radix_tree::*;
             use kho_radix_host::$geom::{new_arena, PAGE_SHIFT};
@@ -127,6 +146,34 @@ macro_rules! fuzz_geometry {
                 /// Absolute allocation attempt armed to fail, if any.
                 fail_at: Option<usize>,
                 last_key: u64,
+                cache: TableCache,
+            }
+
+            /// A chunk of a page range: its key, or `None` if it has none.
+            type Chunk = Option<u64>;
+
+            /// The oracle's chunking of `start..end`, transcribed from
+            /// `kho_preserve_pages()`: the largest aligned order that fits,
+            /// capped at `max_order`, lowered while the block crosses a
+            /// boundary of `1 << node_shift` pages. Stops after
+            /// `MAX_RANGE_CHUNKS + 1` chunks.
+            fn chunks(start: u64, end: u64, max_order: u32, node_shift: u32) -> Vec<Chunk> {
+                let mut out = Vec::new();
+                let mut pfn = start;
+                while pfn < end && out.len() <= MAX_RANGE_CHUNKS {
+                    let mut order = pfn.trailing_zeros().min((end - pfn).ilog2()).min(max_order);
+                    while order > 0
+                        && (pfn >> node_shift) != ((pfn + (1u64 << order) - 1) >> node_shift)
+                    {
+                        order -= 1;
+                    }
+                    let key = (pfn >> (64 - PAGE_SHIFT) == 0 && order <= MAX_KEY_ORDER)
+                        .then(|| encode_key(pfn << PAGE_SHIFT, order))
+                        .filter(|&k| k != 0 && in_range(k));
+                    out.push(key);
+                    pfn += 1u64 << order;
+                }
+                out
             }
 
             impl State {
@@ -181,7 +228,8 @@ macro_rules! fuzz_geometry {
                     let before = self.arena.attempts();
                     let live = self.fail_at.map(|_| self.arena.live_set());
                     // SAFETY: `root` is a valid tree of `arena`.
-                    let r = unsafe { add_key(&mut self.arena, self.root, key) };
+                    let r =
+                        unsafe { add_key_cached(&mut self.arena, self.root, &mut self.cache, key) };
                     let fired = self.fired(before);
                     if !in_range(key) {
                         assert_eq!(r, Err(RadixError::Range), "add {key:#x}");
@@ -199,12 +247,12 @@ macro_rules! fuzz_geometry {
                     let missing = self.path_missing(key);
                     let present = self.model.contains(&key);
                     // SAFETY: `root` is a valid tree of `arena`, all of whose
-                    // nodes come from it.
+                    // nodes come from it, and `cache` is its cache.
                     let r = unsafe {
                         if reclaim {
-                            del_key_reclaim(&mut self.arena, self.root, key)
+                            del_key_reclaim_cached(&mut self.arena, self.root, &mut self.cache, key)
                         } else {
-                            del_key(&mut self.arena, self.root, key)
+                            del_key_cached(&mut self.arena, self.root, &mut self.cache, key)
                         }
                     };
                     if !in_range(key) {
@@ -226,6 +274,203 @@ macro_rules! fuzz_geometry {
                         if !reclaim {
                             self.minimal = false;
                         }
+                    }
+                }
+
+                /// Whether `key`'s leaf exists, given that the tree is minimal
+                /// and holds `keys`.
+                fn leaf_of(keys: &BTreeSet<u64>, key: u64) -> bool {
+                    let first = key >> BITMAP_SIZE_LOG2 << BITMAP_SIZE_LOG2;
+                    keys.range(first..=first | ((1u64 << BITMAP_SIZE_LOG2) - 1))
+                        .next()
+                        .is_some()
+                }
+
+                fn range(&mut self, inp: &mut Input<'_>) {
+                    let sel = inp.u8();
+                    let max_pfn = (1u64 << (64 - PAGE_SHIFT)) - 1;
+                    let start = match sel / 4 % 4 {
+                        0 => u64::from(inp.u8()) << 8 | u64::from(inp.u8()),
+                        1 => max_pfn - (u64::from(inp.u8()) << (inp.u8() % 12)),
+                        2 if !self.model.is_empty() => {
+                            let i = usize::from(inp.u8()) % self.model.len();
+                            let k = self.model.iter().nth(i).copied().unwrap_or(0);
+                            decode_key(k).map_or(0, |(phys, _)| phys >> PAGE_SHIFT)
+                        }
+                        _ => inp.u64() >> (inp.u8() % 64),
+                    };
+                    let mut n = 1 + (u64::from(inp.u8()) << (inp.u8() % 13));
+                    if sel & 64 != 0 {
+                        // Ends within a page or two of the last pfn with a
+                        // key, on either side.
+                        n = (max_pfn + 1)
+                            .wrapping_sub(start)
+                            .wrapping_add(u64::from(inp.u8() % 4))
+                            .max(2)
+                            - 1;
+                    }
+                    let max_order = if sel & 16 == 0 {
+                        63
+                    } else {
+                        u32::from(inp.u8() % 12)
+                    };
+                    let node_shift = if sel & 32 == 0 {
+                        63
+                    } else {
+                        9 + u32::from(inp.u8() % 31)
+                    };
+                    let split = &mut |pfn: u64, order: u32| {
+                        (pfn >> node_shift) != ((pfn + (1u64 << order) - 1) >> node_shift)
+                    };
+                    let want = chunks(start, start.saturating_add(n), max_order, node_shift);
+                    if want.len() > MAX_RANGE_CHUNKS {
+                        // Keeps each input fast; the op is skipped.
+                        return;
+                    }
+                    match sel % 3 {
+                        0 => self.add_range(start, n, max_order, want, split),
+                        op => self.del_range(start, n, max_order, want, split, op == 2),
+                    }
+                }
+
+                fn add_range(
+                    &mut self,
+                    start: u64,
+                    n: u64,
+                    max_order: u32,
+                    want: Vec<Chunk>,
+                    split: &mut dyn FnMut(u64, u32) -> bool,
+                ) {
+                    let before = self.arena.attempts();
+                    // SAFETY: `root` is a valid tree of `arena`, all of whose
+                    // nodes come from it, and `cache` is its cache.
+                    let r = unsafe {
+                        add_pfn_range(
+                            &mut self.arena,
+                            self.root,
+                            &mut self.cache,
+                            start,
+                            n,
+                            max_order,
+                            split,
+                        )
+                    };
+                    let fired = self.fired(before);
+                    if start.checked_add(n).is_none() {
+                        assert_eq!(r, Err(RadixError::Range), "add range {start:#x}+{n:#x}");
+                        return;
+                    }
+                    let invalid = want.iter().position(Option::is_none);
+                    // The chunks before the failing one are deleted again.
+                    let removed = |model: &BTreeSet<u64>, upto: usize| -> BTreeSet<u64> {
+                        let mut m = model.clone();
+                        for k in want[..upto].iter().flatten() {
+                            m.remove(k);
+                        }
+                        m
+                    };
+                    match r {
+                        Ok(()) => {
+                            assert!(
+                                invalid.is_none() && !fired,
+                                "add range {start:#x}+{n:#x}: Ok"
+                            );
+                            self.model.extend(want.iter().flatten());
+                        }
+                        Err(RadixError::Range) => {
+                            let f = invalid.expect("ERANGE without a chunk out of range");
+                            self.model = removed(&self.model, f);
+                        }
+                        Err(RadixError::NoMemory) => {
+                            assert!(fired, "add range {start:#x}+{n:#x}: ENOMEM unprompted");
+                            // The chunks up to the failed one are gone, the
+                            // rest untouched: the leading chunks missing from
+                            // the tree reach at least to the failed one, and
+                            // those past it were missing before too.
+                            let mut keys = BTreeSet::new();
+                            let mut leaf = |k: u64| {
+                                keys.insert(k);
+                                0
+                            };
+                            // SAFETY: `root` is a valid tree of `arena`.
+                            unsafe { walk(&self.arena, self.root, Some(&mut leaf), None) };
+                            let last = invalid.unwrap_or(want.len());
+                            let g = want[..last]
+                                .iter()
+                                .take_while(|c| c.is_some_and(|k| !keys.contains(&k)))
+                                .count();
+                            let expect = removed(&self.model, g);
+                            assert!(
+                                expect == keys,
+                                "failed add range left keys no rollback explains"
+                            );
+                            self.model = expect;
+                        }
+                        Err(e) => panic!("add range {start:#x}+{n:#x}: {e:?}"),
+                    }
+                }
+
+                fn del_range(
+                    &mut self,
+                    start: u64,
+                    n: u64,
+                    max_order: u32,
+                    want: Vec<Chunk>,
+                    split: &mut dyn FnMut(u64, u32) -> bool,
+                    reclaim: bool,
+                ) {
+                    // SAFETY: `root` is a valid tree of `arena`, all of whose
+                    // nodes come from it, and `cache` is its cache.
+                    let missing = unsafe {
+                        if reclaim {
+                            del_pfn_range_reclaim(
+                                &mut self.arena,
+                                self.root,
+                                &mut self.cache,
+                                start,
+                                n,
+                                max_order,
+                                split,
+                            )
+                        } else {
+                            del_pfn_range(
+                                &mut self.arena,
+                                self.root,
+                                &mut self.cache,
+                                start,
+                                n,
+                                max_order,
+                                split,
+                            )
+                        }
+                    };
+                    let invalid = want.iter().filter(|c| c.is_none()).count();
+                    let at_start = self.model.clone();
+                    let mut expect = invalid;
+                    let mut removed_present = false;
+                    for k in want.iter().flatten() {
+                        // A minimal tree has a leaf exactly where a key is;
+                        // a reclaiming delete keeps it minimal, a plain one
+                        // keeps the leaves of the call's start.
+                        let seen = if reclaim { &self.model } else { &at_start };
+                        if self.minimal && !Self::leaf_of(seen, *k) {
+                            expect += 1;
+                        }
+                        removed_present |= self.model.remove(k);
+                    }
+                    if self.minimal {
+                        assert_eq!(
+                            missing, expect,
+                            "del range {start:#x}+{n:#x}: missing chunks"
+                        );
+                    } else {
+                        assert!(
+                            missing >= invalid && missing <= want.len(),
+                            "del range {start:#x}+{n:#x}"
+                        );
+                    }
+                    if removed_present && !reclaim {
+                        self.minimal = false;
                     }
                 }
 
@@ -274,6 +519,7 @@ macro_rules! fuzz_geometry {
                     // SAFETY: `root` is a valid tree all of whose nodes come
                     // from `arena`; it is replaced right below.
                     unsafe { destroy(&mut self.arena, self.root) };
+                    self.cache.clear();
                     assert_eq!(self.arena.live_pages(), 0, "destroy leaked pages");
                     let before = self.arena.attempts();
                     self.root = match alloc_root(&mut self.arena) {
@@ -333,16 +579,18 @@ macro_rules! fuzz_geometry {
                     minimal: true,
                     fail_at: None,
                     last_key: 0,
+                    cache: TableCache::new(),
                 };
                 for _ in 0..MAX_OPS {
                     if inp.is_empty() {
                         break;
                     }
                     match inp.u8() % 8 {
-                        0 | 1 => {
+                        0 => {
                             let k = st.key(&mut inp);
                             st.add(k);
                         }
+                        1 => st.range(&mut inp),
                         op @ (2 | 3) => {
                             let k = st.key(&mut inp);
                             st.del(k, op == 3);
