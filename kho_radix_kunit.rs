@@ -1199,6 +1199,45 @@ mod range {
         Ok(())
     }
 
+    /// Ranges at the top of the pfns with a key: the range calls skip the
+    /// per-block key checks only below it. A range that ends at the last
+    /// such pfn is preserved block for block as C chunks it; one page more,
+    /// and every pfn from 0 (one block of an order without a key), fail
+    /// with `-ERANGE` and leave the tree as it was.
+    #[test]
+    fn range_at_the_key_width() -> Result {
+        let c = TestTree::new(&CREF)?;
+        let r = TestTree::new(&RUST)?;
+        let (start, n) = (highest_pfn(0) - 99, 100);
+        let blocks = add_range_both(&c, &r, start, n)?;
+        let same = r.snapshot()?.keys == c.snapshot()?.keys;
+        let before = r.snapshot()?;
+        // SAFETY: `r.tree` is initialised (type invariant of `TestTree`).
+        let (past_top, all) = unsafe {
+            (
+                bindings::kho_radix_add_pfn_range(r.tree, start as c_ulong, (n + 1) as c_ulong),
+                bindings::kho_radix_add_pfn_range(r.tree, 0, (1u64 << PFN_BITS) as c_ulong),
+            )
+        };
+        // The first failed call rolled back, with reclamation, the blocks
+        // it had added: those of the first range, which it covers. So the
+        // tree is back to its root page, with nothing to delete.
+        let left = r.snapshot()?;
+        pr_info!(
+            "kunit: range: {} blocks up to the last pfn {} C's; one page more {}, all pfns {}; {} keys left, tree {} pages\n",
+            blocks,
+            if same { "equal to" } else { "DIFFERENT from" },
+            past_top,
+            all,
+            left.keys.len(),
+            left.nodes.len()
+        );
+        assert!(same && before.keys.len() as u64 == blocks);
+        assert!(past_top == ERANGE_C && all == ERANGE_C);
+        assert!(left.keys.is_empty() && left.nodes.len() == 1);
+        Ok(())
+    }
+
     /// `kho_radix_del_pfn_range()` removes the same blocks as C's per-block
     /// deletes and frees what it empties. The ranges
     /// are disjoint, as `kho_unpreserve_pages()` requires: a range is only
