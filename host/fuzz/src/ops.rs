@@ -419,30 +419,23 @@ macro_rules! fuzz_geometry {
                     split: &mut dyn FnMut(u64, u32) -> bool,
                     reclaim: bool,
                 ) {
+                    let del: unsafe fn(_, _, _, _, _, _, _) -> usize = if reclaim {
+                        del_pfn_range_reclaim
+                    } else {
+                        del_pfn_range
+                    };
                     // SAFETY: `root` is a valid tree of `arena`, all of whose
                     // nodes come from it, and `cache` is its cache.
                     let missing = unsafe {
-                        if reclaim {
-                            del_pfn_range_reclaim(
-                                &mut self.arena,
-                                self.root,
-                                &mut self.cache,
-                                start,
-                                n,
-                                max_order,
-                                split,
-                            )
-                        } else {
-                            del_pfn_range(
-                                &mut self.arena,
-                                self.root,
-                                &mut self.cache,
-                                start,
-                                n,
-                                max_order,
-                                split,
-                            )
-                        }
+                        del(
+                            &mut self.arena,
+                            self.root,
+                            &mut self.cache,
+                            start,
+                            n,
+                            max_order,
+                            split,
+                        )
                     };
                     let invalid = want.iter().filter(|c| c.is_none()).count();
                     let at_start = self.model.clone();
