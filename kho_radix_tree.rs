@@ -430,6 +430,20 @@ unsafe fn block_is_zero(node: NonNull<RadixLeaf>, first: usize) -> bool {
     unsafe { block_or(node, first) == 0 }
 }
 
+/// Whether the eight bitmap words of `leaf` around `key`'s (its aligned
+/// block, the one [`node_is_empty`] starts from for `key`'s word) are all
+/// zero: the test both reclaiming deletes make before
+/// `reclaim_if_empty()`, whose scan then skips that block.
+///
+/// # Safety
+///
+/// As for [`block_is_zero`].
+#[inline(always)]
+unsafe fn key_block_is_zero(leaf: NonNull<RadixLeaf>, key: u64) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { block_is_zero(leaf, bitmap_index(key) / 64 / BLOCK * BLOCK) }
+}
+
 /// The OR of the eight words of `node` (a table or a leaf) from `first`.
 ///
 /// Written out rather than looped: one straight run of loads and ORs per
@@ -953,7 +967,7 @@ unsafe fn del_range<
         // (each order has a leaf of its own), so that branch went either way
         // and its mispredictions cost more than the loads.
         // SAFETY: as above.
-        if RECLAIM && unsafe { block_is_zero(leaf, bitmap_index(key) / 64 / BLOCK * BLOCK) } {
+        if RECLAIM && unsafe { key_block_is_zero(leaf, key) } {
             // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
             // path.
             if unsafe { reclaim_if_empty(mem, root, cache, key, leaf) }.is_err() {
@@ -1247,7 +1261,7 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     // chunks are mostly alone in their word, skips it).
     if word_emptied
         // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
-        && unsafe { block_is_zero(leaf, bitmap_index(key) / 64 / BLOCK * BLOCK) }
+        && unsafe { key_block_is_zero(leaf, key) }
     {
         // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
         // path.
