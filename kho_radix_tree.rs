@@ -721,30 +721,99 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
     Ok((table, node.cast::<RadixLeaf>()))
 }
 
-/// The order of the next chunk of a page range, as `kho_preserve_pages()`
-/// chunks it: the largest order to which `pfn` is aligned that fits before
-/// `end_pfn`, capped at `max_order`, and reduced while `split(pfn, order)`
-/// asks for it (the kernel splits chunks that would cross NUMA nodes).
-#[inline]
+/// The chunks `kho_preserve_pages()` makes of a page range before any cap
+/// or split: at each pfn the largest order to which it is aligned that fits
+/// before the end.
+///
+/// Those greedy chunks follow from the range's bits, which lets a chunk's
+/// order not wait for the last chunk's: with `h` the highest bit in which
+/// `start` and `end` differ, `mid` (`end` with the bits below `h` cleared) is
+/// aligned to `1 << h` and `start < mid <= end`. Up to `mid` each chunk is
+/// the lowest set bit of what is left of `mid - start` (the pfn stays aligned
+/// to it and `mid` is aligned beyond it); from `mid` on it is the highest set
+/// bit of what is left of `end - mid` (the pfn is aligned to every bit
+/// already taken, each above the rest). Without this the loops chained a
+/// `tzcnt`, an `lzcnt` and a compare from one chunk to the next, which bounded
+/// the host range loops.
+struct RangeChunks {
+    /// The first pfn of the next chunk.
+    pfn: u64,
+    /// The sizes of the chunks before `mid` still to come, one bit each.
+    up: u64,
+    /// The sizes of the chunks from `mid` on still to come, one bit each.
+    down: u64,
+}
+
+impl RangeChunks {
+    /// The chunks of `pfn..end_pfn`; none if `pfn >= end_pfn`.
+    #[inline(always)]
+    fn new(pfn: u64, end_pfn: u64) -> Self {
+        if pfn >= end_pfn {
+            return Self {
+                pfn,
+                up: 0,
+                down: 0,
+            };
+        }
+        // `pfn != end_pfn`, so the XOR has a set bit and `h <= 63`.
+        let h = 63 ^ (pfn ^ end_pfn).leading_zeros();
+        let mid = end_pfn >> h << h;
+        // `pfn < mid <= end_pfn` (see above): wrapping only to keep panic
+        // paths out.
+        Self {
+            pfn,
+            up: mid.wrapping_sub(pfn),
+            down: end_pfn.wrapping_sub(mid),
+        }
+    }
+
+    /// The first pfn and the order of the next chunk, or `None` after the
+    /// last.
+    #[inline(always)]
+    fn next_chunk(&mut self) -> Option<(u64, u32)> {
+        let order = if self.up != 0 {
+            let order = self.up.trailing_zeros();
+            self.up &= self.up.wrapping_sub(1);
+            order
+        } else if self.down != 0 {
+            // `down != 0`: the XOR is `63 - leading_zeros`, at most 63.
+            let order = 63 ^ self.down.leading_zeros();
+            self.down ^= 1u64 << order;
+            order
+        } else {
+            return None;
+        };
+        let pfn = self.pfn;
+        // The chunks end at `end_pfn` at the latest, so this cannot
+        // overflow; wrapping, the exported functions have no panic path.
+        self.pfn = pfn.wrapping_add(1u64 << order);
+        Some((pfn, order))
+    }
+}
+
+/// The order of a range's chunk at `pfn` whose greedy order (from
+/// [`RangeChunks`]) is `order`: capped at `max_order` and reduced while
+/// `split(pfn, order)` asks for it (the kernel splits chunks that would cross
+/// NUMA nodes), as `kho_preserve_pages()` does.
+#[inline(always)]
 fn range_chunk_order<F: FnMut(u64, u32) -> bool + ?Sized>(
     pfn: u64,
-    end_pfn: u64,
+    order: u32,
     max_order: u32,
     split: &mut F,
 ) -> u32 {
-    // Callers have `pfn < end_pfn`. `| 1` keeps the log of any length but
-    // 0, without a branch.
-    let len = end_pfn.wrapping_sub(pfn) | 1;
-    // `len` is not zero, so its leading zeros are at most 63 and the XOR is
-    // `63 - leading_zeros`, the log, without an overflow check.
-    let mut order = pfn
-        .trailing_zeros()
-        .min(63 ^ len.leading_zeros())
-        .min(max_order);
+    let mut order = order.min(max_order);
     while order > 0 && split(pfn, order) {
         order -= 1;
     }
     order
+}
+
+/// The chunks of `pfn..end_pfn` after a chunk at `pfn` of `order` smaller
+/// than its greedy order: the greedy chunking starts over after it.
+#[cold]
+fn range_chunks_after_cut(pfn: u64, order: u32, end_pfn: u64) -> RangeChunks {
+    RangeChunks::new(pfn.wrapping_add(1u64 << order), end_pfn)
 }
 
 /// The key of the `order` chunk at `pfn`, or `None` if it cannot be encoded
@@ -811,11 +880,63 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
     split: &mut F,
 ) -> Result<(), RadixError> {
     let end_pfn = start_pfn.checked_add(nr_pages).ok_or(RadixError::Range)?;
-    let keys_fit = range_keys_fit(end_pfn);
-    let mut pfn = start_pfn;
-    while pfn < end_pfn {
-        let order = range_chunk_order(pfn, end_pfn, max_order, split);
-        let res = match range_key(pfn, order, keys_fit) {
+    if range_keys_fit(end_pfn) {
+        // SAFETY: guaranteed by the caller.
+        unsafe { add_chunks::<true, M, F>(mem, root, cache, start_pfn, end_pfn, max_order, split) }
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { add_chunks_past_key_width(mem, root, cache, start_pfn, end_pfn, max_order, split) }
+    }
+}
+
+/// [`add_chunks`] for a range that ends at or past the last pfn with a
+/// key; out of line, so the common loop has no check of each chunk's key.
+///
+/// # Safety
+///
+/// As for [`add_pfn_range`].
+#[cold]
+#[inline(never)]
+unsafe fn add_chunks_past_key_width<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    start_pfn: u64,
+    end_pfn: u64,
+    max_order: u32,
+    split: &mut F,
+) -> Result<(), RadixError> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { add_chunks::<false, M, F>(mem, root, cache, start_pfn, end_pfn, max_order, split) }
+}
+
+/// The loop of [`add_pfn_range`] over the chunks of `start_pfn..end_pfn`;
+/// `KEYS_FIT` is [`range_keys_fit`] of `end_pfn`.
+///
+/// # Safety
+///
+/// As for [`add_pfn_range`].
+#[inline(always)]
+unsafe fn add_chunks<
+    const KEYS_FIT: bool,
+    M: NodeMemory + ?Sized,
+    F: FnMut(u64, u32) -> bool + ?Sized,
+>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    start_pfn: u64,
+    end_pfn: u64,
+    max_order: u32,
+    split: &mut F,
+) -> Result<(), RadixError> {
+    let mut chunks = RangeChunks::new(start_pfn, end_pfn);
+    while let Some((pfn, greedy)) = chunks.next_chunk() {
+        let order = range_chunk_order(pfn, greedy, max_order, split);
+        if order != greedy {
+            chunks = range_chunks_after_cut(pfn, order, end_pfn);
+        }
+        let res = match range_key(pfn, order, KEYS_FIT) {
             Some(key) => match cache.chunk_leaf(key, order) {
                 Some(leaf) => {
                     // SAFETY: a cached leaf is the leaf of `key`'s path.
@@ -843,10 +964,6 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
             };
             return Err(err);
         }
-        // The chunk ends at `end_pfn` at the latest (`range_chunk_order()`),
-        // so this cannot overflow; wrapping, the exported function has no
-        // panic path.
-        pfn = pfn.wrapping_add(1u64 << order);
     }
     Ok(())
 }
@@ -934,17 +1051,79 @@ unsafe fn del_range<
     split: &mut F,
 ) -> usize {
     let end_pfn = start_pfn.saturating_add(nr_pages);
-    let keys_fit = range_keys_fit(end_pfn);
+    if range_keys_fit(end_pfn) {
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            del_chunks::<RECLAIM, true, M, F>(
+                mem, root, cache, start_pfn, end_pfn, max_order, split,
+            )
+        }
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            del_chunks_past_key_width::<RECLAIM, M, F>(
+                mem, root, cache, start_pfn, end_pfn, max_order, split,
+            )
+        }
+    }
+}
+
+/// [`del_chunks`] for a range that ends at or past the last pfn with a
+/// key; out of line, as [`add_chunks_past_key_width`].
+///
+/// # Safety
+///
+/// As for [`del_range`].
+#[cold]
+#[inline(never)]
+unsafe fn del_chunks_past_key_width<
+    const RECLAIM: bool,
+    M: NodeMemory + ?Sized,
+    F: FnMut(u64, u32) -> bool + ?Sized,
+>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    start_pfn: u64,
+    end_pfn: u64,
+    max_order: u32,
+    split: &mut F,
+) -> usize {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        del_chunks::<RECLAIM, false, M, F>(mem, root, cache, start_pfn, end_pfn, max_order, split)
+    }
+}
+
+/// The loop of [`del_range`] over the chunks of `start_pfn..end_pfn`;
+/// `KEYS_FIT` is [`range_keys_fit`] of `end_pfn`.
+///
+/// # Safety
+///
+/// As for [`del_range`].
+#[inline(always)]
+unsafe fn del_chunks<
+    const RECLAIM: bool,
+    const KEYS_FIT: bool,
+    M: NodeMemory + ?Sized,
+    F: FnMut(u64, u32) -> bool + ?Sized,
+>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    start_pfn: u64,
+    end_pfn: u64,
+    max_order: u32,
+    split: &mut F,
+) -> usize {
     let mut missing = 0;
-    let mut pfn = start_pfn;
-    while pfn < end_pfn {
-        let order = range_chunk_order(pfn, end_pfn, max_order, split);
-        let key = range_key(pfn, order, keys_fit);
-        // The chunk ends at `end_pfn` at the latest (`range_chunk_order()`),
-        // so this cannot overflow; wrapping, the exported function has no
-        // panic path.
-        pfn = pfn.wrapping_add(1u64 << order);
-        let Some(key) = key else {
+    let mut chunks = RangeChunks::new(start_pfn, end_pfn);
+    while let Some((pfn, greedy)) = chunks.next_chunk() {
+        let order = range_chunk_order(pfn, greedy, max_order, split);
+        if order != greedy {
+            chunks = range_chunks_after_cut(pfn, order, end_pfn);
+        }
+        let Some(key) = range_key(pfn, order, KEYS_FIT) else {
             missing += 1;
             continue;
         };

@@ -222,6 +222,34 @@ macro_rules! range_tests {
                 assert_eq!(b.live_pages(), 1);
             }
 
+            /// A range delete past the last pfn with a key counts the
+            /// chunks without one as missing and touches no other key: the
+            /// first pfn past it, encoded unchecked, has the key of pfn 0.
+            #[test]
+            fn range_delete_past_key_width_leaves_other_keys() {
+                let mut a = new_arena();
+                let Ok(root) = alloc_root(&mut a) else { panic!("root") };
+                let mut cache = TableCache::new();
+                for reclaim in [false, true] {
+                    for pfn in [0, MAX_PFN] {
+                        // SAFETY: valid tree in `a`.
+                        let res = unsafe { add_key(&mut a, root, encode_key(pfn << PAGE_SHIFT, 0)) };
+                        assert_eq!(res, Ok(()));
+                    }
+                    // SAFETY: valid tree in `a`, `cache` is its cache, every
+                    // node of `a` comes from `a`.
+                    let missing = unsafe {
+                        if reclaim {
+                            del_pfn_range_reclaim(&mut a, root, &mut cache, MAX_PFN, 2, 63, &mut |_, _| false)
+                        } else {
+                            del_pfn_range(&mut a, root, &mut cache, MAX_PFN, 2, 63, &mut |_, _| false)
+                        }
+                    };
+                    assert_eq!(missing, 1);
+                    assert_eq!(keys_of(&a, root), vec![encode_key(0, 0)]);
+                }
+            }
+
             /// A reclaiming range delete whose chunks share a leaf, in
             /// different words, frees it with the last of them and never
             /// reads a freed node: freed pages of this arena fault on any
