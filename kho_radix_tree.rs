@@ -721,9 +721,9 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
     Ok((table, node.cast::<RadixLeaf>()))
 }
 
-/// The chunks `kho_preserve_pages()` makes of a page range before any cap
-/// or split: at each pfn the largest order to which it is aligned that fits
-/// before the end.
+/// The chunks `kho_preserve_pages()` makes of a page range: at each pfn the
+/// largest order to which it is aligned that fits before the end, capped and
+/// split as [`RangeChunks::next_chunk`] describes.
 ///
 /// Those greedy chunks follow from the range's bits, which lets a chunk's
 /// order not wait for the last chunk's: with `h` the highest bit in which
@@ -738,9 +738,13 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
 struct RangeChunks {
     /// The first pfn of the next chunk.
     pfn: u64,
-    /// The sizes of the chunks before `mid` still to come, one bit each.
+    /// The end of the range.
+    end_pfn: u64,
+    /// The sizes of the greedy chunks before `mid` still to come, one bit
+    /// each.
     up: u64,
-    /// The sizes of the chunks from `mid` on still to come, one bit each.
+    /// The sizes of the greedy chunks from `mid` on still to come, one bit
+    /// each.
     down: u64,
 }
 
@@ -751,6 +755,7 @@ impl RangeChunks {
         if pfn >= end_pfn {
             return Self {
                 pfn,
+                end_pfn,
                 up: 0,
                 down: 0,
             };
@@ -762,16 +767,23 @@ impl RangeChunks {
         // paths out.
         Self {
             pfn,
+            end_pfn,
             up: mid.wrapping_sub(pfn),
             down: end_pfn.wrapping_sub(mid),
         }
     }
 
     /// The first pfn and the order of the next chunk, or `None` after the
-    /// last.
+    /// last: the greedy order capped at `max_order` and reduced while
+    /// `split(pfn, order)` asks for it (the kernel splits chunks that would
+    /// cross NUMA nodes), as `kho_preserve_pages()` does.
     #[inline(always)]
-    fn next_chunk(&mut self) -> Option<(u64, u32)> {
-        let order = if self.up != 0 {
+    fn next_chunk<F: FnMut(u64, u32) -> bool + ?Sized>(
+        &mut self,
+        max_order: u32,
+        split: &mut F,
+    ) -> Option<(u64, u32)> {
+        let greedy = if self.up != 0 {
             let order = self.up.trailing_zeros();
             self.up &= self.up.wrapping_sub(1);
             order
@@ -786,34 +798,31 @@ impl RangeChunks {
         let pfn = self.pfn;
         // The chunks end at `end_pfn` at the latest, so this cannot
         // overflow; wrapping, the exported functions have no panic path.
-        self.pfn = pfn.wrapping_add(1u64 << order);
+        self.pfn = pfn.wrapping_add(1u64 << greedy);
+        let mut order = greedy.min(max_order);
+        while order > 0 && split(pfn, order) {
+            order -= 1;
+        }
+        if order != greedy {
+            self.restart(pfn.wrapping_add(1u64 << order));
+        }
         Some((pfn, order))
     }
-}
 
-/// The order of a range's chunk at `pfn` whose greedy order (from
-/// [`RangeChunks`]) is `order`: capped at `max_order` and reduced while
-/// `split(pfn, order)` asks for it (the kernel splits chunks that would cross
-/// NUMA nodes), as `kho_preserve_pages()` does.
-#[inline(always)]
-fn range_chunk_order<F: FnMut(u64, u32) -> bool + ?Sized>(
-    pfn: u64,
-    order: u32,
-    max_order: u32,
-    split: &mut F,
-) -> u32 {
-    let mut order = order.min(max_order);
-    while order > 0 && split(pfn, order) {
-        order -= 1;
+    /// Starts the greedy chunking over at `pfn`, after a chunk smaller than
+    /// its greedy order.
+    #[cold]
+    fn restart(&mut self, pfn: u64) {
+        *self = Self::new(pfn, self.end_pfn);
     }
-    order
 }
 
-/// The chunks of `pfn..end_pfn` after a chunk at `pfn` of `order` smaller
-/// than its greedy order: the greedy chunking starts over after it.
+/// Calls `f` out of line: for the rare copies of the range loops, which
+/// would otherwise be inlined into their exported callers.
 #[cold]
-fn range_chunks_after_cut(pfn: u64, order: u32, end_pfn: u64) -> RangeChunks {
-    RangeChunks::new(pfn.wrapping_add(1u64 << order), end_pfn)
+#[inline(never)]
+fn out_of_line<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// The key of the `order` chunk at `pfn`, or `None` if it cannot be encoded
@@ -860,7 +869,7 @@ fn range_key(pfn: u64, order: u32, keys_fit: bool) -> Option<u64> {
 /// also across calls.
 ///
 /// Chunks are at most `max_order` (63, i.e. no cap, gives exactly the C
-/// chunking) and `split` may shrink a chunk, see `range_chunk_order()`. On
+/// chunking) and `split` may shrink a chunk, see `RangeChunks::next_chunk()`. On
 /// failure the chunks added by this call are deleted again, as
 /// `kho_preserve_pages()` does, with [`del_pfn_range_reclaim`], so that the
 /// nodes the call allocated are freed too, and the error of the failed chunk
@@ -884,30 +893,15 @@ pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
         // SAFETY: guaranteed by the caller.
         unsafe { add_chunks::<true, M, F>(mem, root, cache, start_pfn, end_pfn, max_order, split) }
     } else {
-        // SAFETY: guaranteed by the caller.
-        unsafe { add_chunks_past_key_width(mem, root, cache, start_pfn, end_pfn, max_order, split) }
+        // The rare range that ends at or past the last pfn with a key, in a
+        // copy of the loop that checks each chunk's key.
+        out_of_line(move || {
+            // SAFETY: guaranteed by the caller.
+            unsafe {
+                add_chunks::<false, M, F>(mem, root, cache, start_pfn, end_pfn, max_order, split)
+            }
+        })
     }
-}
-
-/// [`add_chunks`] for a range that ends at or past the last pfn with a
-/// key; out of line, so the common loop has no check of each chunk's key.
-///
-/// # Safety
-///
-/// As for [`add_pfn_range`].
-#[cold]
-#[inline(never)]
-unsafe fn add_chunks_past_key_width<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    start_pfn: u64,
-    end_pfn: u64,
-    max_order: u32,
-    split: &mut F,
-) -> Result<(), RadixError> {
-    // SAFETY: guaranteed by the caller.
-    unsafe { add_chunks::<false, M, F>(mem, root, cache, start_pfn, end_pfn, max_order, split) }
 }
 
 /// The loop of [`add_pfn_range`] over the chunks of `start_pfn..end_pfn`;
@@ -931,11 +925,7 @@ unsafe fn add_chunks<
     split: &mut F,
 ) -> Result<(), RadixError> {
     let mut chunks = RangeChunks::new(start_pfn, end_pfn);
-    while let Some((pfn, greedy)) = chunks.next_chunk() {
-        let order = range_chunk_order(pfn, greedy, max_order, split);
-        if order != greedy {
-            chunks = range_chunks_after_cut(pfn, order, end_pfn);
-        }
+    while let Some((pfn, order)) = chunks.next_chunk(max_order, split) {
         let res = match range_key(pfn, order, KEYS_FIT) {
             Some(key) => match cache.chunk_leaf(key, order) {
                 Some(leaf) => {
@@ -1059,39 +1049,15 @@ unsafe fn del_range<
             )
         }
     } else {
-        // SAFETY: guaranteed by the caller.
-        unsafe {
-            del_chunks_past_key_width::<RECLAIM, M, F>(
-                mem, root, cache, start_pfn, end_pfn, max_order, split,
-            )
-        }
-    }
-}
-
-/// [`del_chunks`] for a range that ends at or past the last pfn with a
-/// key; out of line, as [`add_chunks_past_key_width`].
-///
-/// # Safety
-///
-/// As for [`del_range`].
-#[cold]
-#[inline(never)]
-unsafe fn del_chunks_past_key_width<
-    const RECLAIM: bool,
-    M: NodeMemory + ?Sized,
-    F: FnMut(u64, u32) -> bool + ?Sized,
->(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    start_pfn: u64,
-    end_pfn: u64,
-    max_order: u32,
-    split: &mut F,
-) -> usize {
-    // SAFETY: guaranteed by the caller.
-    unsafe {
-        del_chunks::<RECLAIM, false, M, F>(mem, root, cache, start_pfn, end_pfn, max_order, split)
+        // As in `add_pfn_range()`.
+        out_of_line(move || {
+            // SAFETY: guaranteed by the caller.
+            unsafe {
+                del_chunks::<RECLAIM, false, M, F>(
+                    mem, root, cache, start_pfn, end_pfn, max_order, split,
+                )
+            }
+        })
     }
 }
 
@@ -1118,11 +1084,7 @@ unsafe fn del_chunks<
 ) -> usize {
     let mut missing = 0;
     let mut chunks = RangeChunks::new(start_pfn, end_pfn);
-    while let Some((pfn, greedy)) = chunks.next_chunk() {
-        let order = range_chunk_order(pfn, greedy, max_order, split);
-        if order != greedy {
-            chunks = range_chunks_after_cut(pfn, order, end_pfn);
-        }
+    while let Some((pfn, order)) = chunks.next_chunk(max_order, split) {
         let Some(key) = range_key(pfn, order, KEYS_FIT) else {
             missing += 1;
             continue;
