@@ -38,6 +38,7 @@
 //! host tests share: [`kho_radix_abi`] (layout and key encoding) and
 //! [`kho_radix_tree`] (the tree operations over a [`NodeMemory`]).
 
+use core::cell::Cell;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -230,6 +231,25 @@ impl NodeMemory for KernelNodes {
             .wrapping_add(self.offset)
             .max(core::mem::align_of::<RadixNode>());
         NonNull::new(core::ptr::with_exposed_provenance_mut(virt)).unwrap_or(NonNull::dangling())
+    }
+
+    /// `page->private` of the node's page, from `kho_radix_rs_node_word()`:
+    /// the page allocator leaves it to whoever allocated the page, and
+    /// `kho_radix_rs_alloc_node()` clears it. Nodes from memblock get none.
+    ///
+    /// The tracker only asks for tables of trees it writes, which it
+    /// allocated itself: a tree handed over by the previous kernel is only
+    /// read.
+    #[inline]
+    unsafe fn node_word(&self, node: NonNull<RadixNode>) -> Option<&Cell<usize>> {
+        // SAFETY: The helper only checks and converts the address.
+        let word = unsafe { bindings::kho_radix_rs_node_word(node.as_ptr().cast()) };
+        // SAFETY: A non-null `word` is the `private` field of the `struct
+        // page` of `node`, a page this tracker allocated (see above), so
+        // nobody else uses it while the node lives, and the caller holds
+        // the tree lock, so no other thread does either; `struct page`s
+        // are never freed. `Cell<usize>` has the layout of `unsigned long`.
+        NonNull::new(word).map(|w| unsafe { &*w.as_ptr().cast::<Cell<usize>>() })
     }
 }
 

@@ -31,8 +31,14 @@
  */
 __ref struct kho_radix_node *kho_radix_rs_alloc_node(void)
 {
-	if (slab_is_available())
-		return (struct kho_radix_node *)get_zeroed_page(GFP_KERNEL);
+	if (slab_is_available()) {
+		unsigned long addr = get_zeroed_page(GFP_KERNEL);
+
+		/* The word kho_radix_rs_node_word() hands out starts at 0. */
+		if (addr)
+			set_page_private(virt_to_page((void *)addr), 0);
+		return (struct kho_radix_node *)addr;
+	}
 
 	return memblock_alloc(PAGE_SIZE, PAGE_SIZE);
 }
@@ -46,10 +52,49 @@ __ref struct kho_radix_node *kho_radix_rs_alloc_node(void)
  */
 __ref void kho_radix_rs_free_node(struct kho_radix_node *node)
 {
-	if (slab_is_available())
-		free_page((unsigned long)node);
-	else
+	struct page *page;
+
+	if (!slab_is_available()) {
 		memblock_free(node, PAGE_SIZE);
+		return;
+	}
+
+	/* Hand the page back as the page allocator gave it out. */
+	page = virt_to_page(node);
+	if (!PageReserved(page))
+		set_page_private(page, 0);
+	free_page((unsigned long)node);
+}
+
+/**
+ * kho_radix_rs_node_word - Word kept for a radix tree node outside it.
+ * @node: A node of a tree that the caller holds the lock of, in the direct
+ *        map like every node.
+ *
+ * The Rust tracker counts the non-zero entries of each table it allocates
+ * in this word, so that a delete that frees a node knows whether the table
+ * above emptied too without reading all of it. The word is page->private of
+ * the node's page, which belongs to whoever allocated the page from the page
+ * allocator: kho_radix_rs_alloc_node() clears it on allocation and
+ * kho_radix_rs_free_node() before freeing. The next kernel never sees it.
+ *
+ * Nodes from memblock (early boot, then PageReserved) get no word; the
+ * tracker then reads the table instead. Called once per table the tracker
+ * allocates or frees, so it is kept short: no virt_addr_valid() (which on
+ * x86 is a call that looks up the memory section).
+ *
+ * Return: &page->private of @node's page, or %NULL.
+ */
+unsigned long *kho_radix_rs_node_word(struct kho_radix_node *node)
+{
+	struct page *page;
+
+	if (!slab_is_available())
+		return NULL;
+	page = virt_to_page(node);
+	if (PageReserved(page))
+		return NULL;
+	return &page->private;
 }
 
 /**

@@ -25,6 +25,7 @@
 use super::kho_radix_abi::{self, RadixNode, BITMAP_BITS, KEY_WIDTH, PAGE_SIZE, TREE_MAX_DEPTH};
 use super::kho_radix_tree::{self, NodeMemory, RadixError};
 use super::{KernelNodes, PAGE_SHIFT};
+use core::cell::Cell;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -518,6 +519,8 @@ struct FailingNodes {
     fail_at: usize,
     /// Nodes allocated and not freed.
     live: isize,
+    /// Where the nodes come from.
+    nodes: KernelNodes,
 }
 
 impl NodeMemory for FailingNodes {
@@ -544,6 +547,12 @@ impl NodeMemory for FailingNodes {
 
     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode> {
         KernelNodes::new().phys_to_virt(phys)
+    }
+
+    unsafe fn node_word(&self, node: NonNull<RadixNode>) -> Option<&Cell<usize>> {
+        // SAFETY: The nodes came from `KernelNodes`; the caller's guarantees
+        // carry over.
+        unsafe { self.nodes.node_word(node) }
     }
 }
 
@@ -626,6 +635,11 @@ unsafe fn fail_every_alloc(
         check!(who, *after.keys == *before.keys);
         check!(who, *after.nodes == *before.nodes);
         check!(who, *after.words == *before.words);
+        // The rollback also takes back the count of the table it unlinked
+        // the new branch from.
+        // SAFETY: Guaranteed by the caller.
+        let wrong = unsafe { kho_radix_tree::find_wrong_table_count(mem, root) };
+        check!(who, wrong.is_none());
         fail_at += 1;
     }
     mem.fail_at = 0;
@@ -653,6 +667,7 @@ mod alloc_failure {
             allocs: 0,
             fail_at: 0,
             live: 0,
+            nodes: KernelNodes::new(),
         };
         let root = kho_radix_tree::alloc_root(&mut mem).map_err(|_| ENOMEM)?;
         let k0 = key_of(0x4_0000, 0);
@@ -672,6 +687,15 @@ mod alloc_failure {
             // SAFETY: As above.
             ok = ok && unsafe { fail_every_alloc(&mut mem, root, key, n) }?;
         }
+        // Deleting every key again frees every node but the root: the
+        // tables' entry counts kept up with the failures.
+        // SAFETY: As above.
+        ok = ok && unsafe { kho_radix_tree::del_key_reclaim(&mut mem, root, k0) }.is_ok();
+        for (key, _) in cases {
+            // SAFETY: As above.
+            ok = ok && unsafe { kho_radix_tree::del_key_reclaim(&mut mem, root, key) }.is_ok();
+        }
+        ok = ok && mem.live == 1;
         if !ok {
             // A failed add may have left an entry pointing at a freed node:
             // leak the tree rather than free pages twice.

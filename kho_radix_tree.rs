@@ -27,6 +27,7 @@
 //!     unsafe fn free_node(&mut self, node: NonNull<RadixNode>);
 //!     fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64;
 //!     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode>;
+//!     unsafe fn node_word(&self, node: NonNull<RadixNode>) -> Option<&Cell<usize>>;
 //! }
 //! pub enum RadixError { Range, NoMemory, NotPresent }     // .to_errno() -> i32
 //! pub const fn key_in_range(key: u64) -> bool;
@@ -53,6 +54,8 @@
 //!     f: &mut F) -> i32;
 //! pub unsafe fn destroy<M>(mem: &mut M, root: NonNull<RadixNode>);
 //! pub unsafe fn count_nodes<M>(mem: &M, root: NonNull<RadixNode>) -> (usize, usize);
+//! pub unsafe fn find_wrong_table_count<M>(mem: &M, root: NonNull<RadixNode>)
+//!     -> Option<NonNull<RadixNode>>;
 //! ```
 //!
 //! (`M: NodeMemory + ?Sized` everywhere.)
@@ -111,6 +114,89 @@ pub trait NodeMemory {
     /// Only computes the address; the tree functions dereference the result
     /// under their own safety contract.
     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode>;
+
+    /// A word kept outside the tree for `node`, or `None` if this memory
+    /// keeps none for it (the default).
+    ///
+    /// The tracker keeps the number of non-zero entries of a table there (see
+    /// [`TableCount`]), so that a reclaiming delete knows a table emptied
+    /// without reading all of it. For a node from `alloc_node()` the word
+    /// must read 0 right after it, and nobody but the tracker may use it
+    /// until `free_node()`; for any other node the result must be `None` or
+    /// a word that nobody else uses. The next kernel never sees the word, as
+    /// it is not part of the node.
+    ///
+    /// # Safety
+    ///
+    /// `node` is a node of a valid tree for `self` (see the module
+    /// documentation) that the caller may write.
+    unsafe fn node_word(&self, _node: NonNull<RadixNode>) -> Option<&core::cell::Cell<usize>> {
+        None
+    }
+}
+
+/// The number of non-zero entries of a table, kept in its
+/// [`NodeMemory::node_word`]: `n + 1` for `n` entries, or 0 if unknown, in
+/// which case only reading the table tells. Unknown are the counts of the
+/// root, of tables that memory keeps no word for (the kernel's early-boot
+/// `memblock` pages) and of tables not allocated by [`grow_path`].
+///
+/// Entries are only written when a node is linked (allocated) or unlinked
+/// (freed), so counting costs nothing on the per-key paths, and a reclaiming
+/// delete that frees a leaf no longer reads each table above it whole to see
+/// whether it emptied too.
+struct TableCount;
+
+impl TableCount {
+    /// Starts counting the entries of `table`, which was just allocated and
+    /// has had its first entry written.
+    ///
+    /// # Safety
+    ///
+    /// `table` came from `mem.alloc_node()`, is linked into a valid tree for
+    /// `mem` that the caller may write and has exactly one non-zero entry.
+    unsafe fn first_entry<M: NodeMemory + ?Sized>(mem: &M, table: NonNull<RadixNode>) {
+        // SAFETY: guaranteed by the caller.
+        if let Some(word) = unsafe { mem.node_word(table) } {
+            // INVARIANT: one entry, stored as 2.
+            word.set(2);
+        }
+    }
+
+    /// Records that an entry of `table` just became non-zero.
+    ///
+    /// # Safety
+    ///
+    /// `table` is a table of a valid tree for `mem` that the caller may
+    /// write.
+    unsafe fn linked<M: NodeMemory + ?Sized>(mem: &M, table: NonNull<RadixNode>) {
+        // SAFETY: guaranteed by the caller.
+        if let Some(word) = unsafe { mem.node_word(table) } {
+            if word.get() != 0 {
+                // INVARIANT: one more non-zero entry.
+                word.set(word.get() + 1);
+            }
+        }
+    }
+
+    /// Records that an entry of `table` was just cleared; returns whether
+    /// `table` is now empty, or `None` if its count is unknown.
+    ///
+    /// # Safety
+    ///
+    /// As for [`TableCount::linked`].
+    unsafe fn unlinked<M: NodeMemory + ?Sized>(mem: &M, table: NonNull<RadixNode>) -> Option<bool> {
+        // SAFETY: guaranteed by the caller.
+        let word = unsafe { mem.node_word(table) }?;
+        if word.get() <= 1 {
+            // Unknown, or a count of no entries that cannot be right here:
+            // read the table instead.
+            return None;
+        }
+        // INVARIANT: one non-zero entry fewer.
+        word.set(word.get() - 1);
+        Some(word.get() == 1)
+    }
 }
 
 /// Errors of the tree operations.
@@ -702,8 +788,19 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
         // SAFETY: `node` is the caller's table or one this call allocated
         // and linked into the tree.
         unsafe { write_entry(node, idx, phys) };
+        // One count update per table, as in the kernel each is a call: the
+        // caller's table (not the root, whose count is never kept) has one
+        // entry more, a table this call allocated its first.
         if anchor.is_none() {
             anchor = Some((node, idx));
+            if level != TOP_LEVEL {
+                // SAFETY: as above.
+                unsafe { TableCount::linked(mem, node) };
+            }
+        } else {
+            // SAFETY: `node` came from `mem.alloc_node()` in this call, was
+            // zeroed and is linked into the tree; `idx` is its only entry.
+            unsafe { TableCount::first_entry(mem, node) };
         }
         // `n_new < TOP_LEVEL < DEPTH`: at most one allocation per table level.
         if let Some(slot) = new_nodes.get_mut(n_new) {
@@ -1156,6 +1253,9 @@ unsafe fn undo_add<M: NodeMemory + ?Sized>(
     if let Some((node, idx)) = anchor {
         // SAFETY: `node` is a table of the tree, guaranteed by the caller.
         unsafe { write_entry(node, idx, 0) };
+        // Whether `node` emptied does not matter: it was there before.
+        // SAFETY: as above.
+        unsafe { TableCount::unlinked(mem, node) };
     }
     for node in nodes.iter().flatten() {
         // SAFETY: after clearing the anchor nothing outside `nodes` references
@@ -1464,8 +1564,15 @@ unsafe fn reclaim_if_empty<M: NodeMemory + ?Sized>(
         // `mem.alloc_node()`; its only link was just cleared and `cache` no
         // longer holds it.
         unsafe { mem.free_node(child) };
+        if level == TOP_LEVEL {
+            // The root stays, and its count is not kept.
+            break;
+        }
         // SAFETY: `parent` is a table of the tree.
-        if level == TOP_LEVEL || !unsafe { node_is_empty::<false>(parent, idx) } {
+        let emptied = unsafe { TableCount::unlinked(mem, parent) };
+        // Read the table only if its count is unknown.
+        // SAFETY: `parent` is a table of the tree.
+        if !emptied.unwrap_or_else(|| unsafe { node_is_empty::<false>(parent, idx) }) {
             break;
         }
         child = parent;
@@ -1704,6 +1811,45 @@ pub unsafe fn count_nodes<M: NodeMemory + ?Sized>(
     // SAFETY: `root` is a valid tree; `count` does not touch it.
     unsafe { visit_preorder(mem, root, &mut count) };
     (tables, leaves)
+}
+
+/// Checks the counts the tracker keeps in [`NodeMemory::node_word`]: returns
+/// the first table (in preorder) whose known count is not its number of
+/// non-zero entries, or `None` if all are right. For tests.
+///
+/// # Safety
+///
+/// `root` is a valid tree for `mem`, which the caller may write.
+pub unsafe fn find_wrong_table_count<M: NodeMemory + ?Sized>(
+    mem: &M,
+    root: NonNull<RadixNode>,
+) -> Option<NonNull<RadixNode>> {
+    let mut wrong = None;
+    let mut check = |level: u32, node: NonNull<RadixNode>, _: u64| -> i32 {
+        if level == 0 {
+            return 0;
+        }
+        // SAFETY: `node` is a table of the tree, which the caller may write.
+        let known = match unsafe { mem.node_word(node) } {
+            Some(word) if word.get() != 0 => word.get() - 1,
+            _ => return 0,
+        };
+        let mut entries = 0;
+        let mut from = 0;
+        // SAFETY: as above.
+        while let Some((i, _)) = unsafe { next_entry(node, from) } {
+            entries += 1;
+            from = i + 1;
+        }
+        if known == entries {
+            return 0;
+        }
+        wrong = Some(node);
+        1
+    };
+    // SAFETY: `root` is a valid tree; `check` does not modify it.
+    unsafe { visit_preorder(mem, root, &mut check) };
+    wrong
 }
 
 /// Frees every node of the tree, root included (`kho_radix_destroy_tree()`).

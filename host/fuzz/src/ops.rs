@@ -18,7 +18,7 @@
 //! | 3 | `del_key_reclaim(key)` |
 //! | 4 | `walk`, optionally stopping after `n` keys or `n` nodes |
 //! | 5 | `destroy` + a fresh root (`alloc_root`) |
-//! | 6 | make allocation attempt `n % 4` from now fail |
+//! | 6 | make allocation attempt `n % 4` from now fail; pages allocated from now on get no word outside them (`NodeMemory::node_word()`, where the tree counts table entries) if bit 2 of `n` is set, one if it is clear |
 //! | 7 | `contains_key(key)` |
 //!
 //! Every operation goes through one `TableCache` kept for the whole input,
@@ -558,6 +558,9 @@ macro_rules! fuzz_geometry {
                         keys.iter().copied().eq(self.model.iter().copied()),
                         "walk != model"
                     );
+                    // SAFETY: as above.
+                    let wrong = unsafe { find_wrong_table_count(&self.arena, self.root) };
+                    assert_eq!(wrong, None, "table count");
                 }
             }
 
@@ -599,7 +602,9 @@ macro_rules! fuzz_geometry {
                         }
                         5 => st.reinit(),
                         6 => {
-                            let n = usize::from(inp.u8() % 4);
+                            let b = inp.u8();
+                            st.arena.keep_words(b & 4 == 0);
+                            let n = usize::from(b % 4);
                             st.arena.fail_nth_alloc(Some(n));
                             st.fail_at = Some(st.arena.attempts() + n);
                         }

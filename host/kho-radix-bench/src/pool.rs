@@ -10,6 +10,7 @@
 //! so the timings compare the tree code.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::cell::Cell;
 use std::ptr::{null_mut, NonNull};
 
 /// A page-aligned block of `pages` pages of `page_size` bytes.
@@ -55,9 +56,11 @@ impl Drop for Region {
 ///
 /// Pages `0..next` of the region have been handed out; `free` is null or a
 /// page of the region that is not in use, whose first word links the next
-/// free page; `live` counts pages in use.
+/// free page; `live` counts pages in use; `words` has one entry per page of
+/// the region, 0 for the pages not in use.
 pub(crate) struct Pool {
     region: Region,
+    words: Vec<Cell<usize>>,
     page_size: usize,
     cap: usize,
     next: usize,
@@ -70,6 +73,7 @@ impl Pool {
     pub(crate) fn new(page_size: usize, pages: usize) -> Self {
         Pool {
             region: Region::new(page_size, pages),
+            words: (0..pages).map(|_| Cell::new(0)).collect(),
             page_size,
             cap: pages,
             next: 0,
@@ -113,6 +117,14 @@ impl Pool {
         NonNull::new(p)
     }
 
+    /// The word kept outside page `p` of the region for its user (the tree's
+    /// `NodeMemory::node_word()`); `None` if `p` is not a page of the region.
+    #[inline]
+    pub(crate) fn word(&self, p: NonNull<u8>) -> Option<&Cell<usize>> {
+        let offset = (p.as_ptr() as usize).wrapping_sub(self.region.base() as usize);
+        self.words.get(offset / self.page_size)
+    }
+
     /// Returns a page to the pool.
     ///
     /// # Safety
@@ -124,6 +136,9 @@ impl Pool {
         // SAFETY: the caller hands over an unused page of the region, which
         // is page-aligned and at least a pointer in size.
         unsafe { p.as_ptr().cast::<*mut u8>().write(self.free) };
+        if let Some(word) = self.word(p) {
+            word.set(0);
+        }
         // INVARIANT: `p` is unused and links the previous free list.
         self.free = p.as_ptr();
         self.live -= 1;
@@ -157,6 +172,14 @@ macro_rules! impl_pool_node_memory {
             fn phys_to_virt(&self, phys: u64) -> NonNull<abi::RadixNode> {
                 // Table entries are never 0 (checked by `add_key`).
                 NonNull::new(phys as usize as *mut abi::RadixNode).unwrap_or(NonNull::dangling())
+            }
+
+            #[inline]
+            unsafe fn node_word(
+                &self,
+                node: NonNull<abi::RadixNode>,
+            ) -> Option<&::std::cell::Cell<usize>> {
+                self.word(node.cast())
             }
         }
     };

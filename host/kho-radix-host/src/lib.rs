@@ -33,6 +33,7 @@
 #![allow(clippy::duplicate_mod)]
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ptr::NonNull;
 
@@ -58,6 +59,8 @@ pub struct Arena {
     fail_at: Option<usize>,
     quarantine: bool,
     free_log: Vec<u64>,
+    words: HashMap<usize, Box<Cell<usize>>>,
+    no_words: bool,
 }
 
 impl Arena {
@@ -73,6 +76,8 @@ impl Arena {
             fail_at: None,
             quarantine: false,
             free_log: Vec::new(),
+            words: HashMap::new(),
+            no_words: false,
         }
     }
 
@@ -101,7 +106,24 @@ impl Arena {
         self.next_phys += self.page_size as u64;
         self.by_phys.insert(phys, p);
         self.by_virt.insert(p.as_ptr() as usize, phys);
+        if !self.no_words {
+            self.words
+                .insert(p.as_ptr() as usize, Box::new(Cell::new(0)));
+        }
         Some(p)
+    }
+
+    /// Whether pages allocated from now on get a word outside the page
+    /// ([`Arena::word`], the tree's `NodeMemory::node_word()`); they do
+    /// unless this was called with `false`, like the kernel's pages from
+    /// memblock.
+    pub fn keep_words(&mut self, keep: bool) {
+        self.no_words = !keep;
+    }
+
+    /// The word kept outside the live page `p`, if it has one.
+    pub fn word(&self, p: NonNull<u8>) -> Option<&Cell<usize>> {
+        self.words.get(&(p.as_ptr() as usize)).map(|w| &**w)
     }
 
     /// Frees a page.
@@ -115,6 +137,7 @@ impl Arena {
             .remove(&(p.as_ptr() as usize))
             .expect("free of a page that is not live");
         self.by_phys.remove(&phys);
+        self.words.remove(&(p.as_ptr() as usize));
         self.free_log.push(phys);
         if self.quarantine {
             // SAFETY: `p` is a live page of `page_size` bytes (a multiple of
@@ -237,6 +260,13 @@ macro_rules! impl_node_memory {
 
             fn phys_to_virt(&self, phys: u64) -> ::std::ptr::NonNull<kho_radix_abi::RadixNode> {
                 self.virt_of(phys).cast()
+            }
+
+            unsafe fn node_word(
+                &self,
+                node: ::std::ptr::NonNull<kho_radix_abi::RadixNode>,
+            ) -> Option<&::std::cell::Cell<usize>> {
+                self.word(node.cast())
             }
         }
 

@@ -46,6 +46,10 @@ enum Op {
     WalkStopNode(usize),
     /// `destroy` plus a fresh root.
     Reinit,
+    /// Whether the arena keeps words outside the pages it allocates from now
+    /// on, where the tree counts table entries; without, as for the kernel's
+    /// memblock pages, the tree reads a table to see whether it emptied.
+    KeepWords(bool),
 }
 
 macro_rules! tree_tests {
@@ -143,6 +147,8 @@ macro_rules! tree_tests {
                 // SAFETY: `root` is a valid tree in `arena`.
                 let (tables, leaves) = unsafe { count_nodes(arena, root) };
                 assert_eq!(tables + leaves, arena.live_pages());
+                // SAFETY: `root` is a valid tree in `arena`.
+                assert_eq!(unsafe { find_wrong_table_count(arena, root) }, None);
 
                 // Keys only through the leaf callback; nodes only.
                 let mut only = Vec::new();
@@ -361,6 +367,7 @@ macro_rules! tree_tests {
                     1 => any::<usize>().prop_map(Op::WalkStop),
                     1 => any::<usize>().prop_map(Op::WalkStopNode),
                     1 => Just(Op::Reinit),
+                    1 => any::<bool>().prop_map(Op::KeepWords),
                 ]
             }
 
@@ -507,7 +514,11 @@ macro_rules! tree_tests {
                             model.clear();
                             touched.clear();
                         }
+                        Op::KeepWords(keep) => arena.keep_words(*keep),
                     }
+                    // SAFETY: `root` is a valid tree in `arena`.
+                    let wrong = unsafe { find_wrong_table_count(&arena, root) };
+                    assert_eq!(wrong, None, "wrong table count after {op:?}");
                 }
 
                 check(&arena, root, &model);
