@@ -10,8 +10,12 @@
 flavour=${1:?usage: build-kernel.sh FLAVOUR (e.g. rust-tracker, c-tracker)}
 frags=("$REPO_ROOT/configs/base.config" "$REPO_ROOT/configs/$flavour.config")
 [ -f "${frags[1]}" ] || die "no config fragment configs/$flavour.config"
-tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
 build=${KHO_BUILD_DIR:-$KHO_CACHE/build-$flavour}
+# A failed build must not leave the previous image for the tests that boot
+# it: they would test the old code.
+built=
+trap '[ -n "$built" ] || rm -f "$build/arch/x86/boot/bzImage"' EXIT
+tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
 kmake() { "$REPO_ROOT/scripts/kmake.sh" "$tree" "$build" "$@"; }
 log=$build/kho-build.log
 mkdir -p "$build"
@@ -73,4 +77,5 @@ if grep -E '^(warning|error)(\[|:)' "$log" >&2; then
 	die "[$flavour] the build printed Rust warnings"
 fi
 step "[$flavour] bzImage ready in $((SECONDS - start)) s"
+built=1
 echo "$build/arch/x86/boot/bzImage"
