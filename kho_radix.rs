@@ -239,17 +239,16 @@ impl NodeMemory for KernelNodes {
     ///
     /// The tracker only asks for tables of trees it writes, which it
     /// allocated itself: a tree handed over by the previous kernel is only
-    /// read.
+    /// read. So nobody else uses the word while the node lives, and the tree
+    /// lock, which the caller holds, keeps other threads away from it.
     #[inline]
     unsafe fn node_word(&self, node: NonNull<RadixNode>) -> Option<&Cell<usize>> {
         // SAFETY: The helper only checks and converts the address.
-        let word = unsafe { bindings::kho_radix_rs_node_word(node.as_ptr().cast()) };
-        // SAFETY: A non-null `word` is the `private` field of the `struct
-        // page` of `node`, a page this tracker allocated (see above), so
-        // nobody else uses it while the node lives, and the caller holds
-        // the tree lock, so no other thread does either; `struct page`s
-        // are never freed. `Cell<usize>` has the layout of `unsigned long`.
-        NonNull::new(word).map(|w| unsafe { &*w.as_ptr().cast::<Cell<usize>>() })
+        let word = NonNull::new(unsafe { bindings::kho_radix_rs_node_word(node.as_ptr().cast()) })?;
+        // SAFETY: `word` is `page->private` of a page this tracker allocated
+        // (see above); `struct page`s are never freed, and `Cell<usize>` has
+        // the layout of `unsigned long`.
+        Some(unsafe { &*word.as_ptr().cast::<Cell<usize>>() })
     }
 }
 
