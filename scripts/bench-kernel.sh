@@ -9,12 +9,19 @@
 # with different keys, and so does this script.
 #
 # Environment: KHO_BENCH_MAX_N (default 1048576 pages), KHO_BENCH_REPS
-# (default 7 runs per tracker), KHO_BENCH_TIMEOUT (QEMU timeout, default
-# 1800 s), KHO_BENCH_CPU (QEMU CPU model, default max,-erms: see below).
+# (default 7 runs per tracker), KHO_BENCH_BOOTS (default 3 boots),
+# KHO_BENCH_TIMEOUT (QEMU timeout, default 1800 s), KHO_BENCH_CPU (QEMU CPU
+# model, default max,-erms: see below).
+#
+# The table is the first boot's. Under TCG a ratio moves by up to a few
+# tenths from one boot to the next, with the same build, so the last column
+# gives each row's ratio of minima in every boot.
 . "$(dirname "$0")/common.sh"
 
 max_n=${KHO_BENCH_MAX_N:-1048576}
 reps=${KHO_BENCH_REPS:-7}
+nboots=${KHO_BENCH_BOOTS:-3}
+[[ $nboots =~ ^[1-9][0-9]*$ ]] || die "KHO_BENCH_BOOTS must be a positive number, not '$nboots'"
 out_dir=$KHO_CACHE/bench
 log=$out_dir/kernel.serial
 mkdir -p "$out_dir"
@@ -25,29 +32,53 @@ kernel=$("$REPO_ROOT/scripts/build-kernel.sh" bench-rust)
 # with ERMS zeroing a tree page costs 4096 iterations (about 7 us, a quarter
 # of C's whole range preserve), far beyond its share on hardware.
 export QEMU_CPU=${KHO_BENCH_CPU:-max,-erms}
-step "in-kernel benchmark: max_n=$max_n, $reps runs per tracker (QEMU TCG; about 5 min at 1048576)"
+step "in-kernel benchmark: max_n=$max_n, $reps runs per tracker, $nboots boots (QEMU TCG; about 30 s per boot at 1048576)"
 start=$SECONDS
+
+# The rows of the benchmark in the serial log $1: the first kernel's only,
+# the second kernel does not run the benchmark.
+bench_rows() {
+	sed '/kho-init: kexec loaded/q' "$1" | tr -d '\r' |
+		sed -n 's/^\(\[[^]]*\] \)\{0,1\}# kho_radix_bench: row //p'
+}
+
+# Boot $1 of $nboots, its serial log in $2.
 # One vCPU: nothing else runs on the host CPU next to the timed loops.
 # A guest that fails to calibrate its TSC (seen with the host under load)
 # marks it unstable, and local_clock() then counts 4 ms jiffies: such a run
 # measures nothing, so boot again.
-boots=3
-for try in $(seq "$boots"); do
-	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$kernel" --log "$log" --mem 2G --smp 1 \
-		--timeout "${KHO_BENCH_TIMEOUT:-1800}" \
-		--append "kho_radix_bench.run=1 kho_radix_bench.max_n=$max_n kho_radix_bench.reps=$reps" \
-		--expect-first "kho_radix_bench: done: 0 of"
-	grep -aq 'Marking TSC unstable' "$log" || break
-	[ "$try" -lt "$boots" ] ||
-		die "the guest marked its TSC unstable in $boots boots, so local_clock() had 4 ms resolution (log: $log)"
-	step "the guest marked its TSC unstable (local_clock() would count 4 ms jiffies); booting again ($try of $boots failed)"
-done
-step "in-kernel benchmark done in $((SECONDS - start)) s (log: $log)"
+bench_boot() {
+	local tries=3 try
+	for try in $(seq "$tries"); do
+		step "boot $1 of $nboots"
+		"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$kernel" --log "$2" --mem 2G --smp 1 \
+			--timeout "${KHO_BENCH_TIMEOUT:-1800}" \
+			--append "kho_radix_bench.run=1 kho_radix_bench.max_n=$max_n kho_radix_bench.reps=$reps" \
+			--expect-first "kho_radix_bench: done: 0 of"
+		grep -aq 'Marking TSC unstable' "$2" || return 0
+		[ "$try" -lt "$tries" ] ||
+			die "the guest marked its TSC unstable in $tries boots, so local_clock() had 4 ms resolution (log: $2)"
+		step "the guest marked its TSC unstable (local_clock() would count 4 ms jiffies); booting again ($try of $tries failed)"
+	done
+}
 
-# The first boot only: the second kernel does not run the benchmark.
-rows=$(sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
-	sed -n 's/^\(\[[^]]*\] \)\{0,1\}# kho_radix_bench: row //p')
-[ -n "$rows" ] || die "no benchmark rows in $log"
+# "boot name n ratio" per row of each boot, the ratio of the minima.
+all_ratios=
+for b in $(seq "$nboots"); do
+	blog=$log
+	[ "$b" -eq 1 ] || blog=$out_dir/kernel-boot$b.serial
+	bench_boot "$b" "$blog"
+	brows=$(bench_rows "$blog")
+	[ -n "$brows" ] || die "no benchmark rows in $blog"
+	all_ratios+=$(awk -v b="$b" '{
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		r = v["c_min_ps"] > 0 ? sprintf("%.2f", v["rs_min_ps"] / v["c_min_ps"]) : "n/a"
+		printf "%s %s %s %s\n", b, $1, v["n"], r
+	}' <<<"$brows")$'\n'
+done
+step "in-kernel benchmark done in $((SECONDS - start)) s (log of the first boot: $log)"
+
+rows=$(bench_rows "$log")
 floor=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor lock_unlock n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
 node=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor node_alloc n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
 node_free=$(tr -d '\r' <"$log" | sed -n 's/^.*# kho_radix_bench: floor node_free n=[0-9]* min_ps=\([0-9]*\) .*$/\1/p' | head -n 1)
@@ -79,10 +110,22 @@ fi
 		"$(nproc) host CPUs; $reps runs per tracker, fresh private tree per run."
 	echo "ns per operation (range workloads: per block). Ratio = Rust / C;" \
 		"under TCG, ratios are meaningful, absolute times are not."
+	echo "The table is the first of $nboots boots of the same kernel; the last column" \
+		"is the Rust/C ratio of the minima in each of them, in boot order."
 	echo
-	echo "| workload | pages | ops | C min | C median | Rust min | Rust median | Rust/C min | Rust/C median | target | C tree pages | Rust tree pages |"
-	echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-	awk '
+	echo "| workload | pages | ops | C min | C median | Rust min | Rust median | Rust/C min | Rust/C median | target | C tree pages | Rust tree pages | Rust/C min, each boot |"
+	echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+	ALL_RATIOS=$all_ratios awk '
+	BEGIN {
+		nr = split(ENVIRON["ALL_RATIOS"], lines, "\n")
+		for (i = 1; i <= nr; i++) {
+			if (split(lines[i], f, " ") != 4)
+				continue
+			k = f[2] " " f[3]
+			each[k] = each[k] == "" ? f[4] : each[k] " / " f[4]
+		}
+	}
+	
 	function val(key,   i, kv) {
 		for (i = 2; i <= NF; i++) {
 			split($i, kv, "=")
@@ -100,13 +143,13 @@ fi
 		if (name == "preserve_ranges") target = "<= 0.25"
 		if (name == "walk_dense" || name == "walk_sparse") target = "<= 0.8"
 		if (name ~ /_closure$/) target = "<= 0.5"
-		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			name, val("n"), val("ops"),
 			ns(val("c_min_ps")), ns(val("c_med_ps")),
 			ns(val("rs_min_ps")), ns(val("rs_med_ps")),
 			ratio(val("rs_min_ps"), val("c_min_ps")),
 			ratio(val("rs_med_ps"), val("c_med_ps")), target,
-			val("c_pages"), val("rs_pages")
+			val("c_pages"), val("rs_pages"), each[name " " val("n")]
 	}' <<<"$rows"
 	if [ -n "$floor" ]; then
 		echo
