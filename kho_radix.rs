@@ -234,8 +234,8 @@ impl NodeMemory for KernelNodes {
     }
 
     /// `page->private` of the node's page, from `kho_radix_rs_node_word()`:
-    /// the page allocator leaves it to whoever allocated the page, and
-    /// `kho_radix_rs_alloc_node()` clears it. Nodes from memblock get none.
+    /// the page allocator leaves it to whoever allocated the page, and clears
+    /// it on allocation. Nodes from memblock get none.
     ///
     /// The tracker only asks for tables of trees it writes, which it
     /// allocated itself: a tree handed over by the previous kernel is only

@@ -31,14 +31,8 @@
  */
 __ref struct kho_radix_node *kho_radix_rs_alloc_node(void)
 {
-	if (slab_is_available()) {
-		unsigned long addr = get_zeroed_page(GFP_KERNEL);
-
-		/* The word kho_radix_rs_node_word() hands out starts at 0. */
-		if (addr)
-			set_page_private(virt_to_page((void *)addr), 0);
-		return (struct kho_radix_node *)addr;
-	}
+	if (slab_is_available())
+		return (struct kho_radix_node *)get_zeroed_page(GFP_KERNEL);
 
 	return memblock_alloc(PAGE_SIZE, PAGE_SIZE);
 }
@@ -52,18 +46,10 @@ __ref struct kho_radix_node *kho_radix_rs_alloc_node(void)
  */
 __ref void kho_radix_rs_free_node(struct kho_radix_node *node)
 {
-	struct page *page;
-
-	if (!slab_is_available()) {
+	if (slab_is_available())
+		free_page((unsigned long)node);
+	else
 		memblock_free(node, PAGE_SIZE);
-		return;
-	}
-
-	/* Hand the page back as the page allocator gave it out. */
-	page = virt_to_page(node);
-	if (!PageReserved(page))
-		set_page_private(page, 0);
-	free_page((unsigned long)node);
 }
 
 /**
@@ -75,8 +61,9 @@ __ref void kho_radix_rs_free_node(struct kho_radix_node *node)
  * in this word, so that a delete that frees a node knows whether the table
  * above emptied too without reading all of it. The word is page->private of
  * the node's page, which belongs to whoever allocated the page from the page
- * allocator: kho_radix_rs_alloc_node() clears it on allocation and
- * kho_radix_rs_free_node() before freeing. The next kernel never sees it.
+ * allocator; the allocator clears it when it hands the page out
+ * (post_alloc_hook()) and takes it back (free_pages_prepare()). The next
+ * kernel never sees it.
  *
  * Nodes from memblock (early boot, then PageReserved) get no word; the
  * tracker then reads the table instead. Called once per table the tracker
