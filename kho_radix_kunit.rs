@@ -529,7 +529,7 @@ impl NodeMemory for FailingNodes {
         if self.allocs == self.fail_at {
             return None;
         }
-        let node = KernelNodes::new().alloc_node()?;
+        let node = self.nodes.alloc_node()?;
         self.live += 1;
         Some(node)
     }
@@ -538,15 +538,15 @@ impl NodeMemory for FailingNodes {
         self.live -= 1;
         // SAFETY: `node` came from `alloc_node()`, i.e. from `KernelNodes`,
         // and is no longer used (safety requirements).
-        unsafe { KernelNodes::new().free_node(node) }
+        unsafe { self.nodes.free_node(node) }
     }
 
     fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64 {
-        KernelNodes::new().virt_to_phys(node)
+        self.nodes.virt_to_phys(node)
     }
 
     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode> {
-        KernelNodes::new().phys_to_virt(phys)
+        self.nodes.phys_to_virt(phys)
     }
 
     unsafe fn node_word(&self, node: NonNull<RadixNode>) -> Option<&Cell<usize>> {
