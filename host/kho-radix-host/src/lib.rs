@@ -54,13 +54,21 @@ pub struct Arena {
     page_size: usize,
     next_phys: u64,
     by_phys: BTreeMap<u64, NonNull<u8>>,
-    by_virt: HashMap<usize, u64>,
+    by_virt: HashMap<usize, LivePage>,
     attempts: usize,
     fail_at: Option<usize>,
     quarantine: bool,
     free_log: Vec<u64>,
-    words: HashMap<usize, Box<Cell<usize>>>,
     no_words: bool,
+}
+
+/// What the [`Arena`] knows of a live page besides its memory.
+struct LivePage {
+    /// Fake physical address.
+    phys: u64,
+    /// The word kept outside the page ([`Arena::word`]), unless it was
+    /// allocated without one; boxed, so that its address stays put.
+    word: Option<Box<Cell<usize>>>,
 }
 
 impl Arena {
@@ -76,7 +84,6 @@ impl Arena {
             fail_at: None,
             quarantine: false,
             free_log: Vec::new(),
-            words: HashMap::new(),
             no_words: false,
         }
     }
@@ -105,11 +112,9 @@ impl Arena {
         let phys = self.next_phys;
         self.next_phys += self.page_size as u64;
         self.by_phys.insert(phys, p);
-        self.by_virt.insert(p.as_ptr() as usize, phys);
-        if !self.no_words {
-            self.words
-                .insert(p.as_ptr() as usize, Box::new(Cell::new(0)));
-        }
+        let word = (!self.no_words).then(|| Box::new(Cell::new(0)));
+        self.by_virt
+            .insert(p.as_ptr() as usize, LivePage { phys, word });
         Some(p)
     }
 
@@ -123,7 +128,7 @@ impl Arena {
 
     /// The word kept outside the live page `p`, if it has one.
     pub fn word(&self, p: NonNull<u8>) -> Option<&Cell<usize>> {
-        self.words.get(&(p.as_ptr() as usize)).map(|w| &**w)
+        self.by_virt.get(&(p.as_ptr() as usize))?.word.as_deref()
     }
 
     /// Frees a page.
@@ -132,12 +137,11 @@ impl Arena {
     ///
     /// Nothing uses the page any more. Panics if `p` is not a live page.
     pub unsafe fn free_page(&mut self, p: NonNull<u8>) {
-        let phys = self
+        let LivePage { phys, .. } = self
             .by_virt
             .remove(&(p.as_ptr() as usize))
             .expect("free of a page that is not live");
         self.by_phys.remove(&phys);
-        self.words.remove(&(p.as_ptr() as usize));
         self.free_log.push(phys);
         if self.quarantine {
             // SAFETY: `p` is a live page of `page_size` bytes (a multiple of
@@ -162,10 +166,10 @@ impl Arena {
 
     /// Fake physical address of a live page; panics for anything else.
     pub fn phys_of(&self, p: NonNull<u8>) -> u64 {
-        *self
-            .by_virt
+        self.by_virt
             .get(&(p.as_ptr() as usize))
             .expect("virt_to_phys of a page that is not live")
+            .phys
     }
 
     /// Page for a live fake physical address; panics for anything else.
