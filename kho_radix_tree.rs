@@ -1677,6 +1677,11 @@ where
 /// took the sparse walks (one key per leaf) from 133-149 to 110-113 ns per
 /// leaf on the host, and from 0.60 to 0.46-0.54 of C in the kernel under
 /// TCG. 64 words measured slower on both.
+///
+/// The four ORs are kept apart so that a span with a key re-reads only the
+/// blocks that have one: 8 words per key of a sparse leaf instead of 32.
+/// That took the host's sparse walk from 110 to 92-98 ns per leaf and its
+/// random walk from 6.8 to 6.3 ns per key.
 const WALK_SPAN: usize = 4 * BLOCK;
 const _: () = assert!(BITMAP_WORDS % WALK_SPAN == 0);
 
@@ -1699,25 +1704,54 @@ unsafe fn walk_leaf_bits<F: FnMut(u64) -> i32 + ?Sized>(
     for span in 0..BITMAP_WORDS / WALK_SPAN {
         let first = span * WALK_SPAN;
         // SAFETY: guaranteed by the caller.
-        let any = unsafe {
-            block_or(leaf, first)
-                | block_or(leaf, first + BLOCK)
-                | block_or(leaf, first + 2 * BLOCK)
-                | block_or(leaf, first + 3 * BLOCK)
+        let blocks = unsafe {
+            [
+                block_or(leaf, first),
+                block_or(leaf, first + BLOCK),
+                block_or(leaf, first + 2 * BLOCK),
+                block_or(leaf, first + 3 * BLOCK),
+            ]
         };
-        if any == 0 {
+        if blocks[0] | blocks[1] | blocks[2] | blocks[3] == 0 {
             continue;
         }
-        for i in first..first + WALK_SPAN {
+        for (b, &or) in blocks.iter().enumerate() {
+            if or == 0 {
+                continue;
+            }
             // SAFETY: guaranteed by the caller.
-            let mut bits = unsafe { read_word(leaf, i) };
-            while bits != 0 {
-                let b = bits.trailing_zeros();
-                bits &= bits - 1;
-                let err = cb(prefix | ((i as u64) * 64 + u64::from(b)));
-                if err != 0 {
-                    return err;
-                }
+            let err = unsafe { walk_block_bits(leaf, first + b * BLOCK, prefix, cb) };
+            if err != 0 {
+                return err;
+            }
+        }
+    }
+    0
+}
+
+/// Calls `cb(prefix | bit)` for every set bit of the eight words of `leaf`
+/// from `first` in ascending order; stops at and returns the first non-zero
+/// result.
+///
+/// # Safety
+///
+/// As for [`walk_leaf_bits`].
+#[inline(always)]
+unsafe fn walk_block_bits<F: FnMut(u64) -> i32 + ?Sized>(
+    leaf: NonNull<RadixLeaf>,
+    first: usize,
+    prefix: u64,
+    cb: &mut F,
+) -> i32 {
+    for i in first..first + BLOCK {
+        // SAFETY: guaranteed by the caller.
+        let mut bits = unsafe { read_word(leaf, i) };
+        while bits != 0 {
+            let b = bits.trailing_zeros();
+            bits &= bits - 1;
+            let err = cb(prefix | ((i as u64) * 64 + u64::from(b)));
+            if err != 0 {
+                return err;
             }
         }
     }
