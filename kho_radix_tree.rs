@@ -757,8 +757,8 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
     // Nodes allocated by this call, top down, for cleanup on failure.
     let mut new_nodes: [Option<NonNull<RadixNode>>; DEPTH] = [None; DEPTH];
     let mut n_new = 0;
-    // Existing table and index where the new branch hangs.
-    let mut anchor: Option<(NonNull<RadixNode>, usize)> = None;
+    // Existing table, its level and the index where the new branch hangs.
+    let mut anchor: Option<(NonNull<RadixNode>, u32, usize)> = None;
     // The level-1 table of the path, once the loop gets there.
     let mut table = node;
 
@@ -792,7 +792,7 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
         // caller's table (not the root, whose count is never kept) has one
         // entry more, a table this call allocated its first.
         if anchor.is_none() {
-            anchor = Some((node, idx));
+            anchor = Some((node, level, idx));
             if level != TOP_LEVEL {
                 // SAFETY: as above.
                 unsafe { TableCount::linked(mem, node) };
@@ -1244,18 +1244,23 @@ unsafe fn find_chunk_leaf_uncached<M: NodeMemory + ?Sized>(
 /// # Safety
 ///
 /// `nodes` came from `mem.alloc_node()`, are linked only through `anchor`
-/// and each other, and `anchor` (if any) is a table of a valid tree.
+/// and each other, and `anchor` (if any) is a table of a valid tree at the
+/// level it gives.
 unsafe fn undo_add<M: NodeMemory + ?Sized>(
     mem: &mut M,
     nodes: &[Option<NonNull<RadixNode>>],
-    anchor: Option<(NonNull<RadixNode>, usize)>,
+    anchor: Option<(NonNull<RadixNode>, u32, usize)>,
 ) {
-    if let Some((node, idx)) = anchor {
+    if let Some((node, level, idx)) = anchor {
         // SAFETY: `node` is a table of the tree, guaranteed by the caller.
         unsafe { write_entry(node, idx, 0) };
-        // Whether `node` emptied does not matter: it was there before.
-        // SAFETY: as above.
-        unsafe { TableCount::unlinked(mem, node) };
+        // Whether `node` emptied does not matter: it was there before. The
+        // root's count is never kept (see `grow_path()`), so do not ask for
+        // its word.
+        if level != TOP_LEVEL {
+            // SAFETY: as above.
+            unsafe { TableCount::unlinked(mem, node) };
+        }
     }
     for node in nodes.iter().flatten() {
         // SAFETY: after clearing the anchor nothing outside `nodes` references
