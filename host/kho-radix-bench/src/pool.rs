@@ -122,7 +122,9 @@ impl Pool {
     #[inline]
     pub(crate) fn word(&self, p: NonNull<u8>) -> Option<&Cell<usize>> {
         let offset = (p.as_ptr() as usize).wrapping_sub(self.region.base() as usize);
-        self.words.get(offset / self.page_size)
+        // A shift, not a division: the page size is a power of two (the
+        // region's alignment), and this runs on every count update and free.
+        self.words.get(offset >> self.page_size.trailing_zeros())
     }
 
     /// Returns a page to the pool.
@@ -185,3 +187,36 @@ macro_rules! impl_pool_node_memory {
     };
 }
 pub(crate) use impl_pool_node_memory;
+
+#[cfg(test)]
+mod tests {
+    use super::Pool;
+
+    /// Every page of the pool has a word of its own, cleared when the page
+    /// is freed, and nothing outside the pool has one.
+    #[test]
+    fn each_page_has_its_own_word() {
+        for page_size in [4096, 16384, 65536] {
+            let mut pool = Pool::new(page_size, 3);
+            let pages: Vec<_> = (0..3).filter_map(|_| pool.alloc()).collect();
+            assert_eq!(pages.len(), 3);
+            for (i, &p) in pages.iter().enumerate() {
+                let word = pool.word(p).expect("a page of the pool has a word");
+                assert_eq!(word.get(), 0, "a new page's word is clear");
+                word.set(i + 1);
+            }
+            for (i, &p) in pages.iter().enumerate() {
+                assert_eq!(pool.word(p).map(|w| w.get()), Some(i + 1));
+            }
+            let outside = pages[2].as_ptr().wrapping_add(page_size);
+            assert!(pool
+                .word(std::ptr::NonNull::new(outside).expect("not null"))
+                .is_none());
+            // SAFETY: `pages[1]` came from `pool.alloc()` and is not used.
+            unsafe { pool.free(pages[1]) };
+            let again = pool.alloc().expect("the freed page comes back");
+            assert_eq!(again, pages[1]);
+            assert_eq!(pool.word(again).map(|w| w.get()), Some(0));
+        }
+    }
+}
