@@ -19,6 +19,8 @@
 #   KHO_RESTORE_TIMEOUT  limit for the whole script in seconds, builds
 #                        included (default 1800)
 #   KHO_QEMU_TIMEOUT     limit for each QEMU run in seconds (default 240)
+#   KHO_QEMU_NO_THP      1 (default) runs QEMU without transparent huge
+#                        pages, 0 with them (see scripts/without-thp.py)
 . "$(dirname "$0")/common.sh"
 
 if [ -z "${KHO_RESTORE_UNDER_TIMEOUT:-}" ]; then
@@ -31,6 +33,10 @@ cases=${KHO_RESTORE_CASES:-"$pages/4 $pages/1"}
 [ -n "${KHO_RESTORE_CASES:-}" ] || [ "$pages" = 4096 ] || cases="$cases 4096/4"
 runs=${KHO_RESTORE_RUNS:-1}
 mem=${KHO_RESTORE_MEM:-6G}
+# Without it, QEMU's first write into each new 2 MiB of its translated-code
+# buffer stalls it for about 5 ms, and in most Rust boots of one build that
+# landed in the measured restore (without-thp.py has the details).
+export KHO_QEMU_NO_THP=${KHO_QEMU_NO_THP:-1}
 qtimeout=${KHO_QEMU_TIMEOUT:-240}
 out=$KHO_CACHE/bench
 logs=$out/restore-logs
@@ -128,7 +134,12 @@ mhz=$(tsc_mhz "$logs/rust-${first%/*}-${first#*/}-1.log")
 {
 	echo "# KHO restore time in the second kernel, C vs Rust tracker"
 	echo
-	echo "QEMU TCG (-cpu max), $mem guest, TSC ${mhz:-unknown} MHz as detected by the"
+	if [ "$KHO_QEMU_NO_THP" = 1 ]; then
+		thp="QEMU without transparent huge pages"
+	else
+		thp="QEMU with transparent huge pages"
+	fi
+	echo "QEMU TCG (-cpu max), $thp, $mem guest, TSC ${mhz:-unknown} MHz as detected by the"
 	echo "second kernel; kernels bench-c and bench-rust (no DEBUG_VM, no lockdep);"
 	echo "median of $runs boot(s) per row; $(date -u +%Y-%m-%d)."
 	echo "The first boot preserves *pages* order-0 pages, one in every *stride*;"
@@ -143,9 +154,9 @@ mhz=$(tsc_mhz "$logs/rust-${first%/*}-${first#*/}-1.log")
 	echo "and memblock_reserve() is linear in the number of regions, so the walk"
 	echo "is dominated by memblock; with stride 1 the reservations merge."
 	echo "With more than one boot, *Rust/C of minima* divides each column's"
-	echo "fastest boots: the emulator sometimes stalls the guest for about 5 ms"
-	echo "in the middle of the restore (see Documentation/performance.rst), and"
-	echo "the minimum is the run without such a stall."
+	echo "fastest boots, which leaves out a stall of the emulator (with huge"
+	echo "pages, about 5 ms when its code buffer enters a new 2 MiB; see"
+	echo "scripts/without-thp.py)."
 	echo
 	echo "| tracker | pages | stride | blocks | retrieval+checks ns | validation ns | walk ns | total ns |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|"

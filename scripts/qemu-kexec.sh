@@ -16,7 +16,9 @@
 #        [--append "ARGS"] [--expect TEXT]... [--expect-first TEXT]...
 #        [--timeout SECONDS] [--mem SIZE] [--smp CPUS]
 # QEMU_ACCEL=kvm opts in to KVM (it hangs on the project's build machines).
-# QEMU_CPU is the TCG CPU model (default: max).
+# QEMU_CPU is the TCG CPU model (default: max). KHO_QEMU_NO_THP=1 runs QEMU
+# without transparent huge pages (see without-thp.py; the restore benchmark
+# sets it).
 . "$(dirname "$0")/common.sh"
 
 first= second= log= append= timeout=${KHO_QEMU_TIMEOUT:-240} mem=1G smp=2
@@ -65,10 +67,12 @@ case ${QEMU_ACCEL:-tcg} in
 kvm) accel=(-accel kvm -cpu host) ;;
 *) accel=(-accel tcg -cpu "${QEMU_CPU:-max}") ;;
 esac
+launcher=()
+[ "${KHO_QEMU_NO_THP:-0}" = 1 ] && launcher=(python3 "$REPO_ROOT/scripts/without-thp.py")
 mkdir -p "$(dirname "$log")"
 : >"$log"
 rc=0
-timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel[@]}" \
+timeout --foreground -k 5 "$timeout" "${launcher[@]}" qemu-system-x86_64 "${accel[@]}" \
 	-m "$mem" -smp "$smp" -nographic -nodefaults -no-reboot \
 	-serial file:"$log" -kernel "$first" -initrd "$work/initrd1" \
 	-append "console=ttyS0 kho=on panic=-1 oops=panic $append" \
