@@ -14,8 +14,9 @@
 # model, default max,-erms: see below).
 #
 # The table is the first boot's. Under TCG a ratio moves by up to a few
-# tenths from one boot to the next, with the same build, so the last column
-# gives each row's ratio of minima in every boot.
+# tenths from one boot to the next, with the same build, so the last two
+# columns give each row's ratio of minima as the median over the boots and
+# in every boot.
 . "$(dirname "$0")/common.sh"
 
 max_n=${KHO_BENCH_MAX_N:-1048576}
@@ -110,11 +111,12 @@ fi
 		"$(nproc) host CPUs; $reps runs per tracker, fresh private tree per run."
 	echo "ns per operation (range workloads: per block). Ratio = Rust / C;" \
 		"under TCG, ratios are meaningful, absolute times are not."
-	echo "The table is the first of $nboots boots of the same kernel; the last column" \
-		"is the Rust/C ratio of the minima in each of them, in boot order."
+	echo "The table is the first of $nboots boots of the same kernel; the last two columns" \
+		"are the median over all boots of the Rust/C ratio of the minima, and that ratio" \
+		"in each boot, in boot order (under TCG a single boot can be off by a few tenths)."
 	echo
-	echo "| workload | pages | ops | C min | C median | Rust min | Rust median | Rust/C min | Rust/C median | target | C tree pages | Rust tree pages | Rust/C min, each boot |"
-	echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+	echo "| workload | pages | ops | C min | C median | Rust min | Rust median | Rust/C min | Rust/C median | target | C tree pages | Rust tree pages | Rust/C min, median of boots | Rust/C min, each boot |"
+	echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 	ALL_RATIOS=$all_ratios awk '
 	BEGIN {
 		nr = split(ENVIRON["ALL_RATIOS"], lines, "\n")
@@ -124,6 +126,21 @@ fi
 			k = f[2] " " f[3]
 			each[k] = each[k] == "" ? f[4] : each[k] " / " f[4]
 		}
+	}
+
+	# The median of the " / "-separated ratios in s ("n/a" if any is).
+	function median(s,   n, r, i, j, t) {
+		n = split(s, r, " / ")
+		for (i = 1; i <= n; i++) {
+			if (r[i] == "n/a")
+				return "n/a"
+			r[i] += 0
+		}
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && r[j - 1] > r[j]; j--) {
+				t = r[j]; r[j] = r[j - 1]; r[j - 1] = t
+			}
+		return n ? sprintf("%.2f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2) : "n/a"
 	}
 	
 	function val(key,   i, kv) {
@@ -143,13 +160,14 @@ fi
 		if (name == "preserve_ranges") target = "<= 0.25"
 		if (name == "walk_dense" || name == "walk_sparse") target = "<= 0.8"
 		if (name ~ /_closure$/) target = "<= 0.5"
-		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			name, val("n"), val("ops"),
 			ns(val("c_min_ps")), ns(val("c_med_ps")),
 			ns(val("rs_min_ps")), ns(val("rs_med_ps")),
 			ratio(val("rs_min_ps"), val("c_min_ps")),
 			ratio(val("rs_med_ps"), val("c_med_ps")), target,
-			val("c_pages"), val("rs_pages"), each[name " " val("n")]
+			val("c_pages"), val("rs_pages"), median(each[name " " val("n")]),
+			each[name " " val("n")]
 	}' <<<"$rows"
 	if [ -n "$floor" ]; then
 		echo
