@@ -5,6 +5,7 @@
 # tree core against the kernel's own C radix code, compiled from the pristine
 # 7.3 source. Writes the markdown table to $KHO_CACHE/bench/host.md and
 # stdout. Arguments go to the benchmark (--quick, --full, -n N, -r REPS,
+# --only TEXT: just the workloads whose name contains TEXT,
 # --page 4k|16k|64k|all).
 #
 # Rust is built at opt-level $KHO_BENCH_OPT_LEVEL (default 2, what the kernel

@@ -51,12 +51,14 @@ struct Config {
     n: usize,
     reps: usize,
     pages: Vec<&'static str>,
+    /// Only the workloads whose name contains this (for profiling one).
+    only: Option<String>,
     out: Option<String>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: kho-radix-bench [--quick|--full] [-n N] [-r REPS] [--page 4k|16k|64k|all] [--out FILE]"
+        "usage: kho-radix-bench [--quick|--full] [-n N] [-r REPS] [--page 4k|16k|64k|all] [--only TEXT] [--out FILE]"
     );
     std::process::exit(2)
 }
@@ -67,6 +69,7 @@ impl Config {
             n: N_DEFAULT,
             reps: 11,
             pages: vec!["4k", "16k", "64k"],
+            only: None,
             out: None,
         };
         let mut args = std::env::args().skip(1);
@@ -81,6 +84,7 @@ impl Config {
                 "-n" | "--n" => cfg.n = val().parse().unwrap_or_else(|_| usage()),
                 "-r" | "--reps" => cfg.reps = val().parse().unwrap_or_else(|_| usage()),
                 "--out" => cfg.out = Some(val()),
+                "--only" => cfg.only = Some(val()),
                 "--page" => {
                     cfg.pages = match val().as_str() {
                         "4k" => vec!["4k"],
@@ -618,6 +622,9 @@ macro_rules! geometry {
                 ];
                 let mut rows = Vec::new();
                 for (name, work, has_c) in works {
+                    if cfg.only.as_deref().is_some_and(|only| !name.contains(only)) {
+                        continue;
+                    }
                     eprintln!("  {} {name}", $label);
                     let (mut cs, mut rs) = (Vec::new(), Vec::new());
                     let mut first: Option<Outcome> = None;
