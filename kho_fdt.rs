@@ -215,7 +215,7 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     // pages, 32768 order-0 pages), so a sound tree describing this RAM has
     // far fewer nodes than `ram_pages / 64`. The bound only keeps the walk of
     // a corrupt tree (or its cycles) finite; the slack covers the tables.
-    let max_nodes = usize::try_from(ram_pages / 64 + 64).unwrap_or(usize::MAX / 16);
+    let max_nodes = usize::try_from((ram_pages / 64).saturating_add(64)).unwrap_or(usize::MAX / 16);
     // kho_preserve_pages() preserves a page range in the largest aligned
     // blocks that fit, which can be above MAX_PAGE_ORDER; no block can be
     // larger than the whole RAM, though.
@@ -225,7 +225,13 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
         max_order: ram_order.max(bindings::MAX_PAGE_ORDER),
     };
 
-    let bytes = max_nodes * core::mem::size_of::<u64>();
+    let Some(bytes) = max_nodes.checked_mul(core::mem::size_of::<u64>()) else {
+        pr_err!(
+            "{} pages of RAM: too many to validate the preserved-memory tree\n",
+            ram_pages
+        );
+        return ENOMEM.to_errno();
+    };
     // SAFETY: The helper has no preconditions; the memory is not cleared,
     // which `validate_tree()` allows (it writes each entry before reading it).
     let buf = unsafe { bindings::kho_radix_rs_early_alloc(bytes) }.cast::<u64>();

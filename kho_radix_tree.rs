@@ -173,8 +173,10 @@ impl TableCount {
         // SAFETY: guaranteed by the caller.
         if let Some(word) = unsafe { mem.node_word(table) } {
             if word.get() != 0 {
-                // INVARIANT: one more non-zero entry.
-                word.set(word.get() + 1);
+                // INVARIANT: one more non-zero entry. The count is at most
+                // `TABLE_ENTRIES + 1`; wrapping keeps the overflow check, a
+                // panic path, out of the object code.
+                word.set(word.get().wrapping_add(1));
             }
         }
     }
@@ -572,8 +574,9 @@ unsafe fn node_is_empty<const HOME_ZERO: bool>(node: NonNull<RadixNode>, near: u
     const BLOCKS: usize = TABLE_ENTRIES / BLOCK;
     let home = (near % TABLE_ENTRIES) / BLOCK;
     let nonzero = |block: usize| {
-        // SAFETY: guaranteed by the caller; `block < BLOCKS`.
-        !unsafe { block_is_zero(node.cast(), block * BLOCK) }
+        // SAFETY: guaranteed by the caller. `block < BLOCKS` already; the
+        // modulo shows the compiler that the product cannot overflow.
+        !unsafe { block_is_zero(node.cast(), (block % BLOCKS) * BLOCK) }
     };
     for d in 0..BLOCKS {
         let after = home + d;
@@ -754,9 +757,10 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
     mut level: u32,
     key: u64,
 ) -> Result<(NonNull<RadixNode>, NonNull<RadixLeaf>), RadixError> {
-    // Nodes allocated by this call, top down, for cleanup on failure.
+    // Nodes allocated by this call, for cleanup on failure: the one
+    // allocated at `level` (the child of the table at `level`) in
+    // `new_nodes[level]`, so no counter is needed.
     let mut new_nodes: [Option<NonNull<RadixNode>>; DEPTH] = [None; DEPTH];
-    let mut n_new = 0;
     // Existing table, its level and the index where the new branch hangs.
     let mut anchor: Option<(NonNull<RadixNode>, u32, usize)> = None;
     // The level-1 table of the path, once the loop gets there.
@@ -768,9 +772,10 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
         let new = match mem.alloc_node() {
             Some(new) => new,
             None => {
-                // SAFETY: `new_nodes[..n_new]` came from `mem.alloc_node()`
-                // in this call and `anchor` is the only link to them.
-                unsafe { undo_add(mem, &new_nodes[..n_new], anchor) };
+                // SAFETY: the nodes in `new_nodes` came from
+                // `mem.alloc_node()` in this call and `anchor` is the only
+                // link to them.
+                unsafe { undo_add(mem, &new_nodes, anchor) };
                 return Err(RadixError::NoMemory);
             }
         };
@@ -779,7 +784,7 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
             // SAFETY: `new` was just allocated and is not linked anywhere.
             unsafe { mem.free_node(new) };
             // SAFETY: as above.
-            unsafe { undo_add(mem, &new_nodes[..n_new], anchor) };
+            unsafe { undo_add(mem, &new_nodes, anchor) };
             return Err(RadixError::NoMemory);
         }
 
@@ -802,10 +807,9 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
             // zeroed and is linked into the tree; `idx` is its only entry.
             unsafe { TableCount::first_entry(mem, node) };
         }
-        // `n_new < TOP_LEVEL < DEPTH`: at most one allocation per table level.
-        if let Some(slot) = new_nodes.get_mut(n_new) {
+        // `level <= TOP_LEVEL < DEPTH`, so the slot exists.
+        if let Some(slot) = new_nodes.get_mut(level as usize) {
             *slot = Some(new);
-            n_new += 1;
         }
         if level == 1 {
             table = node;
@@ -1179,11 +1183,14 @@ unsafe fn del_chunks<
     max_order: u32,
     split: &mut F,
 ) -> usize {
-    let mut missing = 0;
+    // At most one per chunk, and there are fewer chunks than pfns, so it
+    // never saturates; saturating rather than `+=` keeps an overflow check
+    // (a panic path) out of the object code.
+    let mut missing = 0usize;
     let mut chunks = RangeChunks::new(start_pfn, end_pfn);
     while let Some((pfn, order)) = chunks.next_chunk(max_order, split) {
         let Some(key) = range_key(pfn, order, KEYS_FIT) else {
-            missing += 1;
+            missing = missing.saturating_add(1);
             continue;
         };
         let leaf = match cache.chunk_leaf(key, order) {
@@ -1192,7 +1199,7 @@ unsafe fn del_chunks<
             None => match unsafe { find_chunk_leaf_uncached(mem, root, cache, key, order) } {
                 Some(leaf) => leaf,
                 None => {
-                    missing += 1;
+                    missing = missing.saturating_add(1);
                     continue;
                 }
             },
@@ -1209,7 +1216,7 @@ unsafe fn del_chunks<
             // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
             // path.
             if unsafe { reclaim_if_empty(mem, root, cache, key, leaf) }.is_err() {
-                missing += 1;
+                missing = missing.saturating_add(1);
             }
         }
     }
@@ -1840,10 +1847,12 @@ pub unsafe fn count_nodes<M: NodeMemory + ?Sized>(
 ) -> (usize, usize) {
     let (mut tables, mut leaves) = (0usize, 0usize);
     let mut count = |level: u32, _: NonNull<RadixNode>, _: u64| -> i32 {
+        // Bounded by the nodes in memory; wrapping keeps the overflow
+        // check's panic path out of the object code.
         if level == 0 {
-            leaves += 1;
+            leaves = leaves.wrapping_add(1);
         } else {
-            tables += 1;
+            tables = tables.wrapping_add(1);
         }
         0
     };
@@ -1924,7 +1933,10 @@ pub unsafe fn destroy<M: NodeMemory + ?Sized>(mem: &mut M, root: NonNull<RadixNo
             Some((i, entry)) => {
                 frame.1 = i + 1;
                 let child = mem.phys_to_virt(entry);
-                if level == 1 {
+                // `level` is never 0 here (a level-1 table's children are
+                // freed, not descended into); `<=` lets the compiler see
+                // that the `-= 1` below cannot underflow.
+                if level <= 1 {
                     // SAFETY: `child` is a leaf reached exactly once; its
                     // parent's scan moves past it and it is never read again.
                     unsafe { mem.free_node(child) };

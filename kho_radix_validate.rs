@@ -450,7 +450,11 @@ unsafe fn walk_checked<L: PhysLayout + ?Sized>(
             l += 1;
         }
 
-        let visited = counts.tables + counts.leaves;
+        // Both counts grow by one per node visited and stop at `max_nodes`
+        // (checked here), so neither the sum nor the increments below can
+        // wrap; wrapping arithmetic keeps overflow checks, which are panic
+        // paths, out of code that reads an untrusted tree.
+        let visited = counts.tables.wrapping_add(counts.leaves);
         if visited >= max_nodes {
             return Err(err(ErrorKind::TooManyNodes, max_nodes as u64));
         }
@@ -463,10 +467,12 @@ unsafe fn walk_checked<L: PhysLayout + ?Sized>(
             prefix,
         })?;
 
-        if level == 1 {
-            counts.leaves += 1;
+        // `level` is a table level, never 0; `<=` shows the compiler that
+        // the `-= 1` below cannot underflow.
+        if level <= 1 {
+            counts.leaves = counts.leaves.wrapping_add(1);
         } else {
-            counts.tables += 1;
+            counts.tables = counts.tables.wrapping_add(1);
             level -= 1;
             // INVARIANT: `node` came from `node_ptr` and `entry` is neither
             // the current table nor one of its ancestors.
@@ -569,16 +575,24 @@ fn heapsort(a: &mut [u64]) {
     for start in (0..a.len() / 2).rev() {
         sift_down(a, start, a.len());
     }
-    for end in (1..a.len()).rev() {
-        a.swap(0, end);
-        sift_down(a, 0, end);
+    // Move the top to the end and shrink the heap; splitting off the last
+    // element instead of `a.swap(0, end)` needs no bounds check.
+    let mut heap = a;
+    while let Some((last, rest)) = core::mem::take(&mut heap).split_last_mut() {
+        if let Some(top) = rest.first_mut() {
+            core::mem::swap(top, last);
+        }
+        let end = rest.len();
+        sift_down(rest, 0, end);
+        heap = rest;
     }
 }
 
 /// Moves `a[root]` down the max-heap `a[..end]` to its place.
 fn sift_down(a: &mut [u64], mut root: usize, end: usize) {
     loop {
-        let left = 2 * root + 1;
+        // `root < end <= a.len() <= isize::MAX`, so this cannot wrap.
+        let left = root.wrapping_mul(2).wrapping_add(1);
         if left >= end {
             return;
         }
@@ -778,7 +792,8 @@ fn push(
         kind: ErrorKind::TooManyNodes,
     })?;
     *slot = value;
-    *n += 1;
+    // `*n < scratch.len()`, checked just above.
+    *n = n.wrapping_add(1);
     Ok(())
 }
 
@@ -868,7 +883,7 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
         let mut seen = u32::from(root_phys == dup);
         let mut find = |v: &Visit| -> Result<(), ValidationError> {
             if v.phys == dup {
-                seen += 1;
+                seen = seen.saturating_add(1);
                 if seen >= 2 {
                     return Err(ValidationError {
                         level: v.level,
@@ -908,11 +923,13 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
             }
             let base = v.prefix | (w * 64) as u64;
             if let Some(order) = word_in_bounds(layout, nodes, max_order, base, bits) {
+                // Key counts are bounded by `max_nodes * BITMAP_BITS`, far
+                // below `u64::MAX`: wrapping adds keep panic paths out.
                 let n = u64::from(bits.count_ones());
                 if let Some(c) = stats.keys_per_order.get_mut(order as usize) {
-                    *c += n;
+                    *c = c.wrapping_add(n);
                 }
-                stats.keys += n;
+                stats.keys = stats.keys.wrapping_add(n);
                 continue;
             }
             // Key by key: finds the first faulty one, if any.
@@ -922,9 +939,9 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
                 let bit = w * 64 + b as usize;
                 let order = check_key(layout, nodes, max_order, bit, base | u64::from(b))?;
                 if let Some(c) = stats.keys_per_order.get_mut(order as usize) {
-                    *c += 1;
+                    *c = c.wrapping_add(1);
                 }
-                stats.keys += 1;
+                stats.keys = stats.keys.wrapping_add(1);
             }
         }
         Ok(())
@@ -935,17 +952,10 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
     // Pass 3: overlaps across orders. Only needed if two orders are present.
     let per_order = stats.keys_per_order;
     let present = |o: u32| per_order.get(o as usize).is_some_and(|&c| c != 0);
-    let mut lowest = 0u32;
-    while lowest <= max_order && !present(lowest) {
-        lowest += 1;
-    }
-    let mut higher = lowest + 1;
-    while higher <= max_order && !present(higher) {
-        higher += 1;
-    }
-    if higher > max_order {
+    let mut orders = (0..=max_order).filter(|&o| present(o));
+    let (Some(lowest), Some(_)) = (orders.next(), orders.next()) else {
         return Ok(stats);
-    }
+    };
 
     // Record the leaf numbers (`key >> BITMAP_SIZE_LOG2`) in `scratch`, in
     // walk order, which is ascending; the node addresses are not needed any
@@ -1000,8 +1010,13 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
                 }
                 // `phys` is aligned to the block, so the range starts at a
                 // key whose low `h - o` bits are zero.
+                // `o < h`: saturating only keeps the compiler's overflow
+                // check (a panic path) out.
                 let lo = encode_key(phys, o);
-                let hi = lo | 1u64.checked_shl(h - o).map_or(u64::MAX, |b| b - 1);
+                let hi = lo
+                    | 1u64
+                        .checked_shl(h.saturating_sub(o))
+                        .map_or(u64::MAX, |b| b - 1);
                 if let Some(inner) = finder.first_key(o, lo, hi) {
                     return Err(ValidationError {
                         level: 0,
