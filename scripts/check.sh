@@ -18,6 +18,7 @@ tests=(
 	roundtrip_c_tracker
 	build_rust_tracker
 	clippy_rust_objects
+	no_panic_paths
 	rustdoc
 	radix_symbols_from_rust
 	roundtrip_rust_tracker
@@ -182,6 +183,24 @@ t_clippy_rust_objects() {
 	fi
 	[ -f "$cb/rust/kernel.o" ] || { echo "rust/kernel.o was not built"; return 1; }
 	echo "# CLIPPY=1: the kernel crate (rust/kernel/kho.rs, folio.rs) without warnings"
+}
+
+# No function of the kho_radix crate in the rust-tracker kernel (built with
+# CONFIG_RUST_OVERFLOW_CHECKS=y) may call a panic routine: design.rst claims
+# that no key, tree content or incoming tree can make the tracker panic, and
+# this keeps the claim checked. The same scan with the KUnit suite in scope
+# must find its assertions, or the scan is blind.
+t_no_panic_paths() {
+	local o=$KHO_CACHE/build-rust-tracker/kernel/liveupdate/kho_radix_rs/kho_radix.o rc=0
+	[ -f "$o" ] || { echo "$o is missing: run build_rust_tracker first"; return 1; }
+	"$REPO_ROOT/scripts/check-no-panic.sh" "$o" || return 1
+	"$REPO_ROOT/scripts/check-no-panic.sh" --with-kunit "$o" >"$logdir/no-panic-kunit.out" || rc=$?
+	if [ "$rc" != 1 ]; then
+		echo "the scan found no panic call in the KUnit suite either (exit $rc): it sees nothing"
+		cat "$logdir/no-panic-kunit.out"
+		return 1
+	fi
+	echo "# control: $(tail -n 1 "$logdir/no-panic-kunit.out" | sed 's/^# //') with the KUnit suite in scope"
 }
 
 # `make rustdoc` documents the kernel crate, including the kernel::kho and
