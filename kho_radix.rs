@@ -692,6 +692,58 @@ pub unsafe extern "C" fn kho_radix_walk_tree(
     unsafe { kho_radix_tree::walk(&mem, root, leaf_cb, node_cb) }
 }
 
+/// Walks the keys of the radix tree in descending order, calling
+/// `cb->leaf` with each.
+///
+/// For the reservation walk of the next kernel (`kho_mem_retrieve()`):
+/// memblock inserts blocks reserved from the top down without scanning the
+/// blocks reserved before (see [`kho_radix_tree::walk_keys_desc`]). Nodes
+/// are not reported: `cb->node` must be null. A non-zero result of
+/// `cb->leaf` stops the walk.
+///
+/// Returns 0 if every key was visited, the non-zero callback result that
+/// stopped the walk, or `-EINVAL` (with a warning) for an uninitialised tree,
+/// a null `cb->leaf` or a non-null `cb->node`.
+///
+/// # Safety
+///
+/// Same as [`kho_radix_walk_tree`].
+#[export]
+pub unsafe extern "C" fn kho_radix_walk_tree_desc(
+    tree: *mut bindings::kho_radix_tree,
+    cb: *const bindings::kho_radix_walk_cb,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: `tree` is valid per the safety requirements.
+    let root = unsafe { tree_root(tree) };
+    // SAFETY: `cb` is valid for reads per the safety requirements.
+    let (leaf_fn, node_fn) = unsafe { ((*cb).leaf, (*cb).node) };
+    if warn_on_once!(root.is_none() || leaf_fn.is_none() || node_fn.is_some()) {
+        return EINVAL.to_errno();
+    }
+    let Some(leaf_fn) = leaf_fn else {
+        return EINVAL.to_errno();
+    };
+    let mut leaf = |key: u64| -> i32 {
+        // SAFETY: The caller provides a callback that accepts `data`; keys
+        // are at most `KHO_RADIX_KEY_WIDTH` bits wide and fit in an
+        // `unsigned long` (checked at compile time).
+        unsafe { leaf_fn(key as c_ulong, data) }
+    };
+
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    let _guard = unsafe { tree_lock(tree) }.lock();
+    // SAFETY: `tree` is valid; the root only changes under the lock.
+    let Some(root) = (unsafe { tree_root(tree) }) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: We hold the tree lock.
+    let mem = unsafe { KernelNodes::for_tree(tree) };
+    // SAFETY: `root` is the root of a valid tree and the lock excludes other
+    // writers; the callback does not modify the tree (safety requirements).
+    unsafe { kho_radix_tree::walk_keys_desc(&mem, root, &mut leaf) }
+}
+
 /// Initialises the radix tree.
 ///
 /// Uses `root` as the root table, or allocates an empty one if `root` is

@@ -419,6 +419,31 @@ fn on_both(scenario: impl Fn(&TestTree) -> Result<bool>) -> Result<bool> {
     Ok(ok_c && ok_r && same_tree(&c, &r)?)
 }
 
+/// The keys of `t` (a Rust tracker tree) from `kho_radix_walk_tree_desc()`,
+/// stopping after `stop` keys if that is not 0; a stopped walk must return
+/// the callback's result, and a full one 0.
+fn walk_desc(t: &TestTree, stop: usize) -> Result<KVec<u64>> {
+    const STOP: c_int = 7;
+    let mut c = Collect::new();
+    c.stop_leaf_at = stop;
+    c.ret = STOP;
+    let cb = bindings::kho_radix_walk_cb {
+        leaf: Some(collect_leaf),
+        node: None,
+    };
+    // SAFETY: The tree is initialised (type invariant of `TestTree`) and
+    // belongs to the Rust tracker; `collect_leaf` takes a `*mut Collect`,
+    // which `c` is, and does not touch the tree.
+    let ret =
+        unsafe { super::kho_radix_walk_tree_desc(t.tree, &cb, core::ptr::from_mut(&mut c).cast()) };
+    let want = if stop == 0 { 0 } else { STOP };
+    if ret != want {
+        pr_err!("kunit: descending walk returned {}, not {}\n", ret, want);
+        return Err(EINVAL);
+    }
+    Ok(c.keys)
+}
+
 #[kunit_tests(kho_radix_differential)]
 mod differential {
     use super::*;
@@ -481,9 +506,27 @@ mod differential {
             snap.keys.len(),
             snap.nodes.len()
         );
+        // The descending walk of the Rust tree (the next kernel's
+        // reservation walk) gives the C tree's keys in reverse, and stops
+        // where its callback says.
+        let want = c.snapshot()?.keys;
+        let desc = walk_desc(&r, 0)?;
+        let desc_ok = desc.len() == want.len() && desc.iter().eq(want.iter().rev());
+        if !desc_ok {
+            pr_err!(
+                "kunit: descending walk: {} keys, not the C tree's {} in reverse\n",
+                desc.len(),
+                want.len()
+            );
+        }
+        let half = want.len() / 2;
+        let stopped = walk_desc(&r, half)?;
+        let stop_ok = stopped.len() == half && stopped.iter().eq(want.iter().rev().take(half));
         assert_eq!(rc_mismatch, 0);
         assert!(same);
         assert!(snap.keys.len() > 1000);
+        assert!(desc_ok);
+        assert!(stop_ok);
         Ok(())
     }
 

@@ -41,7 +41,7 @@
 //!
 //! After every operation the result is checked against the model, then the
 //! whole tree: a full walk must produce exactly the model's keys in
-//! ascending order, the tree's node count must equal the arena's live pages
+//! ascending order (and the descending walk in descending order), the tree's node count must equal the arena's live pages
 //! (no leak, no dangling node), and while no plain `del_key` has removed a
 //! key, the node count must be exactly the minimum the model needs
 //! (which checks `del_key_reclaim` frees every empty node and that a failed
@@ -557,6 +557,17 @@ macro_rules! fuzz_geometry {
                     assert!(
                         keys.iter().copied().eq(self.model.iter().copied()),
                         "walk != model"
+                    );
+                    let mut desc = Vec::new();
+                    let mut f = |k: u64| {
+                        desc.push(k);
+                        0
+                    };
+                    // SAFETY: as above.
+                    assert_eq!(unsafe { walk_keys_desc(&self.arena, self.root, &mut f) }, 0);
+                    assert!(
+                        desc.iter().copied().eq(self.model.iter().rev().copied()),
+                        "descending walk != model reversed"
                     );
                     // SAFETY: as above.
                     let wrong = unsafe { find_wrong_table_count(&self.arena, self.root) };

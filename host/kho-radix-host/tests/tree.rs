@@ -136,6 +136,26 @@ macro_rules! tree_tests {
                 assert_eq!(r, if stop_at == 0 { 0 } else { 5 });
                 assert_eq!(seen, keys[..want]);
 
+                // The descending walk sees them in reverse, and stops too.
+                let mut desc = Vec::new();
+                let mut f = |k: u64| {
+                    desc.push(k);
+                    0
+                };
+                // SAFETY: `root` is a valid tree in `arena`.
+                assert_eq!(unsafe { walk_keys_desc(arena, root, &mut f) }, 0);
+                let reversed: Vec<u64> = keys.iter().rev().copied().collect();
+                assert_eq!(desc, reversed, "descending walk is not the reverse");
+                let mut seen = Vec::new();
+                let mut f = |k: u64| {
+                    seen.push(k);
+                    if seen.len() == stop_at { 7 } else { 0 }
+                };
+                // SAFETY: `root` is a valid tree in `arena`.
+                let r = unsafe { walk_keys_desc(arena, root, &mut f) };
+                assert_eq!(r, if stop_at == 0 { 0 } else { 7 });
+                assert_eq!(seen, reversed[..want]);
+
                 let nodes: Vec<u64> = ev.iter().filter_map(|e| match e {
                     Event::Node(p) => Some(*p),
                     Event::Key(_) => None,
