@@ -1152,6 +1152,48 @@ mod edge {
         assert!(ok);
         Ok(())
     }
+
+    /// `kernel::folio::Folio::{read, write}` (the accessors drivers use for
+    /// the memory they preserve): a range across a page boundary round
+    /// trips, ranges that end past the folio or overflow `usize` are
+    /// `EINVAL`, and nothing outside the written range changes.
+    #[test]
+    fn folio_read_write_ranges() -> Result {
+        const MSG: &[u8] = b"kexec handover";
+        let mut folio = kernel::folio::Folio::alloc(GFP_KERNEL, 1)?;
+        let size = folio.size();
+        let across = PAGE_SIZE - 6;
+        folio.write(across, MSG)?;
+        let mut back = [0u8; MSG.len()];
+        folio.read(across, &mut back)?;
+        let round_trip = back == *MSG;
+        let mut before = [0xffu8; 1];
+        folio.read(across - 1, &mut before)?;
+        let untouched = before[0] == 0;
+        let mut tail = [0u8; 4];
+        folio.read(size - 4, &mut tail)?;
+        let rejected = [
+            folio.write(size - 3, MSG),
+            folio.read(size - 3, &mut back),
+            folio.write(usize::MAX - 1, MSG),
+            folio.read(usize::MAX, &mut back),
+            folio.write(size + 1, &[]),
+        ]
+        .iter()
+        .all(|r| *r == Err(EINVAL));
+        let empty_ok = folio.write(size, &[]).is_ok();
+        pr_info!(
+            "kunit: folio: round trip {}, neighbour untouched {}, bad ranges rejected {}\n",
+            round_trip,
+            untouched,
+            rejected
+        );
+        assert!(round_trip);
+        assert!(untouched);
+        assert!(rejected);
+        assert!(empty_ok);
+        Ok(())
+    }
 }
 
 #[kunit_tests(kho_radix_reclaim)]
