@@ -431,11 +431,11 @@ fn walk_desc(t: &TestTree, stop: usize) -> Result<KVec<u64>> {
         leaf: Some(collect_leaf),
         node: None,
     };
+    let data = core::ptr::from_mut(&mut c).cast();
     // SAFETY: The tree is initialised (type invariant of `TestTree`) and
     // belongs to the Rust tracker; `collect_leaf` takes a `*mut Collect`,
-    // which `c` is, and does not touch the tree.
-    let ret =
-        unsafe { super::kho_radix_walk_tree_desc(t.tree, &cb, core::ptr::from_mut(&mut c).cast()) };
+    // which `data` is, and does not touch the tree.
+    let ret = unsafe { super::kho_radix_walk_tree_desc(t.tree, &cb, data) };
     let want = if stop == 0 { 0 } else { STOP };
     if ret != want {
         pr_err!("kunit: descending walk returned {}, not {}\n", ret, want);

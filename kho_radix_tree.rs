@@ -1629,11 +1629,38 @@ where
     M: NodeMemory + ?Sized,
     F: FnMut(u32, NonNull<RadixNode>, u64) -> i32,
 {
+    // SAFETY: guaranteed by the caller.
+    unsafe { visit_tree::<false, M, F>(mem, root, f) }
+}
+
+/// [`visit_preorder`], with tables scanned by descending index if
+/// `DESCENDING` (every table still before its children).
+///
+/// # Safety
+///
+/// As for [`visit_preorder`].
+unsafe fn visit_tree<const DESCENDING: bool, M, F>(
+    mem: &M,
+    root: NonNull<RadixNode>,
+    f: &mut F,
+) -> i32
+where
+    M: NodeMemory + ?Sized,
+    F: FnMut(u32, NonNull<RadixNode>, u64) -> i32,
+{
     #[derive(Clone, Copy)]
     struct Frame {
         node: NonNull<RadixNode>,
-        next: usize,
+        cursor: usize,
         prefix: u64,
+    }
+    // Where the scan of a table starts.
+    const fn first_cursor(descending: bool) -> usize {
+        if descending {
+            TABLE_ENTRIES
+        } else {
+            0
+        }
     }
 
     let err = f(TOP_LEVEL, root, 0);
@@ -1642,10 +1669,12 @@ where
     }
 
     // INVARIANT: `stack[l]` for `level <= l <= TOP_LEVEL` is the table being
-    // scanned at level `l`, the next index to look at and its key prefix.
+    // scanned at level `l`, its cursor (ascending: the next index to look
+    // at; descending: the index below which entries remain) and its key
+    // prefix.
     let mut stack = [Frame {
         node: root,
-        next: 0,
+        cursor: first_cursor(DESCENDING),
         prefix: 0,
     }; DEPTH];
     let mut level = TOP_LEVEL;
@@ -1654,14 +1683,21 @@ where
             return 0;
         };
         // SAFETY: `frame.node` is a table of the tree; `f` does not modify it.
-        let Some((i, entry)) = (unsafe { next_entry(frame.node, frame.next) }) else {
+        let next = unsafe {
+            if DESCENDING {
+                prev_entry(frame.node, frame.cursor)
+            } else {
+                next_entry(frame.node, frame.cursor)
+            }
+        };
+        let Some((i, entry)) = next else {
             if level == TOP_LEVEL {
                 return 0;
             }
             level += 1;
             continue;
         };
-        frame.next = i + 1;
+        frame.cursor = if DESCENDING { i } else { i + 1 };
         // `level_shift(level) < 64` for table levels (checked in the ABI).
         let prefix = frame.prefix | ((i as u64) << level_shift(level));
         let child = mem.phys_to_virt(entry);
@@ -1677,7 +1713,7 @@ where
             if let Some(slot) = stack.get_mut(level as usize) {
                 *slot = Frame {
                     node: child,
-                    next: 0,
+                    cursor: first_cursor(DESCENDING),
                     prefix,
                 };
             }
@@ -1857,58 +1893,16 @@ where
     M: NodeMemory + ?Sized,
     F: FnMut(u64) -> i32,
 {
-    #[derive(Clone, Copy)]
-    struct Frame {
-        node: NonNull<RadixNode>,
-        end: usize,
-        prefix: u64,
-    }
-
-    // INVARIANT: `stack[l]` for `level <= l <= TOP_LEVEL` is the table being
-    // scanned at level `l`, the index below which entries remain to be
-    // looked at (downwards), and its key prefix.
-    let mut stack = [Frame {
-        node: root,
-        end: TABLE_ENTRIES,
-        prefix: 0,
-    }; DEPTH];
-    let mut level = TOP_LEVEL;
-    loop {
-        let Some(frame) = stack.get_mut(level as usize) else {
+    let mut visit = |level: u32, n: NonNull<RadixNode>, prefix: u64| -> i32 {
+        if level != 0 {
             return 0;
-        };
-        // SAFETY: `frame.node` is a table of the tree; `f` does not modify it.
-        let Some((i, entry)) = (unsafe { prev_entry(frame.node, frame.end) }) else {
-            if level == TOP_LEVEL {
-                return 0;
-            }
-            level += 1;
-            continue;
-        };
-        frame.end = i;
-        // `level_shift(level) < 64` for table levels (checked in the ABI).
-        let prefix = frame.prefix | ((i as u64) << level_shift(level));
-        let child = mem.phys_to_virt(entry);
-        // `<=` rather than `==`: `level` is never 0 here, and this shows the
-        // compiler that the `-= 1` below cannot underflow.
-        if level <= 1 {
-            // SAFETY: the entries of a level-1 table are leaves of the tree;
-            // `f` does not modify the tree (guaranteed by the caller).
-            let err = unsafe { walk_leaf_bits_desc(child.cast(), prefix, f) };
-            if err != 0 {
-                return err;
-            }
-        } else {
-            level -= 1;
-            if let Some(slot) = stack.get_mut(level as usize) {
-                *slot = Frame {
-                    node: child,
-                    end: TABLE_ENTRIES,
-                    prefix,
-                };
-            }
         }
-    }
+        // SAFETY: level 0 nodes are leaves of the tree; `f` does not modify
+        // the tree (guaranteed by the caller).
+        unsafe { walk_leaf_bits_desc(n.cast(), prefix, f) }
+    };
+    // SAFETY: `root` is a valid tree; `visit` only reads it and calls `f`.
+    unsafe { visit_tree::<true, M, _>(mem, root, &mut visit) }
 }
 
 /// The highest index `i < end` of a non-zero entry of `node`, and the entry.
