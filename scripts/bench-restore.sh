@@ -135,11 +135,11 @@ mhz=$(tsc_mhz "$logs/rust-${first%/*}-${first#*/}-1.log")
 	echo "# KHO restore time in the second kernel, C vs Rust tracker"
 	echo
 	if [ "$KHO_QEMU_NO_THP" = 1 ]; then
-		thp="QEMU without transparent huge pages"
+		thp="without transparent huge pages"
 	else
-		thp="QEMU with transparent huge pages"
+		thp="with transparent huge pages"
 	fi
-	echo "QEMU TCG (-cpu max), $thp, $mem guest, TSC ${mhz:-unknown} MHz as detected by the"
+	echo "QEMU TCG (-cpu max) $thp, $mem guest, TSC ${mhz:-unknown} MHz as detected by the"
 	echo "second kernel; kernels bench-c and bench-rust (no DEBUG_VM, no lockdep);"
 	echo "median of $runs boot(s) per row; $(date -u +%Y-%m-%d)."
 	echo "The first boot preserves *pages* order-0 pages, one in every *stride*;"
