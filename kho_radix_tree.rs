@@ -1911,11 +1911,7 @@ where
 ///
 /// As for [`read_entry`].
 unsafe fn prev_entry(node: NonNull<RadixNode>, end: usize) -> Option<(usize, u64)> {
-    let mut i = if end < TABLE_ENTRIES {
-        end
-    } else {
-        TABLE_ENTRIES
-    };
+    let mut i = end.min(TABLE_ENTRIES);
     while i > 0 {
         // Skip all-zero blocks of eight aligned entries at a time. (A
         // non-zero multiple of `BLOCK` is at least `BLOCK`; the test says
