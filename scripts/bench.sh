@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench: the C and the Rust tracker side by side, three ways.
-#   1. host:    scripts/bench-host.sh    (native, Rust core vs the 7.3 C code)
-#   2. kernel:  scripts/bench-kernel.sh  (both trackers in one booted kernel)
-#   3. restore: scripts/bench-restore.sh (next kernel's KHO restore, per tracker)
-# Writes the three tables, with machine and date, to
+# make bench: the C and the Rust tracker side by side, four ways.
+#   1. host:     scripts/bench-host.sh     (native, Rust core vs the 7.3 C code)
+#   2. kernel:   scripts/bench-kernel.sh   (both trackers in one booted kernel)
+#   3. restore:  scripts/bench-restore.sh  (next kernel's KHO restore, per tracker)
+#   4. memblock: scripts/bench-memblock.sh (each tracker's reservation order on
+#                the real mm/memblock.c, natively)
+# Writes the four tables, with machine and date, to
 # $KHO_CACHE/bench/results.md and to Documentation/benchmark-results.md,
 # which Documentation/performance.rst quotes. KHO_BENCH_HOST_ARGS is passed
 # to the host benchmark (default --quick); see the three scripts for their
@@ -17,14 +19,16 @@ out=$KHO_CACHE/bench
 mkdir -p "$out"
 start=$SECONDS
 
-step "1/3 host benchmark"
+step "1/4 host benchmark"
 # shellcheck disable=SC2086 # word splitting of the arguments is wanted
 "$REPO_ROOT/scripts/bench-host.sh" ${KHO_BENCH_HOST_ARGS:---quick}
-step "2/3 in-kernel benchmark"
+step "2/4 in-kernel benchmark"
 "$REPO_ROOT/scripts/bench-kernel.sh"
-step "3/3 boot-time restore"
+step "3/4 boot-time restore"
 # Three boots per case and tracker: single TCG boots vary by tens of per cent.
 KHO_RESTORE_RUNS=${KHO_RESTORE_RUNS:-3} "$REPO_ROOT/scripts/bench-restore.sh"
+step "4/4 reservation order on the real memblock, native"
+"$REPO_ROOT/scripts/bench-memblock.sh"
 
 {
 	echo "# kho-radix-rs benchmark results"
@@ -47,6 +51,10 @@ KHO_RESTORE_RUNS=${KHO_RESTORE_RUNS:-3} "$REPO_ROOT/scripts/bench-restore.sh"
 	echo "## 3. Boot-time restore in the next kernel"
 	echo
 	cat "$out/restore.md"
+	echo
+	echo "## 4. Reservation order on the real memblock, native"
+	echo
+	cat "$out/memblock.md"
 } >"$out/results.md"
 cp "$out/results.md" "$REPO_ROOT/Documentation/benchmark-results.md"
 step "all benchmarks done in $((SECONDS - start)) s: $out/results.md, copied to Documentation/benchmark-results.md"

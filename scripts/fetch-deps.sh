@@ -11,7 +11,7 @@
 
 HOST_PKGS="flex bison bc libelf-dev libssl-dev cpio rsync dwarves make gcc
 	qemu-system-x86 kexec-tools busybox-static libclang-19-dev xz-utils
-	python3-docutils"
+	python3-docutils liburcu-dev"
 
 missing=()
 for p in $HOST_PKGS; do

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The reservation order of the next kernel's KHO restore, natively, on the
+# real mm/memblock.c: builds the kernel's memblock simulator
+# (tools/testing/memblock of the pristine 7.3 source, without its
+# sanitizers) with host/memblock-order/order_bench.c and times N scattered
+# blocks reserved in ascending order (the C tracker's walk) and descending
+# order (the Rust tracker's, patch 0052). The restore benchmark measures the
+# same under QEMU TCG; this says what the order is worth on hardware.
+# Writes a markdown table to $KHO_CACHE/bench/memblock.md and stdout.
+#
+# Environment: KHO_MEMBLOCK_SIZES (default "4096 16384 65536"),
+# KHO_MEMBLOCK_RUNS (default 3; the table gives the minimum).
+. "$(dirname "$0")/common.sh"
+
+sizes=${KHO_MEMBLOCK_SIZES:-4096 16384 65536}
+runs=${KHO_MEMBLOCK_RUNS:-3}
+[[ $runs =~ ^[1-9][0-9]*$ ]] || die "KHO_MEMBLOCK_RUNS must be a positive number, not '$runs'"
+out_dir=$KHO_CACHE/bench
+sim=$KHO_CACHE/memblock-sim
+mkdir -p "$out_dir"
+[ -f "$LINUX_PRISTINE/mm/memblock.c" ] ||
+	die "no kernel source at $LINUX_PRISTINE (run scripts/fetch-deps.sh)"
+[ "$(dpkg-query -W -f='${Status}' liburcu-dev 2>/dev/null)" = "install ok installed" ] ||
+	die "the memblock simulator needs liburcu-dev (scripts/fetch-deps.sh installs it)"
+
+# The simulator builds inside a kernel tree (relative paths to mm/ and
+# include/); copy the parts it uses, once per source.
+if [ "$(cat "$sim/.kho-source" 2>/dev/null)" != "$LINUX_PRISTINE" ]; then
+	step "copying the memblock simulator's sources to $sim"
+	rm -rf "$sim"
+	mkdir -p "$sim"
+	(cd "$LINUX_PRISTINE" && rsync -a --relative tools/include tools/lib tools/arch \
+		tools/testing/memblock tools/testing/selftests/kselftest.h \
+		mm/memblock.c mm/internal.h include arch/x86/include "$sim/") ||
+		die "copying the simulator's sources failed"
+	echo "$LINUX_PRISTINE" >"$sim/.kho-source"
+fi
+dir=$sim/tools/testing/memblock
+objs="memblock.o lib/slab.o mmzone.o slab.o cmdline.o"
+cflags="-I. -I../../include -Wall -O2 -D CONFIG_PHYS_ADDR_T_64BIT"
+step "building mm/memblock.c in the simulator (-O2, no sanitizers)"
+# shellcheck disable=SC2086 # the object list is split on purpose
+make -s -C "$dir" CFLAGS="$cflags" LDFLAGS= $objs >"$out_dir/memblock-build.log" 2>&1 ||
+	{ tail -n 20 "$out_dir/memblock-build.log"; die "building the memblock simulator failed"; }
+# shellcheck disable=SC2086
+(cd "$dir" && gcc $cflags -o order_bench "$REPO_ROOT/host/memblock-order/order_bench.c" \
+	$objs -lurcu) >>"$out_dir/memblock-build.log" 2>&1 ||
+	{ tail -n 20 "$out_dir/memblock-build.log"; die "building order_bench failed"; }
+
+# Minimum time over the runs of one case, in ns.
+best() {
+	local n=$1 order=$2 r t min=
+	for ((r = 1; r <= runs; r++)); do
+		t=$("$dir/order_bench" "$n" "$order" | awk '{ print $3 }') ||
+			die "order_bench $n $order failed"
+		[[ $t =~ ^[0-9]+$ ]] || die "order_bench $n $order printed no time"
+		if [ -z "$min" ] || [ "$t" -lt "$min" ]; then
+			min=$t
+		fi
+	done
+	echo "$min"
+}
+
+{
+	echo "Native, real mm/memblock.c of Linux $LINUX_VER built by its simulator" \
+		"(tools/testing/memblock, gcc -O2), on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//');"
+	echo "N order-0 blocks, one page in four, each memblock_reserve() +"
+	echo "memblock_reserved_mark_noinit() as the next kernel's reservation walk does;"
+	echo "minimum of $runs runs per cell; $(date -u +%Y-%m-%d)."
+	echo
+	echo "| blocks | ascending (C tracker's walk) ms | descending (Rust tracker's walk) ms | descending / ascending |"
+	echo "|--:|--:|--:|--:|"
+	for n in $sizes; do
+		step "memblock order: $n blocks" >&2
+		asc=$(best "$n" asc)
+		desc=$(best "$n" desc)
+		awk -v n="$n" -v a="$asc" -v d="$desc" \
+			'BEGIN { printf "| %d | %.2f | %.2f | %.2f |\n", n, a / 1e6, d / 1e6, d / a }'
+	done
+} >"$out_dir/memblock.md.tmp"
+mv "$out_dir/memblock.md.tmp" "$out_dir/memblock.md"
+cat "$out_dir/memblock.md"
+step "table written to $out_dir/memblock.md"
