@@ -1860,16 +1860,8 @@ where
     M: NodeMemory + ?Sized,
     F: FnMut(u64) -> i32,
 {
-    let mut visit = |level: u32, n: NonNull<RadixNode>, prefix: u64| -> i32 {
-        if level != 0 {
-            return 0;
-        }
-        // SAFETY: level 0 nodes are leaves of the tree; `f` does not modify
-        // the tree (guaranteed by the caller).
-        unsafe { walk_leaf_bits(n.cast(), prefix, f) }
-    };
-    // SAFETY: `root` is a valid tree; `visit` only reads it and calls `f`.
-    unsafe { visit_preorder(mem, root, &mut visit) }
+    // SAFETY: guaranteed by the caller.
+    unsafe { walk_keys_in::<false, M, F>(mem, root, f) }
 }
 
 /// Calls `f(key)` for every key of the tree in *descending* order; stops at
@@ -1893,16 +1885,40 @@ where
     M: NodeMemory + ?Sized,
     F: FnMut(u64) -> i32,
 {
+    // SAFETY: guaranteed by the caller.
+    unsafe { walk_keys_in::<true, M, F>(mem, root, f) }
+}
+
+/// The body of [`walk_keys`] and, with `DESCENDING`, [`walk_keys_desc`].
+///
+/// # Safety
+///
+/// As for [`walk_keys`].
+unsafe fn walk_keys_in<const DESCENDING: bool, M, F>(
+    mem: &M,
+    root: NonNull<RadixNode>,
+    f: &mut F,
+) -> i32
+where
+    M: NodeMemory + ?Sized,
+    F: FnMut(u64) -> i32,
+{
     let mut visit = |level: u32, n: NonNull<RadixNode>, prefix: u64| -> i32 {
         if level != 0 {
             return 0;
         }
         // SAFETY: level 0 nodes are leaves of the tree; `f` does not modify
         // the tree (guaranteed by the caller).
-        unsafe { walk_leaf_bits_desc(n.cast(), prefix, f) }
+        unsafe {
+            if DESCENDING {
+                walk_leaf_bits_desc(n.cast(), prefix, f)
+            } else {
+                walk_leaf_bits(n.cast(), prefix, f)
+            }
+        }
     };
     // SAFETY: `root` is a valid tree; `visit` only reads it and calls `f`.
-    unsafe { visit_tree::<true, M, _>(mem, root, &mut visit) }
+    unsafe { visit_tree::<DESCENDING, M, _>(mem, root, &mut visit) }
 }
 
 /// The highest index `i < end` of a non-zero entry of `node`, and the entry.
