@@ -11,14 +11,23 @@
 # Writes a markdown table to $KHO_CACHE/bench/memblock.md and stdout.
 #
 # Environment: KHO_MEMBLOCK_SIZES (default "4096 16384 65536"),
-# KHO_MEMBLOCK_RUNS (default 3; the table gives the minimum).
+# KHO_MEMBLOCK_RUNS (default 3; the table gives the minimum),
+# KHO_MEMBLOCK_BSEARCH=1: apply host/memblock-order/memblock-bsearch.patch
+# (not upstream: a binary search for the first region above a new block)
+# to the simulator's memblock.c, and write memblock-bsearch.md instead.
+# make bench runs the stock memblock only.
 . "$(dirname "$0")/common.sh"
 
 sizes=${KHO_MEMBLOCK_SIZES:-4096 16384 65536}
 runs=${KHO_MEMBLOCK_RUNS:-3}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "KHO_MEMBLOCK_RUNS must be a positive number, not '$runs'"
+bsearch=${KHO_MEMBLOCK_BSEARCH:-0}
 out_dir=$KHO_CACHE/bench
-sim=$KHO_CACHE/memblock-sim
+sim=$KHO_CACHE/memblock-sim table=memblock variant="the stock mm/memblock.c"
+if [ "$bsearch" = 1 ]; then
+	sim=$KHO_CACHE/memblock-sim-bsearch table=memblock-bsearch
+	variant="mm/memblock.c with host/memblock-order/memblock-bsearch.patch (not upstream)"
+fi
 mkdir -p "$out_dir"
 [ -f "$LINUX_PRISTINE/mm/memblock.c" ] ||
 	die "no kernel source at $LINUX_PRISTINE (run scripts/fetch-deps.sh)"
@@ -26,8 +35,12 @@ mkdir -p "$out_dir"
 	die "the memblock simulator needs liburcu-dev (scripts/fetch-deps.sh installs it)"
 
 # The simulator builds inside a kernel tree (relative paths to mm/ and
-# include/); copy the parts it uses, once per source.
-if [ "$(cat "$sim/.kho-source" 2>/dev/null)" != "$LINUX_PRISTINE" ]; then
+# include/); copy the parts it uses, once per source (and patch).
+want=$LINUX_PRISTINE
+if [ "$bsearch" = 1 ]; then
+	want="$want $(sha256sum <"$REPO_ROOT/host/memblock-order/memblock-bsearch.patch" | cut -c1-16)"
+fi
+if [ "$(cat "$sim/.kho-source" 2>/dev/null)" != "$want" ]; then
 	step "copying the memblock simulator's sources to $sim"
 	rm -rf "$sim"
 	mkdir -p "$sim"
@@ -35,12 +48,16 @@ if [ "$(cat "$sim/.kho-source" 2>/dev/null)" != "$LINUX_PRISTINE" ]; then
 		tools/testing/memblock tools/testing/selftests/kselftest.h \
 		mm/memblock.c mm/internal.h include arch/x86/include "$sim/") ||
 		die "copying the simulator's sources failed"
-	echo "$LINUX_PRISTINE" >"$sim/.kho-source"
+	if [ "$bsearch" = 1 ]; then
+		patch -s -p1 -d "$sim" <"$REPO_ROOT/host/memblock-order/memblock-bsearch.patch" ||
+			die "memblock-bsearch.patch does not apply"
+	fi
+	echo "$want" >"$sim/.kho-source"
 fi
 dir=$sim/tools/testing/memblock
 objs="memblock.o lib/slab.o mmzone.o slab.o cmdline.o"
 cflags="-I. -I../../include -Wall -O2 -D CONFIG_PHYS_ADDR_T_64BIT"
-step "building mm/memblock.c in the simulator (-O2, no sanitizers)"
+step "building $variant in the simulator (-O2, no sanitizers)"
 # shellcheck disable=SC2086 # the object list is split on purpose
 make -s -C "$dir" CFLAGS="$cflags" LDFLAGS= $objs >"$out_dir/memblock-build.log" 2>&1 ||
 	{ tail -n 20 "$out_dir/memblock-build.log"; die "building the memblock simulator failed"; }
@@ -64,7 +81,7 @@ best() {
 }
 
 {
-	echo "Native, real mm/memblock.c of Linux $LINUX_VER built by its simulator" \
+	echo "Native, $variant of Linux $LINUX_VER built by its simulator" \
 		"(tools/testing/memblock, gcc -O2), on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//');"
 	echo "N order-0 blocks, one page in four, each memblock_reserve() +"
 	echo "memblock_reserved_mark_noinit() as the next kernel's reservation walk does;"
@@ -79,7 +96,7 @@ best() {
 		awk -v n="$n" -v a="$asc" -v d="$desc" \
 			'BEGIN { printf "| %d | %.2f | %.2f | %.2f |\n", n, a / 1e6, d / 1e6, d / a }'
 	done
-} >"$out_dir/memblock.md.tmp"
-mv "$out_dir/memblock.md.tmp" "$out_dir/memblock.md"
-cat "$out_dir/memblock.md"
-step "table written to $out_dir/memblock.md"
+} >"$out_dir/$table.md.tmp"
+mv "$out_dir/$table.md.tmp" "$out_dir/$table.md"
+cat "$out_dir/$table.md"
+step "table written to $out_dir/$table.md"
