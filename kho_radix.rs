@@ -679,17 +679,14 @@ pub unsafe extern "C" fn kho_radix_walk_tree(
         None
     };
 
-    // SAFETY: The tree is initialised (its root is set), so is its lock.
-    let _guard = unsafe { tree_lock(tree) }.lock();
-    // SAFETY: `tree` is valid; the root only changes under the lock.
-    let Some(root) = (unsafe { tree_root(tree) }) else {
-        return EINVAL.to_errno();
+    let op = |mem: &mut KernelNodes, root, _: &mut TableCache| {
+        // SAFETY: `root` is the root of a valid tree and the lock excludes
+        // other writers; the callbacks do not modify the tree (safety
+        // requirements).
+        unsafe { kho_radix_tree::walk(mem, root, leaf_cb, node_cb) }
     };
-    // SAFETY: We hold the tree lock.
-    let mem = unsafe { KernelNodes::for_tree(tree) };
-    // SAFETY: `root` is the root of a valid tree and the lock excludes other
-    // writers; the callbacks do not modify the tree (safety requirements).
-    unsafe { kho_radix_tree::walk(&mem, root, leaf_cb, node_cb) }
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    unsafe { with_locked_tree(tree, op) }.unwrap_or(EINVAL.to_errno())
 }
 
 /// Walks the keys of the radix tree in descending order, calling
@@ -731,17 +728,14 @@ pub unsafe extern "C" fn kho_radix_walk_tree_desc(
         unsafe { leaf_fn(key as c_ulong, data) }
     };
 
-    // SAFETY: The tree is initialised (its root is set), so is its lock.
-    let _guard = unsafe { tree_lock(tree) }.lock();
-    // SAFETY: `tree` is valid; the root only changes under the lock.
-    let Some(root) = (unsafe { tree_root(tree) }) else {
-        return EINVAL.to_errno();
+    let op = |mem: &mut KernelNodes, root, _: &mut TableCache| {
+        // SAFETY: `root` is the root of a valid tree and the lock excludes
+        // other writers; the callback does not modify the tree (safety
+        // requirements).
+        unsafe { kho_radix_tree::walk_keys_desc(mem, root, &mut leaf) }
     };
-    // SAFETY: We hold the tree lock.
-    let mem = unsafe { KernelNodes::for_tree(tree) };
-    // SAFETY: `root` is the root of a valid tree and the lock excludes other
-    // writers; the callback does not modify the tree (safety requirements).
-    unsafe { kho_radix_tree::walk_keys_desc(&mem, root, &mut leaf) }
+    // SAFETY: The tree is initialised (its root is set), so is its lock.
+    unsafe { with_locked_tree(tree, op) }.unwrap_or(EINVAL.to_errno())
 }
 
 /// Initialises the radix tree.
