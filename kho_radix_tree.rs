@@ -1753,19 +1753,30 @@ unsafe fn walk_leaf_bits<F: FnMut(u64) -> i32 + ?Sized>(
     for span in 0..BITMAP_WORDS / WALK_SPAN {
         let first = span * WALK_SPAN;
         // SAFETY: guaranteed by the caller.
-        let blocks = unsafe {
-            [
+        let (b0, b1, b2, b3) = unsafe {
+            (
                 block_or(leaf, first),
                 block_or(leaf, first + BLOCK),
                 block_or(leaf, first + 2 * BLOCK),
                 block_or(leaf, first + 3 * BLOCK),
-            ]
+            )
         };
-        if blocks[0] | blocks[1] | blocks[2] | blocks[3] == 0 {
+        if b0 | b1 | b2 | b3 == 0 {
             continue;
         }
-        for (b, &or) in blocks.iter().enumerate() {
-            if or == 0 {
+        // Which blocks have keys, as bits, so that the four ORs stay in
+        // registers: an array of them was stored on the stack for every
+        // span, keys or not, four stores against the span's 32 loads (under
+        // TCG a store costs what a load does). Without them the kernel's
+        // sparse walk through a closure went from 615-620 to 570-580 ns per
+        // leaf at 65536 pages. Looping over the set bits instead of the
+        // four blocks made the host's random walk a quarter slower.
+        let nonzero = u32::from(b0 != 0)
+            | u32::from(b1 != 0) << 1
+            | u32::from(b2 != 0) << 2
+            | u32::from(b3 != 0) << 3;
+        for b in 0..WALK_SPAN / BLOCK {
+            if nonzero & (1 << b) == 0 {
                 continue;
             }
             // SAFETY: guaranteed by the caller.
