@@ -9,7 +9,8 @@
  * kho_radix_cref_*() (kho_radix_cref.c). The trees only record numbers, so
  * the pages behind the keys need not exist.
  *
- * Every workload runs "reps" times per tracker, C and Rust alternating, each
+ * Every workload runs "reps" times per tracker, C and Rust alternating in
+ * ABBA order (C first in even repetitions, Rust first in odd ones), each
  * time on a fresh tree, for 1024, 65536 and 1048576 pages (up to "max_n").
  * The output is KTAP: one test per workload and size, "not ok" when the two
  * trees disagree (number and sum of the keys walked, keys left after a
@@ -127,6 +128,7 @@ struct bench_inputs {
 
 struct bench_result {
 	u64 ns;
+	u64 read_ns;	/* bench_read_leaves() of a sparse walk's tree, or 0 */
 	u64 ops;
 	u64 keys;
 	u64 sum;
@@ -291,6 +293,112 @@ static BENCH_OWN_PAGE int bench_walk(enum bench_tracker t,
 	return kho_radix_cref_walk_tree(tree, cb, w);
 }
 
+/* The OR of the eight words from @w. */
+static __always_inline unsigned long bench_or8(const unsigned long *w)
+{
+	return w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7];
+}
+
+#define BENCH_LEAF_WORDS	(PAGE_SIZE / sizeof(unsigned long))
+
+/* The leaves of a tree in walk order, gathered by bench_leaf_cb. */
+struct bench_leaves {
+	const unsigned long **leaf;
+	unsigned long nr, max;
+	phys_addr_t last_node;
+};
+
+/* A leaf's node callback comes right before its keys' callbacks. */
+static int bench_leaves_node(phys_addr_t phys, void *data)
+{
+	struct bench_leaves *l = data;
+
+	l->last_node = phys;
+	return 0;
+}
+
+static int bench_leaves_key(unsigned long key, void *data)
+{
+	struct bench_leaves *l = data;
+	const unsigned long *leaf = __va(l->last_node);
+
+	if (l->nr && l->leaf[l->nr - 1] == leaf)
+		return 0;
+	if (l->nr == l->max)
+		return -E2BIG;
+	l->leaf[l->nr++] = leaf;
+	return 0;
+}
+
+static const struct kho_radix_walk_cb bench_leaves_cb = {
+	.leaf = bench_leaves_key,
+	.node = bench_leaves_node,
+};
+
+/**
+ * bench_read_leaves() - Times reading the leaves of a tree once.
+ * @t:     The tracker of @tree.
+ * @tree:  A tree with one key per leaf.
+ * @nkeys: The number of keys in @tree.
+ * @ns:    Where to store the time.
+ *
+ * A walk learns a leaf's keys only from its bitmap, so it reads every word
+ * of every leaf at least once; with one key per leaf (walk_sparse), that
+ * read is nearly all of its work. This gathers the leaves in walk order
+ * (untimed) and then only reads them: 32 words per step, ORed into one
+ * value, one test per leaf. No walk of @tree can do less, so it is the
+ * floor that scripts/bench-kernel.sh compares the walk of the same tree
+ * with: where its pages lie matters under TCG (the same keys in another
+ * tree read up to a fifth faster or slower), hence the walked tree's own
+ * leaves, right after its walk.
+ *
+ * Return: 0, or -ENOMEM, or -EIO if the leaves are not one per key.
+ */
+static BENCH_OWN_PAGE int bench_read_leaves(enum bench_tracker t,
+					    struct kho_radix_tree *tree,
+					    unsigned long nkeys, u64 *ns)
+{
+	struct bench_leaves l = { .max = nkeys };
+	unsigned long i, k, seen = 0;
+	u64 start;
+	int err;
+
+	l.leaf = kvmalloc_array(nkeys, sizeof(*l.leaf), GFP_KERNEL);
+	if (!l.leaf)
+		return -ENOMEM;
+	if (t == BENCH_RUST)
+		err = kho_radix_walk_tree(tree, &bench_leaves_cb, &l);
+	else
+		err = kho_radix_cref_walk_tree(tree, &bench_leaves_cb, &l);
+	if (err || l.nr != nkeys) {
+		pr_err(BENCH "%lu keys gave %lu leaves (error %d)\n", nkeys,
+		       l.nr, err);
+		err = -EIO;
+		goto out;
+	}
+
+	start = local_clock();
+	for (i = 0; i < l.nr; i++) {
+		const unsigned long *leaf = l.leaf[i];
+		unsigned long or = 0;
+
+		for (k = 0; k < BENCH_LEAF_WORDS; k += 32)
+			or |= bench_or8(leaf + k) | bench_or8(leaf + k + 8) |
+			      bench_or8(leaf + k + 16) |
+			      bench_or8(leaf + k + 24);
+		seen += or != 0;
+	}
+	*ns = local_clock() - start;
+	/* Every leaf has its key, so a read that missed one read too little. */
+	if (seen != l.nr) {
+		pr_err(BENCH "found keys in %lu of %lu leaves\n", seen, l.nr);
+		err = -EIO;
+	}
+out:
+	kvfree(l.leaf);
+	return err;
+}
+
 /**
  * bench_run() - Runs one workload once on a fresh tree of one tracker.
  * @t:   The tracker.
@@ -358,6 +466,9 @@ static int bench_run(enum bench_tracker t, const struct bench_workload *wl,
 		break;
 	}
 	res->ns = local_clock() - start;
+	if (!err && wl->input == IN_SPARSE &&
+	    (wl->op == OP_WALK || wl->op == OP_WALK_CLOSURE))
+		err = bench_read_leaves(t, tree, len, &res->read_ns);
 	if (err)
 		goto out_destroy;
 
@@ -408,8 +519,9 @@ static bool bench_workload(const struct bench_workload *wl,
 			   unsigned int test)
 {
 	u64 ns[2][BENCH_MAX_REPS], min_ps[2], med_ps[2];
+	u64 read_ns[2][BENCH_MAX_REPS], read_ps[2], unused;
 	struct bench_result res[2], first[2];
-	unsigned int r;
+	unsigned int r, i;
 	int t, err;
 
 	if ((wl->op == OP_RANGES || wl->op == OP_UNPRESERVE_RANGES) &&
@@ -421,7 +533,18 @@ static bool bench_workload(const struct bench_workload *wl,
 	}
 
 	for (r = 0; r < reps; r++) {
-		for (t = BENCH_C; t <= BENCH_RUST; t++) {
+		/*
+		 * ABBA: a tree gets the pages that the one before it freed,
+		 * and the page allocator hands back the last freed first, so
+		 * each tree's pages lie in the reverse order of the previous
+		 * tree's. With C always first, every Rust tree had its leaves
+		 * in descending addresses and every C tree in ascending ones,
+		 * which at 1048576 pages made reading Rust's leaves a third
+		 * slower under TCG. Alternating who goes first gives each
+		 * tracker both orders.
+		 */
+		for (i = 0; i < 2; i++) {
+			t = r % 2 ? BENCH_RUST - i : BENCH_C + i;
 			memset(&res[t], 0, sizeof(res[t]));
 			err = bench_run(t, wl, in, &res[t]);
 			if (err) {
@@ -431,6 +554,7 @@ static bool bench_workload(const struct bench_workload *wl,
 				goto fail;
 			}
 			ns[t][r] = res[t].ns;
+			read_ns[t][r] = res[t].read_ns;
 			if (!r)
 				first[t] = res[t];
 			cond_resched();
@@ -451,12 +575,16 @@ static bool bench_workload(const struct bench_workload *wl,
 		goto fail;
 	}
 
-	for (t = BENCH_C; t <= BENCH_RUST; t++)
+	for (t = BENCH_C; t <= BENCH_RUST; t++) {
 		bench_stats(ns[t], reps, first[t].ops, &min_ps[t], &med_ps[t]);
-	pr_info(BENCH "row %s n=%lu ops=%llu c_min_ps=%llu c_med_ps=%llu rs_min_ps=%llu rs_med_ps=%llu c_pages=%llu rs_pages=%llu\n",
+		bench_stats(read_ns[t], reps, first[t].ops, &read_ps[t],
+			    &unused);
+	}
+	pr_info(BENCH "row %s n=%lu ops=%llu c_min_ps=%llu c_med_ps=%llu rs_min_ps=%llu rs_med_ps=%llu c_pages=%llu rs_pages=%llu c_read_ps=%llu rs_read_ps=%llu\n",
 		wl->name, n, first[BENCH_C].ops, min_ps[BENCH_C],
 		med_ps[BENCH_C], min_ps[BENCH_RUST], med_ps[BENCH_RUST],
-		first[BENCH_C].pages, first[BENCH_RUST].pages);
+		first[BENCH_C].pages, first[BENCH_RUST].pages,
+		read_ps[BENCH_C], read_ps[BENCH_RUST]);
 	pr_info("ok %u %s_%lu\n", test, wl->name, n);
 	return true;
 

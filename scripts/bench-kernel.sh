@@ -87,11 +87,14 @@ mhz=$(tr -d '\r' <"$log" | grep -m1 -o 'tsc: Detected [0-9.]* MHz' | grep -o '[0
 
 # Which timed functions straddle a 4 KiB page boundary in this build: TCG
 # chains translated blocks only within a page, so such a function pays a
-# lookup on every call, whichever tracker it belongs to.
+# lookup on every call, whichever tracker it belongs to, and a loop across
+# the boundary on every iteration (_find_next_bit() is the C walk's scan).
+# kho_radix_bench_layout.c keeps the C side where it is from one build to
+# the next; the Rust tracker's code moves with every change to it.
 vmlinux=${kernel%/arch/*}/vmlinux
 layout=
 if [ -f "$vmlinux" ] && command -v nm >/dev/null; then
-	timed='^(kho_radix_(add_key|del_key|del_key_reclaim|add_pfn_range|walk_tree|rs_bench_walk_closure)|kho_radix_cref_(add_key|del_key|walk_tree)|mutex_lock|mutex_unlock)$'
+	timed='^(kho_radix_(add_key|del_key|del_key_reclaim|add_pfn_range|walk_tree|rs_bench_walk_closure)|kho_radix_cref_(add_key|del_key|walk_tree)|mutex_lock|mutex_unlock|_find_next_bit)$'
 	while read -r addr size _ name; do
 		[[ $name =~ $timed ]] || continue
 		off=$((16#${addr: -3}))
@@ -209,10 +212,28 @@ fi
 		}
 		END { print "." }' <<<"$rows"
 	fi
+	if grep -q ' c_read_ps=[1-9]' <<<"$rows"; then
+		echo
+		awk 'BEGIN {
+			printf "Floor of a sparse walk: a walk reads each word of each leaf, so it cannot take less than reading them and nothing else (word by word, 32 per step, one test per leaf), timed on the walked tree right after each walk:"
+		}
+		($1 == "walk_sparse" || $1 == "walk_sparse_closure") {
+			delete v
+			for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			if (!v["c_read_ps"] || !v["rs_read_ps"])
+				next
+			printf "%s %s at %s pages, per leaf: C %.1f ns, %.2fx the read of its tree (%.1f ns); Rust %.1f ns, %.2fx (%.1f ns); the best ratio possible %.2f",
+				sep, $1, v["n"], v["c_min_ps"] / 1000, v["c_min_ps"] / v["c_read_ps"], v["c_read_ps"] / 1000,
+				v["rs_min_ps"] / 1000, v["rs_min_ps"] / v["rs_read_ps"], v["rs_read_ps"] / 1000,
+				v["rs_read_ps"] / v["c_min_ps"]
+			sep = ";"
+		}
+		END { print "." }' <<<"$rows"
+	fi
 	if [ -n "$layout" ]; then
 		echo
 		echo "Code layout: under TCG a jump to another 4 KiB page costs a block lookup;" \
-			"in this build, of the entry points timed above, $layout"
+			"in this build, of the entry points timed above and the C walk's _find_next_bit(), $layout"
 	fi
 	echo
 	echo "unpreserve_seq: C deletes without freeing (kho_radix_del_key), Rust with" \
