@@ -301,7 +301,7 @@ static __always_inline unsigned long bench_or8(const unsigned long *w)
 
 #define BENCH_LEAF_WORDS	(PAGE_SIZE / sizeof(unsigned long))
 
-/* The leaves of a tree in walk order, gathered by bench_leaf_cb. */
+/* The leaves of a tree in walk order, gathered through bench_leaves_cb. */
 struct bench_leaves {
 	const unsigned long **leaf;
 	unsigned long nr, max;
