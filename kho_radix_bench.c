@@ -84,6 +84,7 @@ enum bench_op {
 	OP_UNPRESERVE,		/* what KHO's unpreserve does per key */
 	OP_WALK,		/* walk with a C callback */
 	OP_WALK_CLOSURE,	/* C: walk with a C callback; Rust: a closure */
+	OP_WALK_RESTORE,	/* the next kernel's reservation walk */
 };
 
 enum bench_input {
@@ -113,6 +114,7 @@ static const struct bench_workload bench_workloads[] = {
 	{ "walk_dense_closure", OP_WALK_CLOSURE, IN_SEQ },
 	{ "walk_sparse", OP_WALK, IN_SPARSE },
 	{ "walk_sparse_closure", OP_WALK_CLOSURE, IN_SPARSE },
+	{ "walk_sparse_restore", OP_WALK_RESTORE, IN_SPARSE },
 };
 
 /*
@@ -293,6 +295,20 @@ static BENCH_OWN_PAGE int bench_walk(enum bench_tracker t,
 	return kho_radix_cref_walk_tree(tree, cb, w);
 }
 
+/*
+ * The walk of kho_mem_retrieve() in the next kernel: C's tracker walks in
+ * ascending order, Rust's in descending order (patch 0052), both with a C
+ * callback per key.
+ */
+static BENCH_OWN_PAGE int bench_walk_restore(enum bench_tracker t,
+					     struct kho_radix_tree *tree,
+					     struct bench_walk *w)
+{
+	if (t == BENCH_RUST)
+		return kho_radix_walk_tree_desc(tree, &bench_key_cb, w);
+	return kho_radix_cref_walk_tree(tree, &bench_key_cb, w);
+}
+
 /* The OR of the eight words from @w. */
 static __always_inline unsigned long bench_or8(const unsigned long *w)
 {
@@ -340,6 +356,7 @@ static const struct kho_radix_walk_cb bench_leaves_cb = {
  * @t:     The tracker of @tree.
  * @tree:  A tree with one key per leaf.
  * @nkeys: The number of keys in @tree.
+ * @desc:  Read the leaves in descending order, as the walk timed did.
  * @ns:    Where to store the time.
  *
  * A walk learns a leaf's keys only from its bitmap, so it reads every word
@@ -356,10 +373,10 @@ static const struct kho_radix_walk_cb bench_leaves_cb = {
  */
 static BENCH_OWN_PAGE int bench_read_leaves(enum bench_tracker t,
 					    struct kho_radix_tree *tree,
-					    unsigned long nkeys, u64 *ns)
+					    unsigned long nkeys, bool desc, u64 *ns)
 {
 	struct bench_leaves l = { .max = nkeys };
-	unsigned long i, k, seen = 0;
+	unsigned long i, j, k, seen = 0;
 	u64 start;
 	int err;
 
@@ -378,9 +395,12 @@ static BENCH_OWN_PAGE int bench_read_leaves(enum bench_tracker t,
 	}
 
 	start = local_clock();
-	for (i = 0; i < l.nr; i++) {
-		const unsigned long *leaf = l.leaf[i];
+	for (j = 0; j < l.nr; j++) {
+		const unsigned long *leaf;
 		unsigned long or = 0;
+
+		i = desc ? l.nr - 1 - j : j;
+		leaf = l.leaf[i];
 
 		for (k = 0; k < BENCH_LEAF_WORDS; k += 32)
 			or |= bench_or8(leaf + k) | bench_or8(leaf + k + 8) |
@@ -457,6 +477,9 @@ static int bench_run(enum bench_tracker t, const struct bench_workload *wl,
 	case OP_WALK:
 		err = bench_walk(t, tree, &bench_key_cb, &w);
 		break;
+	case OP_WALK_RESTORE:
+		err = bench_walk_restore(t, tree, &w);
+		break;
 	case OP_WALK_CLOSURE:
 		if (t == BENCH_RUST)
 			err = kho_radix_rs_bench_walk_closure(tree, &w.keys,
@@ -467,8 +490,11 @@ static int bench_run(enum bench_tracker t, const struct bench_workload *wl,
 	}
 	res->ns = local_clock() - start;
 	if (!err && wl->input == IN_SPARSE &&
-	    (wl->op == OP_WALK || wl->op == OP_WALK_CLOSURE))
-		err = bench_read_leaves(t, tree, len, &res->read_ns);
+	    (wl->op == OP_WALK || wl->op == OP_WALK_CLOSURE ||
+	     wl->op == OP_WALK_RESTORE))
+		err = bench_read_leaves(t, tree, len,
+					t == BENCH_RUST && wl->op == OP_WALK_RESTORE,
+					&res->read_ns);
 	if (err)
 		goto out_destroy;
 

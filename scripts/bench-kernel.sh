@@ -161,7 +161,7 @@ fi
 		target = "<= 1.0"
 		if (name == "preserve_seq") target = "<= 0.7"
 		if (name == "preserve_ranges") target = "<= 0.25"
-		if (name == "walk_dense" || name == "walk_sparse") target = "<= 0.8"
+		if (name == "walk_dense" || name == "walk_sparse" || name == "walk_sparse_restore") target = "<= 0.8"
 		if (name ~ /_closure$/) target = "<= 0.5"
 		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			name, val("n"), val("ops"),
@@ -217,7 +217,7 @@ fi
 		awk 'BEGIN {
 			printf "Floor of a sparse walk: a walk reads each word of each leaf, so it cannot take less than reading them and nothing else (word by word, 32 per step, one test per leaf), timed on the walked tree right after each walk:"
 		}
-		($1 == "walk_sparse" || $1 == "walk_sparse_closure") {
+		($1 == "walk_sparse" || $1 == "walk_sparse_closure" || $1 == "walk_sparse_restore") {
 			delete v
 			for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 			if (!v["c_read_ps"] || !v["rs_read_ps"])
