@@ -1963,6 +1963,10 @@ unsafe fn prev_entry(node: NonNull<RadixNode>, end: usize) -> Option<(usize, u64
 /// Calls `cb(prefix | bit)` for every set bit of `leaf` in descending order;
 /// stops at and returns the first non-zero result.
 ///
+/// The mirror of [`walk_leaf_bits`], spans of [`WALK_SPAN`] words included:
+/// this is the next kernel's reservation walk (patch 0052), which reads
+/// leaves the previous kernel left, sparse ones too.
+///
 /// # Safety
 ///
 /// As for [`walk_leaf_bits`].
@@ -1971,28 +1975,67 @@ unsafe fn walk_leaf_bits_desc<F: FnMut(u64) -> i32 + ?Sized>(
     prefix: u64,
     cb: &mut F,
 ) -> i32 {
-    let mut first = BITMAP_WORDS;
-    while first >= BLOCK {
-        first -= BLOCK;
+    for span in (0..BITMAP_WORDS / WALK_SPAN).rev() {
+        let first = span * WALK_SPAN;
         // SAFETY: guaranteed by the caller.
-        if unsafe { block_or(leaf, first) } == 0 {
+        let (b0, b1, b2, b3) = unsafe {
+            (
+                block_or(leaf, first),
+                block_or(leaf, first + BLOCK),
+                block_or(leaf, first + 2 * BLOCK),
+                block_or(leaf, first + 3 * BLOCK),
+            )
+        };
+        if b0 | b1 | b2 | b3 == 0 {
             continue;
         }
-        for i in (first..first + BLOCK).rev() {
+        // As in `walk_leaf_bits()`: the ORs stay in registers.
+        let nonzero = u32::from(b0 != 0)
+            | u32::from(b1 != 0) << 1
+            | u32::from(b2 != 0) << 2
+            | u32::from(b3 != 0) << 3;
+        for b in (0..WALK_SPAN / BLOCK).rev() {
+            if nonzero & (1 << b) == 0 {
+                continue;
+            }
             // SAFETY: guaranteed by the caller.
-            let mut bits = unsafe { read_word(leaf, i) };
-            while bits != 0 {
-                // The highest set bit: `63 - leading_zeros()` for the
-                // non-zero `bits`, written so that no underflow check (a
-                // panic path) is generated for the zero it never is.
-                let b = 63 ^ bits.leading_zeros();
-                bits &= !(1u64 << b);
-                // `i * 64 + b`, as a shift: `i < BITMAP_WORDS`, but the
-                // compiler does not see it here and would check a product.
-                let err = cb(prefix | ((i as u64) << 6 | u64::from(b)));
-                if err != 0 {
-                    return err;
-                }
+            let err = unsafe { walk_block_bits_desc(leaf, first + b * BLOCK, prefix, cb) };
+            if err != 0 {
+                return err;
+            }
+        }
+    }
+    0
+}
+
+/// Calls `cb(prefix | bit)` for every set bit of the eight words of `leaf`
+/// from `first` in descending order; stops at and returns the first non-zero
+/// result.
+///
+/// # Safety
+///
+/// As for [`walk_leaf_bits`].
+#[inline(always)]
+unsafe fn walk_block_bits_desc<F: FnMut(u64) -> i32 + ?Sized>(
+    leaf: NonNull<RadixLeaf>,
+    first: usize,
+    prefix: u64,
+    cb: &mut F,
+) -> i32 {
+    for i in (first..first + BLOCK).rev() {
+        // SAFETY: guaranteed by the caller.
+        let mut bits = unsafe { read_word(leaf, i) };
+        while bits != 0 {
+            // The highest set bit: `63 - leading_zeros()` for the non-zero
+            // `bits`, written so that no underflow check (a panic path) is
+            // generated for the zero it never is.
+            let b = 63 ^ bits.leading_zeros();
+            bits &= !(1u64 << b);
+            // `i * 64 + b`, as a shift: `i < BITMAP_WORDS`, but the compiler
+            // does not see it here and would check a product.
+            let err = cb(prefix | ((i as u64) << 6 | u64::from(b)));
+            if err != 0 {
+                return err;
             }
         }
     }
