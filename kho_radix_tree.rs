@@ -1965,7 +1965,11 @@ unsafe fn prev_entry(node: NonNull<RadixNode>, end: usize) -> Option<(usize, u64
 ///
 /// The mirror of [`walk_leaf_bits`], spans of [`WALK_SPAN`] words included:
 /// this is the next kernel's reservation walk (patch 0052), which reads
-/// leaves the previous kernel left, sparse ones too.
+/// leaves the previous kernel left, sparse ones too. It is a copy rather
+/// than one body with a `DESCENDING` parameter: such a body, with the span
+/// and block indices counted down, made this walk 799 instead of 631 ns per
+/// leaf at 65536 pages in the kernel (1162 instead of 751 at 1048576), the
+/// ascending one unchanged.
 ///
 /// # Safety
 ///

@@ -94,7 +94,7 @@ mhz=$(tr -d '\r' <"$log" | grep -m1 -o 'tsc: Detected [0-9.]* MHz' | grep -o '[0
 vmlinux=${kernel%/arch/*}/vmlinux
 layout=
 if [ -f "$vmlinux" ] && command -v nm >/dev/null; then
-	timed='^(kho_radix_(add_key|del_key|del_key_reclaim|add_pfn_range|walk_tree|rs_bench_walk_closure)|kho_radix_cref_(add_key|del_key|walk_tree)|mutex_lock|mutex_unlock|_find_next_bit)$'
+	timed='^(kho_radix_(add_key|del_key|del_key_reclaim|add_pfn_range|walk_tree|walk_tree_desc|rs_bench_walk_closure)|kho_radix_cref_(add_key|del_key|walk_tree)|mutex_lock|mutex_unlock|_find_next_bit)$'
 	while read -r addr size _ name; do
 		[[ $name =~ $timed ]] || continue
 		off=$((16#${addr: -3}))
