@@ -127,6 +127,9 @@ struct Inputs {
     /// `(start_pfn, nr_pages)` pairs, flattened.
     ranges: Vec<u64>,
     range_pages: u64,
+    /// The keys `kho_preserve_pages()` adds for `ranges`: disjoint blocks of
+    /// mixed orders.
+    range_keys: Vec<u64>,
     sparse: Vec<u64>,
 }
 
@@ -151,15 +154,17 @@ impl Inputs {
         // Ranges of 1..=256 pages with gaps of 0..=64 pages, like a series
         // of kho_preserve_pages() calls on unaligned buffers, until they
         // need `n` add_key() calls.
-        let (mut ranges, mut pfn, mut range_pages, mut chunks) = (Vec::new(), base_pfn + 3, 0, 0);
-        while chunks < n as u64 {
+        let (mut ranges, mut pfn, mut range_pages) = (Vec::new(), base_pfn + 3, 0);
+        let mut range_keys = Vec::new();
+        while range_keys.len() < n {
             let len = 1 + rng.next() % 256;
             ranges.extend([pfn, len]);
             range_pages += len;
             let (mut p, end) = (pfn, pfn + len);
             while p < end {
-                p += 1 << preserve_order(p, end);
-                chunks += 1;
+                let order = preserve_order(p, end);
+                range_keys.push(encode(p << page_shift, order));
+                p += 1 << order;
             }
             pfn = end + rng.next() % 65;
         }
@@ -181,6 +186,7 @@ impl Inputs {
             mixed,
             ranges,
             range_pages,
+            range_keys,
             sparse,
         }
     }
@@ -212,6 +218,9 @@ enum Work<'a> {
     Walk(&'a [u64]),
     /// The same; Rust through `walk_keys()` with a closure type parameter.
     WalkClosure(&'a [u64]),
+    /// Adds the keys untimed, then checks the tree as the next kernel checks
+    /// the one it is handed (`validate_tree()`; Rust only, C trusts it).
+    Validate(&'a [u64]),
 }
 
 /// Result of one timed run.
@@ -304,12 +313,34 @@ macro_rules! geometry {
             };
             use crate::c::{$cops, KbOps};
             use crate::pool::{Pool, Region};
-            use kho_radix_host::$geom::{kho_radix_abi as abi, kho_radix_tree as tree, PAGE_SHIFT};
+            use kho_radix_host::$geom::{
+                kho_radix_abi as abi, kho_radix_tree as tree, kho_radix_validate as validate,
+                PAGE_SHIFT,
+            };
             use std::ffi::c_ulong;
             use std::ptr::NonNull;
             use std::time::Instant;
 
             crate::pool::impl_pool_node_memory!();
+
+            /// Physical memory as the validator sees it: every range is RAM,
+            /// no scratch area, and the pool's pages are the only pages it
+            /// may read (phys == virt).
+            struct PoolLayout<'a>(&'a Pool);
+
+            impl validate::PhysLayout for PoolLayout<'_> {
+                fn is_ram(&self, start: u64, size: u64) -> bool {
+                    start.checked_add(size).is_some()
+                }
+
+                fn in_scratch(&self, _start: u64, _size: u64) -> bool {
+                    false
+                }
+
+                fn node_ptr(&self, phys: u64) -> Option<NonNull<abi::RadixNode>> {
+                    self.0.page_at(phys).map(NonNull::cast)
+                }
+            }
 
             /// `kho_preserve_pages()` on each range; number of keys added.
             fn preserve_ranges(
@@ -471,6 +502,42 @@ macro_rules! geometry {
                         o.ops = count;
                         o.walked = (count, sum);
                     }
+                    Work::Validate(keys) => {
+                        add_keys(mem, root, &mut cache, keys).expect("Rust: add_key failed");
+                        // Every page of the pool could be a node.
+                        let limits = validate::Limits {
+                            max_nodes: mem.capacity(),
+                            max_order: abi::MAX_KEY_ORDER,
+                        };
+                        let mut scratch = vec![0u64; limits.max_nodes];
+                        let layout = PoolLayout(mem);
+                        let t = Instant::now();
+                        // SAFETY: `node_ptr` returns only pages of the pool,
+                        // aligned and `PAGE_SIZE` long, which nothing writes
+                        // during the call.
+                        let r = unsafe {
+                            validate::validate_tree(
+                                &layout,
+                                root.as_ptr() as u64,
+                                &limits,
+                                &mut scratch,
+                            )
+                        };
+                        o.ns = elapsed_ns(t);
+                        let stats = r.expect("Rust: the validator rejected the tree");
+                        let mut count = 0u64;
+                        // SAFETY: `root` is a valid tree of `mem`; the
+                        // closure does not touch it.
+                        unsafe {
+                            tree::walk_keys(&*mem, root, &mut |_| {
+                                count += 1;
+                                0
+                            })
+                        };
+                        assert_eq!(stats.keys, count, "Rust: validator key count");
+                        o.ops = stats.keys;
+                        o.walked = (stats.keys, (stats.tables + stats.leaves) as u64);
+                    }
                 }
                 if o.pages == 0 {
                     o.pages = mem.live() as u64;
@@ -540,7 +607,9 @@ macro_rules! geometry {
                             o.ns = elapsed_ns(t);
                             o.ops = keys.len() as u64;
                         }
-                        Work::DelReclaim(_) => unreachable!("no C equivalent"),
+                        Work::DelReclaim(_) | Work::Validate(_) => {
+                            unreachable!("no C equivalent")
+                        }
                         Work::Walk(keys) | Work::WalkClosure(keys) => {
                             assert_eq!(add(keys), 0, "C: kho_radix_add_key failed");
                             let (mut count, mut sum): (c_ulong, c_ulong) = (0, 0);
@@ -575,7 +644,7 @@ macro_rules! geometry {
                 unsafe { (c.pool_init)(region.base().cast(), cap as c_ulong) };
 
                 let inp = Inputs::new(cfg.n, PAGE_SHIFT, abi::encode_key);
-                let works: [(&'static str, Work<'_>, bool); 15] = [
+                let works: [(&'static str, Work<'_>, bool); 18] = [
                     ("preserve order-0 sequential", Work::Add(&inp.seq), true),
                     ("preserve order-0 random", Work::Add(&inp.rand), true),
                     ("preserve mixed orders 0-9", Work::Add(&inp.mixed), true),
@@ -617,6 +686,21 @@ macro_rules! geometry {
                     (
                         "del_key_reclaim all, random",
                         Work::DelReclaim(&inp.rand),
+                        false,
+                    ),
+                    (
+                        "validate handed-over tree, random",
+                        Work::Validate(&inp.rand),
+                        false,
+                    ),
+                    (
+                        "validate handed-over tree, ranges",
+                        Work::Validate(&inp.range_keys),
+                        false,
+                    ),
+                    (
+                        "validate handed-over tree, 1 key per leaf",
+                        Work::Validate(&inp.sparse),
                         false,
                     ),
                 ];

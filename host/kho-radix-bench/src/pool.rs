@@ -88,6 +88,24 @@ impl Pool {
         self.page_size
     }
 
+    /// Number of pages in the pool.
+    #[inline]
+    pub(crate) fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// The page of the region at address `addr` (phys == virt), or `None`
+    /// if `addr` is not the start of one.
+    pub(crate) fn page_at(&self, addr: u64) -> Option<NonNull<u8>> {
+        let offset = usize::try_from(addr)
+            .ok()?
+            .checked_sub(self.region.base() as usize)?;
+        if offset % self.page_size != 0 || offset / self.page_size >= self.cap {
+            return None;
+        }
+        NonNull::new(addr as usize as *mut u8)
+    }
+
     /// Number of pages in use.
     #[inline]
     pub(crate) fn live(&self) -> usize {
