@@ -121,7 +121,7 @@
 //! several).
 
 use super::kho_radix_abi::*;
-use super::kho_radix_tree::{key_in_range, next_entry};
+use super::kho_radix_tree::{for_each_leaf_word, key_in_range, next_entry};
 use core::ptr::NonNull;
 
 /// What the validator needs to know about physical memory.
@@ -499,17 +499,20 @@ unsafe fn for_each_key(
     prefix: u64,
     f: &mut dyn FnMut(usize, u64) -> Result<(), ValidationError>,
 ) -> Result<(), ValidationError> {
-    for w in 0..BITMAP_WORDS {
-        // SAFETY: guaranteed by the caller.
-        let mut bits = unsafe { read_word(node, w) };
-        while bits != 0 {
-            let b = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let bit = w * 64 + b;
-            f(bit, prefix | bit as u64)?;
-        }
+    // SAFETY: `node` is aligned and readable for a page and not written
+    // during the validation (caller); `RadixLeaf` has the layout of
+    // `RadixNode`.
+    unsafe {
+        for_each_leaf_word(node.cast(), |w, mut bits| {
+            while bits != 0 {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let bit = w * 64 + b;
+                f(bit, prefix | bit as u64)?;
+            }
+            Ok(())
+        })
     }
-    Ok(())
 }
 
 /// The leaf of `key`'s path, or `None` if the path is missing or an entry on
@@ -915,12 +918,7 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
         if v.level != 1 {
             return Ok(());
         }
-        for w in 0..BITMAP_WORDS {
-            // SAFETY: `v.node` came from `node_ptr`.
-            let mut bits = unsafe { read_word(v.node, w) };
-            if bits == 0 {
-                continue;
-            }
+        let mut check_word = |w: usize, mut bits: u64| -> Result<(), ValidationError> {
             let base = v.prefix | (w * 64) as u64;
             if let Some(order) = word_in_bounds(layout, nodes, max_order, base, bits) {
                 // Key counts are bounded by `max_nodes * BITMAP_BITS`, far
@@ -930,7 +928,7 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
                     *c = c.wrapping_add(n);
                 }
                 stats.keys = stats.keys.wrapping_add(n);
-                continue;
+                return Ok(());
             }
             // Key by key: finds the first faulty one, if any.
             while bits != 0 {
@@ -943,8 +941,12 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
                 }
                 stats.keys = stats.keys.wrapping_add(1);
             }
-        }
-        Ok(())
+            Ok(())
+        };
+        // SAFETY: `v.node` came from `node_ptr`, so it is aligned and
+        // readable for a page and not written during the validation
+        // (caller); `RadixLeaf` has the layout of `RadixNode`.
+        unsafe { for_each_leaf_word(v.node.cast(), &mut check_word) }
     };
     // SAFETY: as for the first walk.
     unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut check_keys) }?;
