@@ -63,10 +63,8 @@
 //!    (heapsort, no allocation) and a duplicate means a node shared by
 //!    two parents; a second, identical walk finds the entry that reaches it
 //!    the second time, to report it. `O(N log N)`.
-//! 2. *Keys*, a bitmap word at a time (all-zero spans of 32 words are
-//!    skipped with one test, `for_each_leaf_word()`): keys increase with
-//!    the address within one order, and a key's order is given by its
-//!    highest bit, so if the
+//! 2. *Keys*, a bitmap word at a time: keys increase with the address within
+//!    one order, and a key's order is given by its highest bit, so if the
 //!    first and last key of a word have the same order (not above
 //!    `max_order`), so do all keys between, and their blocks lie in the span
 //!    from the first key's address to the end of the last key's block. If
@@ -82,7 +80,8 @@
 //!    page, a scratch area or a gap in RAM (for memblock, a boundary between
 //!    two regions) lies between two of its keys. The spans of the words of
 //!    one order are disjoint, so that happens in at most `(N + scratch
-//!    areas + RAM regions) * P` words.
+//!    areas + RAM regions) * P` words. All-zero spans of 32 words are
+//!    skipped with one test, as in the tree's walks (`for_each_leaf_word()`).
 //! 3. *Overlaps*, only if two orders are present: blocks of one order are
 //!    aligned and distinct (every node is reached once, so every key is
 //!    listed once), so they never overlap each other, and two aligned
