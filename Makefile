@@ -12,6 +12,12 @@ obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_fdt_glue.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_radix_stats.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_CORRUPT_TEST) += kho_radix_corrupt.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_SELFTEST) += selftests/kernel/
+# The benchmark kernel only: every function of the Rust tracker starts a
+# page of its own, so that none crosses a 4 KiB page boundary whatever the
+# code before it compiles to. Under QEMU TCG each crossing costs a block
+# lookup, and which function crossed one changed with every edit of the
+# crate (Documentation/performance.rst, "Caveats").
+RUSTFLAGS_kho_radix.o += $(if $(CONFIG_KEXEC_HANDOVER_RADIX_RUST_BENCH),-Cllvm-args=-align-all-functions=12)
 # Last, in this order: the benchmark kernel's code layout anchor fixes where
 # the C reference and all code linked after it lie within their pages (see
 # kho_radix_bench_layout.c).
