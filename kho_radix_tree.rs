@@ -1776,7 +1776,7 @@ unsafe fn span_blocks_with_keys(leaf: NonNull<RadixLeaf>, first: usize) -> Optio
 /// For [`super::kho_radix_validate`], which checks the keys of a handed-over
 /// tree a word at a time. Reading every word in turn made checking a tree of
 /// one key per leaf 2-4 times as slow as walking it on the host (4K pages:
-/// 350 ns per leaf, now 150-170). A span with keys is read again whole, not
+/// 350 ns per leaf, now 150-185). A span with keys is read again whole, not
 /// only its blocks with keys as in the walk: the validator's work per word
 /// outweighs the loads, and the block test cost a tenth on dense leaves.
 ///
