@@ -475,6 +475,25 @@ macro_rules! validate_tests {
                 }
             }
 
+            /// The key pass looks for tree pages from where its last search
+            /// ended; keys come in key order, higher orders first, so a
+            /// lower order's key can lie below everything searched before.
+            #[test]
+            fn covered_node_found_after_a_higher_order_key() {
+                // An order-1 key above every arena page moves the search
+                // past all nodes; the order-0 key on the root page comes
+                // after it in key order.
+                let high = 1u64 << 40;
+                let (mut arena, root) = build(&[(high, 1)]);
+                let rp = NonNull::new(arena.virt_of(root).cast::<RadixNode>().as_ptr()).expect("root");
+                let key = encode_key(root, 0);
+                assert!(encode_key(high, 1) < key, "the order-1 key is checked first");
+                // SAFETY: `rp` is a valid tree in `arena`.
+                assert_eq!(unsafe { add_key(&mut arena, rp, key) }, Ok(()));
+                let e = validate(&arena, root).expect_err("covers the root page");
+                assert_eq!((e.level, e.value, e.other, e.kind), (0, key, root, ErrorKind::CoversNode));
+            }
+
             #[test]
             fn range_outside_ram_or_in_scratch() {
                 let key = encode_key(RAM_END, 0);
