@@ -95,15 +95,11 @@ impl Pool {
     }
 
     /// The page of the region at address `addr` (phys == virt), or `None`
-    /// if `addr` is not the start of one.
+    /// if `addr` is not the start of one: the pages with a [`Pool::word`],
+    /// at a page-aligned address (the region is page-aligned).
     pub(crate) fn page_at(&self, addr: u64) -> Option<NonNull<u8>> {
-        let offset = usize::try_from(addr)
-            .ok()?
-            .checked_sub(self.region.base() as usize)?;
-        if offset % self.page_size != 0 || offset / self.page_size >= self.cap {
-            return None;
-        }
-        NonNull::new(addr as usize as *mut u8)
+        let p = NonNull::new(usize::try_from(addr).ok()? as *mut u8)?;
+        (addr % self.page_size as u64 == 0 && self.word(p).is_some()).then_some(p)
     }
 
     /// Number of pages in use.
@@ -226,7 +222,13 @@ mod tests {
             for (i, &p) in pages.iter().enumerate() {
                 assert_eq!(pool.word(p).map(|w| w.get()), Some(i + 1));
             }
+            for &p in &pages {
+                let addr = p.as_ptr() as u64;
+                assert_eq!(pool.page_at(addr), Some(p), "a page of the pool");
+                assert_eq!(pool.page_at(addr + 8), None, "not a page start");
+            }
             let outside = pages[2].as_ptr().wrapping_add(page_size);
+            assert_eq!(pool.page_at(outside as u64), None, "past the pool");
             assert!(pool
                 .word(std::ptr::NonNull::new(outside).expect("not null"))
                 .is_none());
