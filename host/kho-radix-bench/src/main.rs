@@ -202,6 +202,10 @@ enum Work<'a> {
     /// The same ranges; Rust uses `add_pfn_range()` (one descent per leaf),
     /// C the same per-chunk loop as [`Work::Ranges`].
     RangesBulk(&'a [u64]),
+    /// Rust only, no tree: the floor of the range rows. Sets each chunk's
+    /// bit in a flat bitmap of its order, chunked as `add_pfn_range()`
+    /// chunks, which is the least any tracker does per chunk.
+    RangeFloor(&'a [u64]),
     /// Preserves the ranges untimed, then unpreserves them as each tracker's
     /// `kho_unpreserve_pages()` does: Rust with one call per range, of
     /// `del_pfn_range_reclaim()` (freeing the nodes it empties, as the
@@ -273,6 +277,83 @@ fn preserve_order(pfn: u64, end_pfn: u64) -> u32 {
         .min((end_pfn - pfn).ilog2())
 }
 
+/// Name of the row of [`Work::RangeFloor`].
+const RANGE_FLOOR: &str = "floor: range chunks into flat bitmaps (no tree)";
+
+/// One bitmap per order over the pfns that a list of ranges spans, bit `i`
+/// of order `o` for the chunk at pfn `((first >> o) + i) << o`: the keys'
+/// bitmaps without the tree around them.
+struct FlatBitmaps {
+    /// The first pfn of the ranges.
+    first: u64,
+    /// The bitmap of each order; its length is a power of two.
+    maps: Vec<Vec<u64>>,
+}
+
+impl FlatBitmaps {
+    /// Empty bitmaps for the `(start_pfn, nr_pages)` pairs of `ranges`,
+    /// which ascend.
+    fn new(ranges: &[u64]) -> Self {
+        let first = ranges.first().copied().unwrap_or(0);
+        let end = ranges.chunks_exact(2).last().map_or(first, |r| r[0] + r[1]);
+        let maps = (0..64)
+            .map(|o: u32| {
+                let bits = (end >> o) - (first >> o) + 1;
+                let mut map = vec![0u64; (bits.div_ceil(64) as usize).next_power_of_two()];
+                // Fault the pages in now, as the tree's pool is, not in the
+                // timed loop.
+                map.iter_mut().for_each(|w| *w = black_box(0));
+                map
+            })
+            .collect();
+        Self { first, maps }
+    }
+
+    /// Sets the bit of each chunk of `pfn..end_pfn`, found as
+    /// `RangeChunks` in `kho_radix_tree.rs` finds them: the set bits of
+    /// `mid - pfn` upwards, then those of `end_pfn - mid` downwards.
+    #[inline(always)]
+    fn set_range(&mut self, mut pfn: u64, end_pfn: u64) {
+        if pfn >= end_pfn {
+            return;
+        }
+        let h = 63 ^ (pfn ^ end_pfn).leading_zeros();
+        let mid = end_pfn >> h << h;
+        let (mut up, mut down) = (mid - pfn, end_pfn - mid);
+        while up != 0 {
+            let order = up.trailing_zeros();
+            up &= up - 1;
+            self.set(pfn, order);
+            pfn += 1 << order;
+        }
+        while down != 0 {
+            let order = 63 ^ down.leading_zeros();
+            down ^= 1 << order;
+            self.set(pfn, order);
+            pfn += 1 << order;
+        }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, pfn: u64, order: u32) {
+        let bit = (pfn >> order) - (self.first >> order);
+        let map = &mut self.maps[order as usize];
+        // The length is a power of two: the mask keeps the bounds check
+        // out of the loop, and every bit of the ranges is in bounds.
+        let word = (bit / 64) as usize & (map.len() - 1);
+        map[word] |= 1 << (bit % 64);
+    }
+
+    /// Number of bits set.
+    fn bits(&self) -> u64 {
+        self.maps
+            .iter()
+            .flatten()
+            .map(|w| u64::from(w.count_ones()))
+            .sum()
+    }
+}
+
 /// Number of chunks `kho_preserve_pages()` makes of the `(start_pfn,
 /// nr_pages)` pairs of `ranges`: the op count of the range rows.
 fn range_chunks(ranges: &[u64]) -> u64 {
@@ -308,8 +389,8 @@ macro_rules! geometry {
     ($modname:ident, $geom:ident, $cops:ident, $label:literal) => {
         mod $modname {
             use super::{
-                elapsed_ns, pool_pages, preserve_order, range_chunks, Config, Inputs, Outcome, Row,
-                Work,
+                elapsed_ns, pool_pages, preserve_order, range_chunks, Config, FlatBitmaps, Inputs,
+                Outcome, Row, Work, RANGE_FLOOR,
             };
             use crate::c::{$cops, KbOps};
             use crate::pool::{Pool, Region};
@@ -421,6 +502,16 @@ macro_rules! geometry {
                         o.ns = elapsed_ns(t);
                         // Same op count as the per-chunk rows: one per chunk.
                         o.ops = range_chunks(ranges);
+                    }
+                    Work::RangeFloor(ranges) => {
+                        let mut maps = FlatBitmaps::new(ranges);
+                        let t = Instant::now();
+                        for r in ranges.chunks_exact(2) {
+                            maps.set_range(r[0], r[0] + r[1]);
+                        }
+                        o.ns = elapsed_ns(t);
+                        o.ops = maps.bits();
+                        assert_eq!(o.ops, range_chunks(ranges), "floor: chunk count");
                     }
                     Work::UnpreserveRanges(ranges, reclaim) => {
                         preserve_ranges(mem, root, &mut cache, ranges)
@@ -607,7 +698,7 @@ macro_rules! geometry {
                             o.ns = elapsed_ns(t);
                             o.ops = keys.len() as u64;
                         }
-                        Work::DelReclaim(_) | Work::Validate(_) => {
+                        Work::DelReclaim(_) | Work::Validate(_) | Work::RangeFloor(_) => {
                             unreachable!("no C equivalent")
                         }
                         Work::Walk(keys) | Work::WalkClosure(keys) => {
@@ -644,7 +735,7 @@ macro_rules! geometry {
                 unsafe { (c.pool_init)(region.base().cast(), cap as c_ulong) };
 
                 let inp = Inputs::new(cfg.n, PAGE_SHIFT, abi::encode_key);
-                let works: [(&'static str, Work<'_>, bool); 18] = [
+                let works: [(&'static str, Work<'_>, bool); 19] = [
                     ("preserve order-0 sequential", Work::Add(&inp.seq), true),
                     ("preserve order-0 random", Work::Add(&inp.rand), true),
                     ("preserve mixed orders 0-9", Work::Add(&inp.mixed), true),
@@ -658,6 +749,7 @@ macro_rules! geometry {
                         Work::RangesBulk(&inp.ranges),
                         true,
                     ),
+                    (RANGE_FLOOR, Work::RangeFloor(&inp.ranges), false),
                     (
                         "unpreserve ranges (Rust del_pfn_range, no freeing)",
                         Work::UnpreserveRanges(&inp.ranges, false),
@@ -882,6 +974,32 @@ fn report(cfg: &Config, rows: &[Row], load_before: &str) -> String {
             "| {} | {} | {} | {cmin} | {cmed} | {rmin:.2} | {rmed:.2} | {qmin} | {qmed} | {} |",
             r.page, r.name, r.ops, r.pages
         );
+    }
+
+    // Floor of the range rows: setting one bit per chunk, with no tree.
+    let find = |page: &str, name: &str| rows.iter().find(|r| r.page == page && r.name == name);
+    let floors: Vec<_> = rows.iter().filter(|r| r.name == RANGE_FLOOR).collect();
+    if !floors.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nRange floor: `{RANGE_FLOOR}` enumerates the chunks as `add_pfn_range()` \
+             does and sets each one's bit in a flat bitmap of its order, the least a tracker \
+             of this chunking does per chunk. A Rust/C ratio below floor/C is out of reach.\n"
+        );
+    }
+    for f in floors {
+        let bulk = find(f.page, "preserve ranges (Rust add_pfn_range)");
+        if let Some((r, c)) = bulk.and_then(|r| r.c.as_deref().map(|c| (r, c))) {
+            let (fmin, rmin, cmin) = (min(&f.rust), min(&r.rust), min(c));
+            let _ = writeln!(
+                s,
+                "- {}: floor {fmin:.2} ns per chunk = {:.2} of C's {cmin:.2}; \
+                 Rust `add_pfn_range()` {rmin:.2} = {:.2}x the floor.",
+                f.page,
+                fmin / cmin,
+                rmin / fmin
+            );
+        }
     }
 
     // Physical bound of the walk: it has to read every tree page once.
