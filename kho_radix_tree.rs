@@ -1622,7 +1622,9 @@ unsafe fn rewitness_or_reclaim<M: NodeMemory + ?Sized>(
 }
 
 /// The index of the first non-zero word of `leaf`, going by spans of
-/// [`WALK_SPAN`] words.
+/// [`WALK_SPAN`] words. Not [`next_entry`], which goes by blocks of eight:
+/// this is also the scan that proves a leaf empty, and under TCG a quarter
+/// of the steps made that faster (see [`node_is_empty`]).
 ///
 /// # Safety
 ///
@@ -1642,7 +1644,7 @@ unsafe fn first_nonzero_word(leaf: NonNull<RadixLeaf>) -> Option<usize> {
 }
 
 /// The index of the last non-zero word of `leaf`, going by spans of
-/// [`WALK_SPAN`] words.
+/// [`WALK_SPAN`] words: the mirror of [`first_nonzero_word`].
 ///
 /// # Safety
 ///
