@@ -984,7 +984,8 @@ fn report(cfg: &Config, rows: &[Row], load_before: &str) -> String {
             s,
             "\nRange floor: `{RANGE_FLOOR}` enumerates the chunks as `add_pfn_range()` \
              does and sets each one's bit in a flat bitmap of its order, the least a tracker \
-             of this chunking does per chunk. A Rust/C ratio below floor/C is out of reach.\n"
+             of this chunking does per chunk. A Rust/C ratio below floor/C would need a \
+             faster way to find the chunks, not a faster tree.\n"
         );
     }
     for f in floors {
