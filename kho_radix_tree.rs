@@ -1254,11 +1254,11 @@ unsafe fn del_chunks<
             missing = missing.saturating_add(1);
             continue;
         };
-        let leaf = match cache.chunk_leaf(key, order) {
-            Some(leaf) => leaf,
+        let (leaf, looked_up) = match cache.chunk_leaf(key, order) {
+            Some(leaf) => (leaf, false),
             // SAFETY: guaranteed by the caller.
             None => match unsafe { find_chunk_leaf_uncached(mem, root, cache, key, order) } {
-                Some(leaf) => leaf,
+                Some(leaf) => (leaf, true),
                 None => {
                     missing = missing.saturating_add(1);
                     continue;
@@ -1268,13 +1268,27 @@ unsafe fn del_chunks<
         // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
         unsafe { clear_key_bit(leaf, key) };
         // The leaf is the chunk leaf of `order` in `cache` now (found there
-        // or put there): while its witness word is non-zero, it cannot have
-        // emptied.
-        // SAFETY: as above.
-        if RECLAIM && unsafe { read_word(leaf, cache.witness(order)) } == 0 {
-            // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
-            // path and the chunk leaf of `order`.
-            if unsafe { rewitness_or_reclaim(mem, root, cache, key, order, leaf) }.is_err() {
+        // or put there). While its witness word is non-zero, it cannot have
+        // emptied. A leaf just looked up has no witness yet, and for one
+        // whose witness emptied, the words around the key, in the cache
+        // line just written, mostly hold a new one.
+        if RECLAIM
+            // SAFETY: as above.
+            && (looked_up || unsafe { read_word(leaf, cache.witness(order)) } == 0)
+        {
+            let near = bitmap_index(key) / 64;
+            let first = near / BLOCK * BLOCK;
+            // SAFETY: as above.
+            let words = unsafe { block_nonzero_words(leaf, first) };
+            let checked = if words != 0 {
+                cache.set_witness(order, first + farthest_bit(words, near % BLOCK));
+                Ok(())
+            } else {
+                // SAFETY: guaranteed by the caller; `leaf` is the leaf of
+                // `key`'s path and the chunk leaf of `order`.
+                unsafe { rewitness_or_reclaim(mem, root, cache, key, order, leaf) }
+            };
+            if checked.is_err() {
                 missing = missing.saturating_add(1);
             }
         }
@@ -1583,13 +1597,18 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     Ok(())
 }
 
-/// For a range delete whose chunk leaf's witness word is zero: finds the
+/// For a range delete whose chunk leaf has neither a non-zero witness word
+/// nor a non-zero word among the eight around the deleted key's: finds the
 /// leaf a new witness, or frees it (and the tables it empties) if it has no
 /// non-zero word left.
 ///
-/// The new witness is whichever of the leaf's first and last non-zero words
-/// lies farther from the deleted key's: range deletes sweep a leaf up or
-/// down, and the far end of what is left is the last word they reach.
+/// The new witness comes from [`nearest_nonzero_span_word`], which reads
+/// the fewest words to find the keys nearest to the deleted one, and from
+/// there follows a run of spans with keys, so that a delete sweeping the
+/// leaf up or down keeps its witness for that run. Taking the farther of
+/// the leaf's first and last non-zero words instead kept a sweep's witness
+/// to its end, but with ranges deleted in random order each search read the
+/// emptied ends of the leaf.
 ///
 /// # Safety
 ///
@@ -1604,66 +1623,150 @@ unsafe fn rewitness_or_reclaim<M: NodeMemory + ?Sized>(
     order: u32,
     leaf: NonNull<RadixLeaf>,
 ) -> Result<(), RadixError> {
-    let near = bitmap_index(key) / 64;
     // SAFETY: the leaf is a node of the tree (caller).
-    let Some(first) = (unsafe { first_nonzero_word(leaf) }) else {
+    let Some(w) = (unsafe { nearest_nonzero_span_word(leaf, bitmap_index(key) / 64) }) else {
         // SAFETY: guaranteed by the caller; the leaf is empty.
         return unsafe { reclaim_empty_leaf(mem, root, cache, key) };
-    };
-    // SAFETY: as above.
-    let last = unsafe { last_nonzero_word(leaf) }.unwrap_or(first);
-    let w = if last.abs_diff(near) >= first.abs_diff(near) {
-        last
-    } else {
-        first
     };
     cache.set_witness(order, w);
     Ok(())
 }
 
-/// The index of the first non-zero word of `leaf`, going by spans of
-/// [`WALK_SPAN`] words. Not [`next_entry`], which goes by blocks of eight:
-/// this is also the scan that proves a leaf empty, and under TCG a quarter
-/// of the steps made that faster (see [`node_is_empty`]).
+/// Bit `i` set for each non-zero word `first + i` of the eight of `leaf`
+/// from `first`: written out, without a branch per word.
 ///
 /// # Safety
 ///
 /// As for [`block_or`].
-unsafe fn first_nonzero_word(leaf: NonNull<RadixLeaf>) -> Option<usize> {
-    for span in (0..BITMAP_WORDS).step_by(WALK_SPAN) {
-        // SAFETY: guaranteed by the caller.
-        if let Some(blocks) = unsafe { span_blocks_with_keys(leaf, span) } {
-            // `blocks` is not zero, so its lowest bit is at most 3.
-            let first = span.wrapping_add(blocks.trailing_zeros() as usize * BLOCK);
-            // SAFETY: as above; `read_word` masks the index.
-            return (first..first.wrapping_add(BLOCK))
-                .find(|&w| unsafe { read_word(leaf, w) } != 0);
+#[inline(always)]
+unsafe fn block_nonzero_words(leaf: NonNull<RadixLeaf>, first: usize) -> u32 {
+    // SAFETY: guaranteed by the caller; `read_word` masks the index.
+    let w = |i: usize| u32::from(unsafe { read_word(leaf, first + i) } != 0) << i;
+    w(0) | w(1) | w(2) | w(3) | w(4) | w(5) | w(6) | w(7)
+}
+
+/// Of the set bits of `mask` (not zero), the one farthest from bit `pos`.
+#[inline(always)]
+fn farthest_bit(mask: u32, pos: usize) -> usize {
+    let (high, low) = (
+        (31 ^ mask.leading_zeros()) as usize,
+        mask.trailing_zeros() as usize,
+    );
+    if high.abs_diff(pos) >= low.abs_diff(pos) {
+        high
+    } else {
+        low
+    }
+}
+
+/// A non-zero word of `leaf` near word `near`, or `None` if `leaf` is
+/// empty.
+///
+/// Searches outward from `near`'s span by spans of [`WALK_SPAN`] words,
+/// alternately after and before it, after first. From the first span with
+/// keys it goes on in the same direction while the next span has keys too,
+/// for up to [`WITNESS_RUN`] more spans, and returns the word farthest from
+/// `near` it has seen non-zero: the last of the span it stops at when going
+/// up, the first when going down.
+///
+/// # Safety
+///
+/// As for [`block_or`].
+unsafe fn nearest_nonzero_span_word(leaf: NonNull<RadixLeaf>, near: usize) -> Option<usize> {
+    let home = (near % BITMAP_WORDS) / WALK_SPAN;
+    // SAFETY: guaranteed by the caller; the modulo keeps the span in `leaf`.
+    let blocks_of = |s: usize| unsafe { span_blocks_with_keys(leaf, (s % LEAF_SPANS) * WALK_SPAN) };
+    for d in 0..LEAF_SPANS {
+        let after = home + d;
+        if after < LEAF_SPANS {
+            if let Some(blocks) = blocks_of(after) {
+                // Follow the run only if what lies before `near` is empty,
+                // as it is in a sweep up: with keys on both sides, the
+                // deletes are not sweeping, and the run would only cost
+                // reads. Up to `d = 1`, the span before `near`'s is not
+                // read yet.
+                let sweeping = d >= 2 || home == 0 || blocks_of(home - 1).is_none();
+                let (mut s, mut blocks) = (after, blocks);
+                let last = if sweeping {
+                    after.saturating_add(WITNESS_RUN).min(LEAF_SPANS - 1)
+                } else {
+                    after
+                };
+                while s < last {
+                    let Some(b) = blocks_of(s + 1) else { break };
+                    (s, blocks) = (s + 1, b);
+                }
+                // SAFETY: as above.
+                return unsafe { far_word_of_span(leaf, s, blocks, true) };
+            }
+        }
+        if d > 0 && d <= home {
+            let before = home - d;
+            if let Some(blocks) = blocks_of(before) {
+                // The spans from `near`'s to `home + d` were read empty, as
+                // in a sweep down: follow the run.
+                let (mut s, mut blocks) = (before, blocks);
+                let last = before.saturating_sub(WITNESS_RUN);
+                while s > last {
+                    let Some(b) = blocks_of(s - 1) else { break };
+                    (s, blocks) = (s - 1, b);
+                }
+                // SAFETY: as above.
+                return unsafe { far_word_of_span(leaf, s, blocks, false) };
+            }
+        }
+        if after >= LEAF_SPANS && d >= home {
+            break;
         }
     }
     None
 }
 
-/// The index of the last non-zero word of `leaf`, going by spans of
-/// [`WALK_SPAN`] words: the mirror of [`first_nonzero_word`].
+/// Spans of [`WALK_SPAN`] words in a leaf.
+const LEAF_SPANS: usize = BITMAP_WORDS / WALK_SPAN;
+
+/// The last non-zero word of span `s` of `leaf` if `up`, else the first,
+/// given the blocks of the span with keys (`blocks`, from
+/// [`span_blocks_with_keys`]); `None` only if `blocks` was wrong.
 ///
 /// # Safety
 ///
 /// As for [`block_or`].
-unsafe fn last_nonzero_word(leaf: NonNull<RadixLeaf>) -> Option<usize> {
-    for span in (0..BITMAP_WORDS).step_by(WALK_SPAN).rev() {
-        // SAFETY: guaranteed by the caller.
-        if let Some(blocks) = unsafe { span_blocks_with_keys(leaf, span) } {
-            // `blocks` is not zero, so its highest bit is `31 ^ lz`, at most
-            // 3.
-            let first = span.wrapping_add((31 ^ blocks.leading_zeros()) as usize * BLOCK);
-            // SAFETY: as above; `read_word` masks the index.
-            return (first..first.wrapping_add(BLOCK))
-                .rev()
-                .find(|&w| unsafe { read_word(leaf, w) } != 0);
-        }
+#[inline(always)]
+unsafe fn far_word_of_span(
+    leaf: NonNull<RadixLeaf>,
+    s: usize,
+    blocks: u32,
+    up: bool,
+) -> Option<usize> {
+    const SPAN_BLOCKS: usize = WALK_SPAN / BLOCK;
+    let block = if up {
+        31 ^ blocks.leading_zeros()
+    } else {
+        blocks.trailing_zeros()
+    } as usize;
+    // The modulos only show the compiler what holds anyway (`s` is a span
+    // of the leaf and `blocks` has a bit per block of it), which keeps the
+    // overflow checks, panic paths, out of the object code.
+    let first = (s % LEAF_SPANS) * WALK_SPAN + (block % SPAN_BLOCKS) * BLOCK;
+    // SAFETY: guaranteed by the caller.
+    let words = unsafe { block_nonzero_words(leaf, first) };
+    if words == 0 {
+        return None;
     }
-    None
+    let word = if up {
+        31 ^ words.leading_zeros()
+    } else {
+        words.trailing_zeros()
+    } as usize;
+    Some(first + word % BLOCK)
 }
+
+/// How many spans past the nearest one with keys
+/// [`nearest_nonzero_span_word`] follows a run of spans with keys: a
+/// witness for 256 more words of a sweep, for up to eight more span reads,
+/// which a sweep reads anyway.
+const WITNESS_RUN: usize = 8;
 
 /// The rest of a reclaiming delete once the eight bitmap words around
 /// `key`'s emptied: frees `key`'s leaf if it holds no key any more, and each

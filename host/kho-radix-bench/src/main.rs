@@ -126,6 +126,10 @@ struct Inputs {
     mixed: Vec<u64>,
     /// `(start_pfn, nr_pages)` pairs, flattened.
     ranges: Vec<u64>,
+    /// The same pairs in random order: the range deletes' worst case for
+    /// the witness words of the table cache, which a sweep up or down
+    /// keeps valid and a random order does not.
+    ranges_rand: Vec<u64>,
     range_pages: u64,
     /// The keys `kho_preserve_pages()` adds for `ranges`: disjoint blocks of
     /// mixed orders.
@@ -180,11 +184,19 @@ impl Inputs {
                 )
             })
             .collect();
+        // Fisher-Yates over the pairs, after every other input is drawn so
+        // that those stay as they were.
+        let mut pairs: Vec<[u64; 2]> = ranges.chunks_exact(2).map(|r| [r[0], r[1]]).collect();
+        for i in (1..pairs.len()).rev() {
+            pairs.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        }
+        let ranges_rand = pairs.concat();
         Inputs {
             seq,
             rand,
             mixed,
             ranges,
+            ranges_rand,
             range_pages,
             range_keys,
             sparse,
@@ -735,7 +747,7 @@ macro_rules! geometry {
                 unsafe { (c.pool_init)(region.base().cast(), cap as c_ulong) };
 
                 let inp = Inputs::new(cfg.n, PAGE_SHIFT, abi::encode_key);
-                let works: [(&'static str, Work<'_>, bool); 19] = [
+                let works: [(&'static str, Work<'_>, bool); 21] = [
                     ("preserve order-0 sequential", Work::Add(&inp.seq), true),
                     ("preserve order-0 random", Work::Add(&inp.rand), true),
                     ("preserve mixed orders 0-9", Work::Add(&inp.mixed), true),
@@ -758,6 +770,16 @@ macro_rules! geometry {
                     (
                         "unpreserve ranges (Rust del_pfn_range_reclaim)",
                         Work::UnpreserveRanges(&inp.ranges, true),
+                        true,
+                    ),
+                    (
+                        "unpreserve ranges, random order (Rust del_pfn_range, no freeing)",
+                        Work::UnpreserveRanges(&inp.ranges_rand, false),
+                        true,
+                    ),
+                    (
+                        "unpreserve ranges, random order (Rust del_pfn_range_reclaim)",
+                        Work::UnpreserveRanges(&inp.ranges_rand, true),
                         true,
                     ),
                     ("unpreserve all, sequential", Work::Del(&inp.seq), true),

@@ -142,6 +142,75 @@ macro_rules! range_tests {
                     prop_assert_eq!(c.live_pages(), fresh.live_pages());
                 }
 
+                /// Ranges deleted with freeing in address order, in reverse
+                /// or in any order, several to a leaf: after each delete the
+                /// tree holds the remaining ranges' keys in exactly the nodes
+                /// a tree built afresh from them has, so no leaf that
+                /// emptied is kept, and no node is read after it was freed.
+                #[test]
+                fn range_reclaim_in_any_order_frees_each_emptied_leaf(
+                    base in 0u64..1 << 24,
+                    shape in proptest::collection::vec((0u64..300, 1u64..400), 1..60),
+                    order in 0u32..3,
+                    seed in any::<u64>(),
+                ) {
+                    let mut ranges = Vec::new();
+                    let mut pfn = base;
+                    for &(gap, n) in &shape {
+                        ranges.push((pfn + gap, n));
+                        pfn += gap + n;
+                    }
+                    let mut deletes: Vec<usize> = (0..ranges.len()).collect();
+                    match order {
+                        0 => {}
+                        1 => deletes.reverse(),
+                        _ => {
+                            // Fisher-Yates with a xorshift generator.
+                            let mut x = seed | 1;
+                            for i in (1..deletes.len()).rev() {
+                                x ^= x << 13;
+                                x ^= x >> 7;
+                                x ^= x << 17;
+                                deletes.swap(i, (x % (i as u64 + 1)) as usize);
+                            }
+                        }
+                    }
+                    let mut c = new_arena();
+                    // A freed node must never be read again.
+                    c.quarantine_freed_pages();
+                    let rc = alloc_root(&mut c).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                    let mut cache = TableCache::new();
+                    for &(start, n) in &ranges {
+                        // SAFETY: valid tree in `c`, `cache` is its cache.
+                        let res = unsafe { add_pfn_range(&mut c, rc, &mut cache, start, n, 63, &mut |_, _| false) };
+                        prop_assert!(res.is_ok());
+                    }
+                    let mut left = vec![true; ranges.len()];
+                    for &i in &deletes {
+                        let (start, n) = ranges[i];
+                        // SAFETY: valid tree in `c` whose nodes all come from
+                        // `c`, `cache` is its cache.
+                        let missing = unsafe { del_pfn_range_reclaim(&mut c, rc, &mut cache, start, n, 63, &mut |_, _| false) };
+                        prop_assert_eq!(missing, 0);
+                        left[i] = false;
+                        let mut fresh = new_arena();
+                        let rf = alloc_root(&mut fresh).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                        for (j, &(start, n)) in ranges.iter().enumerate().filter(|&(j, _)| left[j]) {
+                            for k in c_chunks(start, n, 63, 63) {
+                                // SAFETY: valid tree in `fresh`.
+                                let res = unsafe { add_key(&mut fresh, rf, k) };
+                                prop_assert!(res.is_ok(), "range {}", j);
+                            }
+                        }
+                        let (mut got, mut want) = (keys_of(&c, rc), keys_of(&fresh, rf));
+                        got.sort_unstable();
+                        want.sort_unstable();
+                        prop_assert_eq!(got, want);
+                        prop_assert_eq!(c.live_pages(), fresh.live_pages());
+                    }
+                    prop_assert_eq!(c.live_pages(), 1);
+                }
+
                 /// An allocation failure anywhere removes what the call added,
                 /// keeps what was there, and leaks nothing.
                 #[test]
@@ -273,6 +342,42 @@ macro_rules! range_tests {
                 assert_eq!(missing, 0);
                 assert!(keys_of(&arena, root).is_empty());
                 assert_eq!(arena.live_pages(), 1);
+            }
+
+            /// A reclaiming range delete keeps a leaf whose only other key
+            /// is at its far end, whichever end the deleted key is at: the
+            /// search for a key left in the leaf has to reach every word.
+            #[test]
+            fn range_reclaim_keeps_a_leaf_with_a_key_at_its_far_end() {
+                let first = 5 * BITMAP_BITS as u64;
+                let last = first + BITMAP_BITS as u64 - 1;
+                let key = |pfn: u64| encode_key(pfn << PAGE_SHIFT, 0);
+                assert_eq!((bitmap_index(key(first)), bitmap_index(key(last))), (0, BITMAP_BITS - 1));
+                for (gone, kept) in [(first, last), (last, first)] {
+                    let mut arena = new_arena();
+                    arena.quarantine_freed_pages();
+                    let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
+                    let mut cache = TableCache::new();
+                    for pfn in [first, last] {
+                        // SAFETY: valid tree in `arena`, `cache` is its cache.
+                        let res = unsafe { add_pfn_range(&mut arena, root, &mut cache, pfn, 1, 63, &mut |_, _| false) };
+                        assert_eq!(res, Ok(()));
+                    }
+                    let pages = arena.live_pages();
+                    // A cache of its own for the deletes: the adds left the
+                    // last key's word as the leaf's witness in theirs.
+                    let mut cache = TableCache::new();
+                    // SAFETY: as above; every node below the root comes from
+                    // `arena`.
+                    let missing = unsafe { del_pfn_range_reclaim(&mut arena, root, &mut cache, gone, 1, 63, &mut |_, _| false) };
+                    assert_eq!(missing, 0);
+                    assert_eq!(keys_of(&arena, root), vec![key(kept)]);
+                    assert_eq!(arena.live_pages(), pages);
+                    // SAFETY: as above.
+                    let missing = unsafe { del_pfn_range_reclaim(&mut arena, root, &mut cache, kept, 1, 63, &mut |_, _| false) };
+                    assert_eq!(missing, 0);
+                    assert_eq!(arena.live_pages(), 1);
+                }
             }
 
             /// The range calls remember the leaf of each order in the cache;
