@@ -92,6 +92,7 @@ enum bench_input {
 	IN_RAND,
 	IN_MIXED,
 	IN_RANGES,
+	IN_RANGES_RAND,
 	IN_SPARSE,
 	IN_NR,
 };
@@ -108,6 +109,7 @@ static const struct bench_workload bench_workloads[] = {
 	{ "preserve_mixed_orders", OP_ADD, IN_MIXED },
 	{ "preserve_ranges", OP_RANGES, IN_RANGES },
 	{ "unpreserve_ranges", OP_UNPRESERVE_RANGES, IN_RANGES },
+	{ "unpreserve_ranges_random", OP_UNPRESERVE_RANGES, IN_RANGES_RAND },
 	{ "unpreserve_seq", OP_UNPRESERVE, IN_SEQ },
 	{ "del_key_random", OP_DEL, IN_RAND },
 	{ "walk_dense", OP_WALK, IN_SEQ },
@@ -120,7 +122,7 @@ static const struct bench_workload bench_workloads[] = {
 /*
  * The inputs of one size. For IN_RANGES, vals holds (first pfn, pages)
  * pairs and chunks the number of blocks kho_preserve_pages() makes of them;
- * for the others, vals holds keys.
+ * IN_RANGES_RAND holds the same pairs in random order; the others hold keys.
  */
 struct bench_inputs {
 	unsigned long *vals[IN_NR];
@@ -719,6 +721,19 @@ static void bench_shuffle(unsigned long *v, unsigned long n,
 	}
 }
 
+/* Fisher-Yates over the n (first pfn, pages) pairs of v. */
+static void bench_shuffle_pairs(unsigned long *v, unsigned long n,
+				struct rnd_state *rnd)
+{
+	unsigned long i, j;
+
+	for (i = n; i > 1; i--) {
+		j = prandom_u32_state(rnd) % i;
+		swap(v[2 * (i - 1)], v[2 * j]);
+		swap(v[2 * (i - 1) + 1], v[2 * j + 1]);
+	}
+}
+
 static void bench_free_inputs(struct bench_inputs *in)
 {
 	int i;
@@ -746,7 +761,8 @@ static int bench_make_inputs(struct bench_inputs *in, unsigned long n)
 	memset(in, 0, sizeof(*in));
 	for (i = 0; i < IN_NR; i++) {
 		/* Ranges need two values each, at most one range per page. */
-		in->vals[i] = kvmalloc_array(i == IN_RANGES ? 2 * n : n,
+		in->vals[i] = kvmalloc_array(i == IN_RANGES || i == IN_RANGES_RAND ?
+					     2 * n : n,
 					     sizeof(unsigned long), GFP_KERNEL);
 		if (!in->vals[i]) {
 			bench_free_inputs(in);
@@ -785,6 +801,15 @@ static int bench_make_inputs(struct bench_inputs *in, unsigned long n)
 		}
 		pfn += len + prandom_u32_state(&rnd) % BENCH_GAP;
 	}
+
+	/*
+	 * The same ranges in random order, as drivers unpreserve folios that
+	 * the page allocator handed out scattered.
+	 */
+	memcpy(in->vals[IN_RANGES_RAND], in->vals[IN_RANGES],
+	       2 * in->len[IN_RANGES] * sizeof(unsigned long));
+	bench_shuffle_pairs(in->vals[IN_RANGES_RAND], in->len[IN_RANGES], &rnd);
+	in->len[IN_RANGES_RAND] = in->len[IN_RANGES];
 
 	/* One key per leaf: the leaf bitmap covers this many order-0 pages. */
 	for (i = 0; i < nsparse; i++)
