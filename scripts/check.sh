@@ -120,7 +120,7 @@ t_host_crate() {
 		{ echo "host benchmark smoke run failed"; return 1; }
 	rows=$(awk '/^\| page \| workload \|/ { t = 1; next } t && /^$/ { exit } t && /^\| [0-9]+K \| / { n++ } END { print n + 0 }' \
 		"$logdir/host-bench-smoke.md")
-	[ "$rows" -eq 63 ] || { echo "host benchmark: $rows workload rows, expected 63"; return 1; }
+	[ "$rows" -eq 66 ] || { echo "host benchmark: $rows workload rows, expected 66"; return 1; }
 	echo "# host bench smoke: $rows workload rows, its checks passed"
 }
 
@@ -345,13 +345,15 @@ t_kernel_bench_smoke() {
 	local log=$logdir/kernel-bench.serial rows n
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
 		--log "$log" --append "kho_radix_bench.run=1 kho_radix_bench.max_n=1024 kho_radix_bench.reps=2" \
-		--expect-first "kho_radix_bench: done: 0 of 13 tests failed" \
+		--expect-first "kho_radix_bench: done: 0 of 14 tests failed" \
 		--expect "kho_radix_bench: not run on a boot with a KHO handover"
 	rows=$(tr -d '\r' <"$log" | grep -E '# kho_radix_bench: row [a-z_]+ n=1024 ops=[0-9]+ c_min_ps=[0-9]+ c_med_ps=[0-9]+ rs_min_ps=[0-9]+ rs_med_ps=[0-9]+ c_pages=[0-9]+ rs_pages=[0-9]+ c_read_ps=[0-9]+ rs_read_ps=[0-9]+$' || true)
 	n=$(grep -c . <<<"$rows" || true)
-	[ "$n" -eq 13 ] || { echo "$n complete benchmark rows, expected 13"; return 1; }
+	[ "$n" -eq 14 ] || { echo "$n complete benchmark rows, expected 14"; return 1; }
 	grep -q 'row unpreserve_seq .* rs_pages=1 ' <<<"$rows" ||
 		{ echo "reclaiming unpreserve did not leave the Rust tree at one page"; return 1; }
+	grep -q 'row unpreserve_random .* rs_pages=1 ' <<<"$rows" ||
+		{ echo "reclaiming unpreserve in random order did not leave the Rust tree at one page"; return 1; }
 	grep -q 'row unpreserve_ranges .* rs_pages=1 ' <<<"$rows" ||
 		{ echo "range unpreserve did not leave the Rust tree at one page"; return 1; }
 	grep -q 'row unpreserve_ranges_random .* rs_pages=1 ' <<<"$rows" ||

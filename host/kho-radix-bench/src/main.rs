@@ -226,8 +226,10 @@ enum Work<'a> {
     UnpreserveRanges(&'a [u64], bool),
     /// Adds the keys untimed, then deletes them.
     Del(&'a [u64]),
-    /// Adds the keys untimed, then deletes them reclaiming empty nodes
-    /// (Rust only; C has no such operation).
+    /// Adds the keys untimed, then deletes them as each tracker's KHO
+    /// unpreserves a folio: Rust freeing the nodes that empty
+    /// (`del_key_reclaim_cached()`), C with `kho_radix_del_key()`, as it
+    /// has no such operation.
     DelReclaim(&'a [u64]),
     /// Adds the keys untimed, then walks the tree; Rust through `walk()`
     /// with a `dyn FnMut` callback, like a C callback.
@@ -702,7 +704,7 @@ macro_rules! geometry {
                             o.ns = elapsed_ns(t);
                             o.ops = nkeys;
                         }
-                        Work::Del(keys) => {
+                        Work::Del(keys) | Work::DelReclaim(keys) => {
                             assert_eq!(add(keys), 0, "C: kho_radix_add_key failed");
                             o.pages = (c.pool_live)();
                             let t = Instant::now();
@@ -710,7 +712,7 @@ macro_rules! geometry {
                             o.ns = elapsed_ns(t);
                             o.ops = keys.len() as u64;
                         }
-                        Work::DelReclaim(_) | Work::Validate(_) | Work::RangeFloor(_) => {
+                        Work::Validate(_) | Work::RangeFloor(_) => {
                             unreachable!("no C equivalent")
                         }
                         Work::Walk(keys) | Work::WalkClosure(keys) => {
@@ -747,7 +749,7 @@ macro_rules! geometry {
                 unsafe { (c.pool_init)(region.base().cast(), cap as c_ulong) };
 
                 let inp = Inputs::new(cfg.n, PAGE_SHIFT, abi::encode_key);
-                let works: [(&'static str, Work<'_>, bool); 21] = [
+                let works: [(&'static str, Work<'_>, bool); 22] = [
                     ("preserve order-0 sequential", Work::Add(&inp.seq), true),
                     ("preserve order-0 random", Work::Add(&inp.rand), true),
                     ("preserve mixed orders 0-9", Work::Add(&inp.mixed), true),
@@ -784,6 +786,16 @@ macro_rules! geometry {
                     ),
                     ("unpreserve all, sequential", Work::Del(&inp.seq), true),
                     ("unpreserve all, random", Work::Del(&inp.rand), true),
+                    (
+                        "unpreserve all, sequential (Rust del_key_reclaim)",
+                        Work::DelReclaim(&inp.seq),
+                        true,
+                    ),
+                    (
+                        "unpreserve all, random (Rust del_key_reclaim)",
+                        Work::DelReclaim(&inp.rand),
+                        true,
+                    ),
                     ("walk all, sequential", Work::Walk(&inp.seq), true),
                     ("walk all, random", Work::Walk(&inp.rand), true),
                     ("walk all, 1 key per leaf", Work::Walk(&inp.sparse), true),
@@ -796,11 +808,6 @@ macro_rules! geometry {
                         "walk all, 1 key per leaf, Rust closure",
                         Work::WalkClosure(&inp.sparse),
                         true,
-                    ),
-                    (
-                        "del_key_reclaim all, random",
-                        Work::DelReclaim(&inp.rand),
-                        false,
                     ),
                     (
                         "validate handed-over tree, random",
