@@ -294,8 +294,9 @@ const TABLE_PREFIX_SHIFT: u32 = BITMAP_SIZE_LOG2 + TABLE_SIZE_LOG2;
 /// word, mostly in the cache, after each chunk, instead of the eight around
 /// the chunk's own, which it has just written and the processor may still
 /// be fetching (see [`del_pfn_range_reclaim`]). The witness is only a hint:
-/// any index is safe to read, and a zero word sends the delete to
-/// `rewitness_or_reclaim()`, which looks at the whole leaf.
+/// any index is safe to read, and a zero word makes the delete find a new
+/// one, in the eight words around the chunk's or else by searching the
+/// leaf (`rewitness_or_reclaim()`), which also finds it empty.
 ///
 /// The layout is the C `struct kho_radix_table_cache` that the kernel keeps
 /// in `struct kho_radix_tree`, under the tree lock; all zeroes is the empty
@@ -1158,13 +1159,14 @@ pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
 /// [`del_key_reclaim`] does (`kho_unpreserve_pages()`).
 ///
 /// After each chunk it reads the witness word that `cache` keeps for the
-/// chunk's leaf (see [`TableCache`]) and looks at the whole leaf only if
-/// that word is zero. Testing the eight words around the chunk's key
-/// instead, as the single-key delete does, made each chunk wait for the
-/// cache line its clear had just fetched: on the host with 64 KiB pages,
-/// where the tree outgrows the L2 cache, the range delete with freeing took
-/// 1.02-1.27 times C's (which frees nothing), against 0.83-1.03 with the
-/// witness, and 0.74-0.87 against 0.53-0.63 with 4 KiB pages.
+/// chunk's leaf (see [`TableCache`]); only if that word is zero, or the
+/// leaf was just looked up, the eight words around the chunk's key; and
+/// the rest of the leaf only if those are zero too. Testing the eight words
+/// after every chunk made each chunk wait for the cache line its clear had
+/// just fetched: on the host with 64 KiB pages, where the tree outgrows the
+/// L2 cache, the range delete with freeing took 1.02-1.27 times C's (which
+/// frees nothing), against 0.83-1.03 with the witness, and 0.74-0.87
+/// against 0.53-0.63 with 4 KiB pages.
 ///
 /// # Safety
 ///
