@@ -342,11 +342,21 @@ t_kunit_suites() {
 # end with the same keys in both trees, and print a complete row. Its timings
 # are not checked; they come from the debug kernel here.
 t_kernel_bench_smoke() {
-	local log=$logdir/kernel-bench.serial rows n
-	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
-		--log "$log" --append "kho_radix_bench.run=1 kho_radix_bench.max_n=1024 kho_radix_bench.reps=2" \
-		--expect-first "kho_radix_bench: done: 0 of 14 tests failed" \
-		--expect "kho_radix_bench: not run on a boot with a KHO handover"
+	local log=$logdir/kernel-bench.serial rows n try first clock_ok=1
+	# A guest that cannot calibrate its TSC against the emulated PIT (seen
+	# under TCG with the host busy) falls back to jiffies, and every time it
+	# measures is 0: boot once more; if that happens again, skip the one
+	# check that needs a clock.
+	for try in 1 2; do
+		"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
+			--log "$log" --append "kho_radix_bench.run=1 kho_radix_bench.max_n=1024 kho_radix_bench.reps=2" \
+			--expect-first "kho_radix_bench: done: 0 of 14 tests failed" \
+			--expect "kho_radix_bench: not run on a boot with a KHO handover" || return 1
+		first=$(sed '/kho-init: kexec loaded/q' "$log")
+		grep -aq 'Marking TSC unstable' <<<"$first" || { clock_ok=1; break; }
+		clock_ok=0
+		echo "# boot $try: the guest marked its TSC unstable, so it measured no time"
+	done
 	rows=$(tr -d '\r' <"$log" | grep -E '# kho_radix_bench: row [a-z_]+ n=1024 ops=[0-9]+ c_min_ps=[0-9]+ c_med_ps=[0-9]+ rs_min_ps=[0-9]+ rs_med_ps=[0-9]+ c_pages=[0-9]+ rs_pages=[0-9]+ c_read_ps=[0-9]+ rs_read_ps=[0-9]+$' || true)
 	n=$(grep -c . <<<"$rows" || true)
 	[ "$n" -eq 14 ] || { echo "$n complete benchmark rows, expected 14"; return 1; }
@@ -359,8 +369,12 @@ t_kernel_bench_smoke() {
 	grep -q 'row unpreserve_ranges_random .* rs_pages=1 ' <<<"$rows" ||
 		{ echo "random-order range unpreserve did not leave the Rust tree at one page"; return 1; }
 	# The sparse walks' floor: both trees' leaves were read after the walk.
-	n=$(grep -cE 'row walk_sparse(_closure|_restore)? .* c_read_ps=[1-9][0-9]* rs_read_ps=[1-9][0-9]*$' <<<"$rows" || true)
-	[ "$n" -eq 3 ] || { echo "$n sparse walk rows with the read of their leaves timed, expected 3"; return 1; }
+	if [ "$clock_ok" = 1 ]; then
+		n=$(grep -cE 'row walk_sparse(_closure|_restore)? .* c_read_ps=[1-9][0-9]* rs_read_ps=[1-9][0-9]*$' <<<"$rows" || true)
+		[ "$n" -eq 3 ] || { echo "$n sparse walk rows with the read of their leaves timed, expected 3"; return 1; }
+	else
+		echo "# no guest clock in 2 boots: the check that the sparse walks' leaf reads were timed is skipped"
+	fi
 	sed 's/^.*# kho_radix_bench: row /# /' <<<"$rows"
 }
 
