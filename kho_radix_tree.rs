@@ -402,7 +402,10 @@ impl TableCache {
     }
 
     /// Remembers `leaf`, the leaf of `key`'s path, as the chunk leaf of
-    /// order `order`.
+    /// order `order`, with `key`'s word as its witness: after an add that
+    /// word holds the key, so a later range delete starts from a good one;
+    /// a reclaiming delete that has just cleared the key replaces it at
+    /// once from the words around it (see [`del_pfn_range_reclaim`]).
     #[inline(always)]
     fn set_chunk_leaf(&mut self, key: u64, order: u32, leaf: NonNull<RadixLeaf>) {
         let slot = order as usize % LEAF_CACHE_SLOTS;
