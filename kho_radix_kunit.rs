@@ -22,7 +22,9 @@
 //! below report mismatches with `pr_err!` and return `false`, and the tests
 //! assert only after cleaning up.
 
-use super::kho_radix_abi::{self, RadixNode, BITMAP_BITS, KEY_WIDTH, PAGE_SIZE, TREE_MAX_DEPTH};
+use super::kho_radix_abi::{
+    self, RadixLeaf, RadixNode, BITMAP_BITS, BITMAP_SIZE_LOG2, KEY_WIDTH, PAGE_SIZE, TREE_MAX_DEPTH,
+};
 use super::kho_radix_tree::{self, NodeMemory, RadixError};
 use super::{KernelNodes, PAGE_SHIFT};
 use core::cell::Cell;
@@ -596,6 +598,19 @@ impl NodeMemory for FailingNodes {
         // SAFETY: The nodes came from `KernelNodes`; the caller's guarantees
         // carry over.
         unsafe { self.nodes.node_word(node) }
+    }
+
+    /// `page->private` of the leaf's page, which `KernelNodes` does not
+    /// offer, as a call per delete costs more under TCG than it saves: so
+    /// that the witnesses kept there run in a booted kernel too.
+    unsafe fn leaf_word(&self, leaf: NonNull<RadixLeaf>) -> Option<&Cell<usize>> {
+        // SAFETY: The leaf is a node from `KernelNodes` of a tree the caller
+        // may write (caller's guarantees); only the tracker uses its word.
+        unsafe { self.nodes.node_word(leaf.cast()) }
+    }
+
+    fn has_leaf_words(&self) -> bool {
+        true
     }
 }
 
@@ -1250,6 +1265,102 @@ mod reclaim {
         assert!(ok);
         Ok(())
     }
+
+    /// Single keys over [`LEAVES`] leaves, deleted with freeing in random order,
+    /// then in address order: the witness kept in each leaf's
+    /// `page->private`, and the one kept with the cached chunk leaf, never
+    /// keep a leaf that emptied.
+    #[test]
+    fn leaf_witnesses_free_each_emptied_leaf() -> Result {
+        const KEYS: usize = 600;
+        let mut rng = Rng(0x7769_746e_6573_7300);
+        let base = (rng.next() >> (64 - PFN_BITS + 8)) & !(BITMAP_BITS as u64 - 1);
+        let mut keys: KVec<u64> = KVec::new();
+        while keys.len() < KEYS {
+            let key = key_of(base + rng.next() % (LEAVES * BITMAP_BITS) as u64, 0);
+            if !keys.contains(&key) {
+                keys.push(key, GFP_KERNEL)?;
+            }
+        }
+        // Fisher-Yates.
+        for i in (1..keys.len()).rev() {
+            keys.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        }
+        let shuffled_ok = reclaim_each_leaf_in_order(&keys)?;
+        keys.sort_unstable();
+        let sorted_ok = reclaim_each_leaf_in_order(&keys)?;
+        pr_info!(
+            "kunit: reclaim: {} keys in {} leaves, random order {}, address order {}\n",
+            KEYS,
+            LEAVES,
+            if shuffled_ok { "ok" } else { "FAILED" },
+            if sorted_ok { "ok" } else { "FAILED" }
+        );
+        assert!(shuffled_ok && sorted_ok);
+        Ok(())
+    }
+}
+
+/// Leaves that the keys of `leaf_witnesses_free_each_emptied_leaf()` fill.
+const LEAVES: usize = 3;
+
+/// A core tree of [`FailingNodes`], whose leaves have words, with `keys`
+/// added: deletes them in the order given, with freeing and the cache kept
+/// across calls, and checks after each that the tree has exactly one leaf
+/// per leaf-sized block of pfns that still holds a key. `keys` lie in at
+/// most [`LEAVES`] consecutive blocks. Returns whether all checks held.
+fn reclaim_each_leaf_in_order(keys: &[u64]) -> Result<bool> {
+    let mut mem = FailingNodes {
+        allocs: 0,
+        fail_at: 0,
+        live: 0,
+        nodes: KernelNodes::new(),
+    };
+    let root = kho_radix_tree::alloc_root(&mut mem).map_err(|_| ENOMEM)?;
+    let mut cache = kho_radix_tree::TableCache::new();
+    // Keys per leaf-sized block of pfns, from the lowest block of `keys`.
+    let first = keys
+        .iter()
+        .map(|k| k >> BITMAP_SIZE_LOG2)
+        .min()
+        .unwrap_or(0);
+    let mut per_leaf = [0usize; LEAVES];
+    let mut ok = true;
+    for &key in keys {
+        // SAFETY: `root` is a tree of `mem`, used only here; `cache` is its.
+        ok &= unsafe { kho_radix_tree::add_key_cached(&mut mem, root, &mut cache, key) }.is_ok();
+        match per_leaf.get_mut(((key >> BITMAP_SIZE_LOG2) - first) as usize) {
+            Some(n) => *n += 1,
+            None => ok = false,
+        }
+    }
+    for (i, &key) in keys.iter().enumerate() {
+        // SAFETY: As above; every node below the root came from `mem`.
+        ok &= unsafe { kho_radix_tree::del_key_reclaim_cached(&mut mem, root, &mut cache, key) }
+            .is_ok();
+        if let Some(n) = per_leaf.get_mut(((key >> BITMAP_SIZE_LOG2) - first) as usize) {
+            *n -= 1;
+        }
+        let want = per_leaf.iter().filter(|&&n| n > 0).count();
+        // SAFETY: As above.
+        let (_, leaves) = unsafe { kho_radix_tree::count_nodes(&mem, root) };
+        if leaves != want {
+            pr_err!(
+                "kunit: reclaim: after delete {} of {}: {} leaves, want {}\n",
+                i + 1,
+                keys.len(),
+                leaves,
+                want
+            );
+            ok = false;
+            break;
+        }
+    }
+    ok &= mem.live == 1;
+    // SAFETY: Every node of the tree came from `mem`; it is not used
+    // afterwards.
+    unsafe { kho_radix_tree::destroy(&mut mem, root) };
+    Ok(ok && mem.live == 0)
 }
 
 /// Preserves `n` pages from `start` in both trees: one C add per block of

@@ -28,6 +28,8 @@
 //!     fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64;
 //!     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode>;
 //!     unsafe fn node_word(&self, node: NonNull<RadixNode>) -> Option<&Cell<usize>>;
+//!     unsafe fn leaf_word(&self, leaf: NonNull<RadixLeaf>) -> Option<&Cell<usize>>;
+//!     fn has_leaf_words(&self) -> bool;
 //! }
 //! pub enum RadixError { Range, NoMemory, NotPresent }     // .to_errno() -> i32
 //! pub const fn key_in_range(key: u64) -> bool;
@@ -133,6 +135,38 @@ pub trait NodeMemory {
     /// documentation) that the caller may write.
     unsafe fn node_word(&self, _node: NonNull<RadixNode>) -> Option<&core::cell::Cell<usize>> {
         None
+    }
+
+    /// A word kept outside the tree for `leaf`, in which the tracker keeps
+    /// the leaf's witness (see [`del_key_reclaim_cached`]), or `None` if
+    /// this memory keeps none for it (the default).
+    ///
+    /// Only asked for if [`NodeMemory::has_leaf_words`]: a reclaiming delete
+    /// that does not find its leaf among the chunk leaves of its
+    /// [`TableCache`], as in random order, asks for it on every call. The word
+    /// may be [`NodeMemory::node_word`] of the leaf. Any value is safe: the
+    /// tracker only reads the bitmap word it names, masked to the leaf, so
+    /// a word that nobody else writes suffices, and it need not be cleared.
+    ///
+    /// # Safety
+    ///
+    /// `leaf` is a leaf of a valid tree for `self` (see the module
+    /// documentation) that the caller may write.
+    unsafe fn leaf_word(&self, _leaf: NonNull<RadixLeaf>) -> Option<&core::cell::Cell<usize>> {
+        None
+    }
+
+    /// Whether [`NodeMemory::leaf_word`] may return words, at the cost of a
+    /// few loads; `false` (the default) if it never does, or only at the
+    /// cost of a call.
+    ///
+    /// With leaf words, single-key reclaiming deletes keep witnesses, which
+    /// pays off on hardware, where the test they replace mispredicts in
+    /// random order; without, they test the key's word, which costs fewer
+    /// instructions (see [`del_key_reclaim_cached`]). It should be a
+    /// constant: it is asked on every such delete.
+    fn has_leaf_words(&self) -> bool {
+        false
     }
 }
 
@@ -286,7 +320,10 @@ const TABLE_PREFIX_SHIFT: u32 = BITMAP_SIZE_LOG2 + TABLE_SIZE_LOG2;
 /// each, so each lands in a leaf of its own, and from one range to the next
 /// the chunks of an order move through that leaf in address order. Their
 /// hit is predictable, one compare finds the leaf, and it saves the slot
-/// hash and the load of the table entry. Single-key calls do not use them.
+/// hash and the load of the table entry. Single-key reclaiming deletes on
+/// memory with leaf words use them the same way, after a delete that had
+/// to search its leaf (see [`del_key_reclaim_by_witness`]); other
+/// single-key calls do not.
 ///
 /// With each of those leaves the cache keeps a *witness*, the index of a
 /// word of the leaf last seen non-zero. While that word is non-zero the leaf
@@ -1280,22 +1317,11 @@ unsafe fn del_chunks<
         if RECLAIM
             // SAFETY: as above.
             && (looked_up || unsafe { read_word(leaf, cache.witness(order)) } == 0)
+            // SAFETY: guaranteed by the caller; `leaf` is the leaf of
+            // `key`'s path and the chunk leaf of `order`.
+            && unsafe { rewitness_chunk_leaf(mem, root, cache, key, order, leaf) }.is_err()
         {
-            let near = bitmap_index(key) / 64;
-            let first = near / BLOCK * BLOCK;
-            // SAFETY: as above.
-            let words = unsafe { block_nonzero_words(leaf, first) };
-            let checked = if words != 0 {
-                cache.set_witness(order, first + farthest_bit(words, near % BLOCK));
-                Ok(())
-            } else {
-                // SAFETY: guaranteed by the caller; `leaf` is the leaf of
-                // `key`'s path and the chunk leaf of `order`.
-                unsafe { rewitness_or_reclaim(mem, root, cache, key, order, leaf) }
-            };
-            if checked.is_err() {
-                missing = missing.saturating_add(1);
-            }
+            missing = missing.saturating_add(1);
         }
     }
     missing
@@ -1565,10 +1591,13 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
     unsafe { del_key_reclaim_cached(mem, root, &mut TableCache::new(), key) }
 }
 
-/// [`del_key_reclaim`] that starts from the level-1 table `cache` holds for
-/// the key: as long as the key's bitmap word keeps another key, nothing can
-/// become empty and the descent is skipped. Freed level-1 tables and leaves
-/// are dropped from `cache`.
+/// [`del_key_reclaim`] that remembers where it was, across calls, in
+/// `cache`. Freed level-1 tables and leaves are dropped from `cache`.
+///
+/// How it learns whether the leaf emptied depends on the memory: with leaf
+/// words ([`NodeMemory::has_leaf_words`]) from witnesses, see
+/// [`del_key_reclaim_by_witness`]; otherwise from the key's word, see
+/// [`del_key_reclaim_by_word`].
 ///
 /// # Safety
 ///
@@ -1582,15 +1611,60 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     cache: &mut TableCache,
     key: u64,
 ) -> Result<(), RadixError> {
+    // A constant once `M` is known: each memory compiles one of the two.
+    if mem.has_leaf_words() {
+        // SAFETY: guaranteed by the caller.
+        unsafe { del_key_reclaim_by_witness(mem, root, cache, key) }
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { del_key_reclaim_by_word(mem, root, cache, key) }
+    }
+}
+
+/// [`del_key_reclaim_cached`] for memory without leaf words: starts from
+/// the level-1 table `cache` holds for the key, and as long as the key's
+/// bitmap word keeps another key, nothing can have emptied.
+///
+/// # Safety
+///
+/// As for [`del_key_reclaim_cached`].
+#[inline(always)]
+unsafe fn del_key_reclaim_by_word<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+) -> Result<(), RadixError> {
     // SAFETY: guaranteed by the caller.
     let (leaf, word_emptied) = unsafe { clear_key_cached(mem, root, cache, key) }?;
-    // Only a leaf whose word just emptied can have emptied, and mostly
-    // another key is in the same eight words, the cache line just written:
-    // only if not, check the whole leaf, out of line. Single keys in address
-    // order empty their word once in 64 deletes, so the word test is a
-    // predictable branch that saves the eight loads (`del_range()`, whose
-    // chunks are mostly alone in their word, uses its leaf's witness
-    // instead).
+    // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s path.
+    unsafe { reclaim_if_word_emptied(mem, root, cache, key, leaf, word_emptied) }
+}
+
+/// After `key`'s bit was cleared in `leaf`, the leaf of its path: frees the
+/// leaf if it emptied, and the tables above it that this empties.
+///
+/// Only a leaf whose word just emptied can have emptied, and mostly another
+/// key is in the same eight words, the cache line just written: only if
+/// not, check the whole leaf, out of line. Single keys in address order
+/// empty their word once in 64 deletes, so the word test is a predictable
+/// branch that saves the eight loads. In random order it is not (see
+/// [`del_key_reclaim_by_witness`]), but under QEMU TCG, which decides the
+/// in-kernel benchmark, a mispredicted branch costs nothing.
+///
+/// # Safety
+///
+/// As for [`del_key_reclaim_cached`], `leaf` is the leaf of `key`'s path
+/// and `word_emptied` says whether `key`'s word in it is zero.
+#[inline(always)]
+unsafe fn reclaim_if_word_emptied<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+    leaf: NonNull<RadixLeaf>,
+    word_emptied: bool,
+) -> Result<(), RadixError> {
     if word_emptied
         // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
         && unsafe { key_block_is_zero(leaf, key) }
@@ -1602,10 +1676,143 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     Ok(())
 }
 
-/// For a range delete whose chunk leaf has neither a non-zero witness word
-/// nor a non-zero word among the eight around the deleted key's: finds the
-/// leaf a new witness, or frees it (and the tables it empties) if it has no
-/// non-zero word left.
+/// [`del_key_reclaim_cached`] for memory with leaf words.
+///
+/// A delete in the leaf the previous reclaiming delete of its order used
+/// finds it as a range delete finds its chunk's: in the chunk leaves of
+/// `cache`, with one compare, and reads that leaf's witness word there
+/// (see [`TableCache`]); while it is non-zero, the leaf holds a key.
+/// Otherwise it descends from the key's cached level-1 table, and reads
+/// the witness kept for the leaf in its [`NodeMemory::leaf_word`]. Only if
+/// the witness word is zero does it look further, out of line, and then
+/// the leaf becomes the chunk leaf of its order, so that deletes in address
+/// order stay on the first path.
+///
+/// The word test of [`del_key_reclaim_by_word`] mispredicts in random
+/// order: in the host benchmark the word emptied in 64% of the deletes,
+/// and the branch waited for the cache line that the clear had just
+/// fetched. The witness word is mostly in the cache and mostly non-zero.
+///
+/// # Safety
+///
+/// As for [`del_key_reclaim_cached`].
+#[inline(always)]
+unsafe fn del_key_reclaim_by_witness<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+) -> Result<(), RadixError> {
+    if !key_in_range(key) {
+        return Err(RadixError::Range);
+    }
+    let order = key_order(key);
+    if let Some(leaf) = cache.chunk_leaf(key, order) {
+        // SAFETY: by the invariant of `cache`, which belongs to the tree
+        // (caller), `leaf` is the leaf of `key`'s path.
+        unsafe { clear_key_bit(leaf, key) };
+        // SAFETY: as above; `read_word` masks the index.
+        if unsafe { read_word(leaf, cache.witness(order)) } != 0 {
+            return Ok(());
+        }
+        // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
+        // path and the chunk leaf of `order`.
+        return unsafe { rewitness_key_leaf(mem, root, cache, key, order, leaf) };
+    }
+    // SAFETY: guaranteed by the caller; `key` is in range.
+    let leaf = unsafe { leaf_to_clear(mem, root, cache, key) }.ok_or(RadixError::NotPresent)?;
+    // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
+    let word_emptied = unsafe { clear_key_bit(leaf, key) };
+    // SAFETY: `leaf` is a leaf of the tree, which the caller may write.
+    let Some(witness) = (unsafe { mem.leaf_word(leaf) }) else {
+        // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
+        // path.
+        return unsafe { reclaim_if_word_emptied(mem, root, cache, key, leaf, word_emptied) };
+    };
+    // SAFETY: as above; `read_word` masks the index.
+    if unsafe { read_word(leaf, witness.get()) } != 0 {
+        return Ok(());
+    }
+    cache.set_chunk_leaf(key, order, leaf);
+    // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s path
+    // and now the chunk leaf of `order`.
+    unsafe { rewitness_key_leaf(mem, root, cache, key, order, leaf) }
+}
+
+/// The order `key` encodes, if [`encode_key`] made it; for other keys some
+/// order, which only picks a slot of the chunk leaves of a [`TableCache`].
+#[inline(always)]
+fn key_order(key: u64) -> u32 {
+    // The marker bit of order `o` is bit `64 - PAGE_SHIFT - o`.
+    (key.leading_zeros() + 1).wrapping_sub(PAGE_SHIFT)
+}
+
+/// For a reclaiming delete of a single key whose leaf's witness word is
+/// zero: [`rewitness_chunk_leaf`], then keeps the new witness in the
+/// leaf's [`NodeMemory::leaf_word`] too, for the next delete that finds it
+/// through its table. Out of line: a witness dies rarely.
+///
+/// # Safety
+///
+/// As for [`rewitness_chunk_leaf`].
+#[cold]
+#[inline(never)]
+unsafe fn rewitness_key_leaf<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+    order: u32,
+    leaf: NonNull<RadixLeaf>,
+) -> Result<(), RadixError> {
+    // SAFETY: guaranteed by the caller.
+    if let Some(w) = unsafe { rewitness_chunk_leaf(mem, root, cache, key, order, leaf) }? {
+        // SAFETY: the leaf was not freed, as it has a witness, and is a
+        // leaf of the tree, which the caller may write.
+        if let Some(witness) = unsafe { mem.leaf_word(leaf) } {
+            witness.set(w);
+        }
+    }
+    Ok(())
+}
+
+/// For a reclaiming delete that has just cleared `key` in `leaf`, the chunk
+/// leaf of `order` in `cache`, while the leaf's witness is not known to be
+/// non-zero: takes the new witness from the eight words around `key`'s, the
+/// cache line the delete has just written, tested without a branch per
+/// word; only if they are zero, [`rewitness_or_reclaim`] searches the leaf.
+///
+/// Returns the new witness, or `None` if the leaf was empty and is freed.
+///
+/// # Safety
+///
+/// As for [`rewitness_or_reclaim`].
+#[inline(always)]
+unsafe fn rewitness_chunk_leaf<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+    order: u32,
+    leaf: NonNull<RadixLeaf>,
+) -> Result<Option<usize>, RadixError> {
+    let near = bitmap_index(key) / 64;
+    let first = near / BLOCK * BLOCK;
+    // SAFETY: the leaf is a node of the tree (caller).
+    let words = unsafe { block_nonzero_words(leaf, first) };
+    if words == 0 {
+        // SAFETY: guaranteed by the caller.
+        return unsafe { rewitness_or_reclaim(mem, root, cache, key, order, leaf) };
+    }
+    let w = first + farthest_bit(words, near % BLOCK);
+    cache.set_witness(order, w);
+    Ok(Some(w))
+}
+
+/// For a reclaiming delete whose chunk leaf has neither a non-zero witness
+/// word nor a non-zero word among the eight around the deleted key's: finds
+/// the leaf a new witness and returns it, or frees the leaf (and the tables
+/// it empties) if it has no non-zero word left and returns `None`.
 ///
 /// The new witness comes from [`nearest_nonzero_span_word`], which reads
 /// the fewest words to find the keys nearest to the deleted one, and from
@@ -1627,14 +1834,14 @@ unsafe fn rewitness_or_reclaim<M: NodeMemory + ?Sized>(
     key: u64,
     order: u32,
     leaf: NonNull<RadixLeaf>,
-) -> Result<(), RadixError> {
+) -> Result<Option<usize>, RadixError> {
     // SAFETY: the leaf is a node of the tree (caller).
     let Some(w) = (unsafe { nearest_nonzero_span_word(leaf, bitmap_index(key) / 64) }) else {
         // SAFETY: guaranteed by the caller; the leaf is empty.
-        return unsafe { reclaim_empty_leaf(mem, root, cache, key) };
+        return unsafe { reclaim_empty_leaf(mem, root, cache, key) }.map(|()| None);
     };
     cache.set_witness(order, w);
-    Ok(())
+    Ok(Some(w))
 }
 
 /// Bit `i` set for each non-zero word `first + i` of the eight of `leaf`

@@ -197,6 +197,20 @@ macro_rules! impl_pool_node_memory {
             ) -> Option<&::std::cell::Cell<usize>> {
                 self.word(node.cast())
             }
+
+            #[inline]
+            unsafe fn leaf_word(
+                &self,
+                leaf: NonNull<abi::RadixLeaf>,
+            ) -> Option<&::std::cell::Cell<usize>> {
+                // The page's word, as for tables: a leaf is not a table.
+                self.word(leaf.cast())
+            }
+
+            #[inline]
+            fn has_leaf_words(&self) -> bool {
+                true
+            }
         }
     };
 }

@@ -272,6 +272,18 @@ macro_rules! impl_node_memory {
             ) -> Option<&::std::cell::Cell<usize>> {
                 self.word(node.cast())
             }
+
+            unsafe fn leaf_word(
+                &self,
+                leaf: ::std::ptr::NonNull<kho_radix_abi::RadixLeaf>,
+            ) -> Option<&::std::cell::Cell<usize>> {
+                // The page's word, as for tables: a leaf is not a table.
+                self.word(leaf.cast())
+            }
+
+            fn has_leaf_words(&self) -> bool {
+                true
+            }
         }
 
         /// An empty arena with this geometry's page size.
