@@ -1267,9 +1267,9 @@ mod reclaim {
     }
 
     /// Single keys over [`LEAVES`] leaves, deleted with freeing in random order,
-    /// then in address order: the witness kept in each leaf's
-    /// `page->private`, and the one kept with the cached chunk leaf, never
-    /// keep a leaf that emptied.
+    /// then in address order, singly and as one-page ranges: the witness
+    /// kept in each leaf's `page->private`, and the one kept with the cached
+    /// chunk leaf, never keep a leaf that emptied.
     #[test]
     fn leaf_witnesses_free_each_emptied_leaf() -> Result {
         const KEYS: usize = 600;
@@ -1305,8 +1305,9 @@ mod reclaim {
 const LEAVES: usize = 3;
 
 /// A core tree of [`FailingNodes`], whose leaves have words, with `keys`
-/// added: deletes them in the order given, with freeing and the cache kept
-/// across calls, and checks after each that the tree has exactly one leaf
+/// (of order 0) added: deletes them in the order given, with freeing and
+/// the cache kept across calls, every third as a one-page range and the
+/// others singly, and checks after each that the tree has exactly one leaf
 /// per leaf-sized block of pfns that still holds a key. `keys` lie in at
 /// most [`LEAVES`] consecutive blocks. Returns whether all checks held.
 fn reclaim_each_leaf_in_order(keys: &[u64]) -> Result<bool> {
@@ -1335,9 +1336,28 @@ fn reclaim_each_leaf_in_order(keys: &[u64]) -> Result<bool> {
         }
     }
     for (i, &key) in keys.iter().enumerate() {
-        // SAFETY: As above; every node below the root came from `mem`.
-        ok &= unsafe { kho_radix_tree::del_key_reclaim_cached(&mut mem, root, &mut cache, key) }
-            .is_ok();
+        if i % 3 == 2 {
+            // Every third as a range of one page, through the same cache.
+            let pfn = kho_radix_abi::decode_key(key).map_or(0, |(phys, _)| phys >> PAGE_SHIFT);
+            // SAFETY: As above; every node below the root came from `mem`.
+            let missing = unsafe {
+                kho_radix_tree::del_pfn_range_reclaim(
+                    &mut mem,
+                    root,
+                    &mut cache,
+                    pfn,
+                    1,
+                    0,
+                    &mut |_, _| false,
+                )
+            };
+            ok &= missing == 0;
+        } else {
+            // SAFETY: As above.
+            ok &=
+                unsafe { kho_radix_tree::del_key_reclaim_cached(&mut mem, root, &mut cache, key) }
+                    .is_ok();
+        }
         if let Some(n) = per_leaf.get_mut(((key >> BITMAP_SIZE_LOG2) - first) as usize) {
             *n -= 1;
         }

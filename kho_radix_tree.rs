@@ -142,8 +142,9 @@ pub trait NodeMemory {
     /// this memory keeps none for it (the default).
     ///
     /// Only asked for if [`NodeMemory::has_leaf_words`]: a reclaiming delete
-    /// that does not find its leaf among the chunk leaves of its
-    /// [`TableCache`], as in random order, asks for it on every call. The word
+    /// (single key or range chunk) that does not find its leaf among the
+    /// chunk leaves of its [`TableCache`], as in random order, asks for it
+    /// each time. The word
     /// may be [`NodeMemory::node_word`] of the leaf. Any value is safe: the
     /// tracker only reads the bitmap word it names, masked to the leaf, so
     /// a word that nobody else writes suffices, and it need not be cleared.
@@ -160,11 +161,13 @@ pub trait NodeMemory {
     /// few loads; `false` (the default) if it never does, or only at the
     /// cost of a call.
     ///
-    /// With leaf words, single-key reclaiming deletes keep witnesses, which
-    /// pays off on hardware, where the test they replace mispredicts in
-    /// random order; without, they test the key's word, which costs fewer
-    /// instructions (see [`del_key_reclaim_cached`]). It should be a
-    /// constant: it is asked on every such delete.
+    /// With leaf words, reclaiming deletes keep each leaf's witness there,
+    /// which pays off on hardware, where the tests it replaces mispredict or
+    /// wait for the line just written in random order; without, they test
+    /// the key's word or the words around the key, which costs fewer
+    /// instructions (see [`del_key_reclaim_cached`] and
+    /// [`del_pfn_range_reclaim`]). It should be a constant: it is asked on
+    /// every such delete.
     fn has_leaf_words(&self) -> bool {
         false
     }
@@ -1208,6 +1211,12 @@ pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
 /// frees nothing), against 0.83-1.03 with the witness, and 0.74-0.87
 /// against 0.53-0.63 with 4 KiB pages.
 ///
+/// On memory with leaf words ([`NodeMemory::has_leaf_words`]) a leaf just
+/// looked up brings the witness kept in its word, and each new witness is
+/// kept there too. Ranges deleted in random order mostly look their leaves
+/// up, and testing the eight words for each of those kept that case at
+/// 1.5-1.7 times C on the host.
+///
 /// # Safety
 ///
 /// As for [`del_key_reclaim`], and `cache` belongs to the tree.
@@ -1311,12 +1320,14 @@ unsafe fn del_chunks<
         unsafe { clear_key_bit(leaf, key) };
         // The leaf is the chunk leaf of `order` in `cache` now (found there
         // or put there). While its witness word is non-zero, it cannot have
-        // emptied. A leaf just looked up has no witness yet, and for one
-        // whose witness emptied, the words around the key, in the cache
-        // line just written, mostly hold a new one.
+        // emptied. A leaf just looked up has the witness of its leaf word,
+        // or none yet without leaf words, and for one whose witness
+        // emptied, the words around the key, in the cache line just
+        // written, mostly hold a new one.
         if RECLAIM
-            // SAFETY: as above.
-            && (looked_up || unsafe { read_word(leaf, cache.witness(order)) } == 0)
+            && ((looked_up && !mem.has_leaf_words())
+                // SAFETY: as above; `read_word` masks the index.
+                || unsafe { read_word(leaf, cache.witness(order)) } == 0)
             // SAFETY: guaranteed by the caller; `leaf` is the leaf of
             // `key`'s path and the chunk leaf of `order`.
             && unsafe { rewitness_chunk_leaf(mem, root, cache, key, order, leaf) }.is_err()
@@ -1329,7 +1340,8 @@ unsafe fn del_chunks<
 
 /// The leaf of the chunk `key` of order `order` of [`del_range`] when it is
 /// not in the chunk leaves of `cache`, or `None` if `key`'s path is missing;
-/// remembers it there.
+/// remembers it there, with the witness kept in its leaf word if the memory
+/// keeps leaf words, else with `key`'s word.
 ///
 /// # Safety
 ///
@@ -1346,6 +1358,12 @@ unsafe fn find_chunk_leaf_uncached<M: NodeMemory + ?Sized>(
     // SAFETY: guaranteed by the caller.
     let leaf = unsafe { leaf_to_clear(mem, root, cache, key) }?;
     cache.set_chunk_leaf(key, order, leaf);
+    if mem.has_leaf_words() {
+        // SAFETY: `leaf` is a leaf of the tree, which the caller may write.
+        if let Some(witness) = unsafe { mem.leaf_word(leaf) } {
+            cache.set_witness(order, witness.get());
+        }
+    }
     Some(leaf)
 }
 
@@ -1747,10 +1765,8 @@ fn key_order(key: u64) -> u32 {
     (key.leading_zeros() + 1).wrapping_sub(PAGE_SHIFT)
 }
 
-/// For a reclaiming delete of a single key whose leaf's witness word is
-/// zero: [`rewitness_chunk_leaf`], then keeps the new witness in the
-/// leaf's [`NodeMemory::leaf_word`] too, for the next delete that finds it
-/// through its table. Out of line: a witness dies rarely.
+/// [`rewitness_chunk_leaf`] for a single-key delete, out of line: a
+/// witness dies rarely.
 ///
 /// # Safety
 ///
@@ -1766,14 +1782,7 @@ unsafe fn rewitness_key_leaf<M: NodeMemory + ?Sized>(
     leaf: NonNull<RadixLeaf>,
 ) -> Result<(), RadixError> {
     // SAFETY: guaranteed by the caller.
-    if let Some(w) = unsafe { rewitness_chunk_leaf(mem, root, cache, key, order, leaf) }? {
-        // SAFETY: the leaf was not freed, as it has a witness, and is a
-        // leaf of the tree, which the caller may write.
-        if let Some(witness) = unsafe { mem.leaf_word(leaf) } {
-            witness.set(w);
-        }
-    }
-    Ok(())
+    unsafe { rewitness_chunk_leaf(mem, root, cache, key, order, leaf) }
 }
 
 /// For a reclaiming delete that has just cleared `key` in `leaf`, the chunk
@@ -1782,11 +1791,10 @@ unsafe fn rewitness_key_leaf<M: NodeMemory + ?Sized>(
 /// cache line the delete has just written, tested without a branch per
 /// word; only if they are zero, [`rewitness_or_reclaim`] searches the leaf.
 ///
-/// Returns the new witness, or `None` if the leaf was empty and is freed.
-///
 /// # Safety
 ///
-/// As for [`rewitness_or_reclaim`].
+/// As for [`del_key_reclaim`], `cache` belongs to the tree, and `leaf` is
+/// the leaf of `key`'s path and the chunk leaf of `order` in `cache`.
 #[inline(always)]
 unsafe fn rewitness_chunk_leaf<M: NodeMemory + ?Sized>(
     mem: &mut M,
@@ -1795,24 +1803,57 @@ unsafe fn rewitness_chunk_leaf<M: NodeMemory + ?Sized>(
     key: u64,
     order: u32,
     leaf: NonNull<RadixLeaf>,
-) -> Result<Option<usize>, RadixError> {
+) -> Result<(), RadixError> {
     let near = bitmap_index(key) / 64;
     let first = near / BLOCK * BLOCK;
     // SAFETY: the leaf is a node of the tree (caller).
     let words = unsafe { block_nonzero_words(leaf, first) };
     if words == 0 {
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: guaranteed by the caller; the eight words of `key`'s block
+        // are zero.
         return unsafe { rewitness_or_reclaim(mem, root, cache, key, order, leaf) };
     }
-    let w = first + farthest_bit(words, near % BLOCK);
+    // SAFETY: as above; the caller may write the tree.
+    unsafe {
+        set_leaf_witness(
+            mem,
+            cache,
+            order,
+            leaf,
+            first + farthest_bit(words, near % BLOCK),
+        )
+    };
+    Ok(())
+}
+
+/// Remembers word `w` of `leaf`, the chunk leaf of `order` in `cache`, as
+/// its witness: in `cache`, and in the leaf's word if the memory keeps
+/// leaf words, for the next delete that has to look the leaf up.
+///
+/// # Safety
+///
+/// `leaf` is a leaf of a valid tree for `mem` that the caller may write.
+#[inline(always)]
+unsafe fn set_leaf_witness<M: NodeMemory + ?Sized>(
+    mem: &M,
+    cache: &mut TableCache,
+    order: u32,
+    leaf: NonNull<RadixLeaf>,
+    w: usize,
+) {
     cache.set_witness(order, w);
-    Ok(Some(w))
+    if mem.has_leaf_words() {
+        // SAFETY: guaranteed by the caller.
+        if let Some(witness) = unsafe { mem.leaf_word(leaf) } {
+            witness.set(w);
+        }
+    }
 }
 
 /// For a reclaiming delete whose chunk leaf has neither a non-zero witness
 /// word nor a non-zero word among the eight around the deleted key's: finds
-/// the leaf a new witness and returns it, or frees the leaf (and the tables
-/// it empties) if it has no non-zero word left and returns `None`.
+/// the leaf a new witness, or frees it (and the tables it empties) if it has
+/// no non-zero word left.
 ///
 /// The new witness comes from [`nearest_nonzero_span_word`], which reads
 /// the fewest words to find the keys nearest to the deleted one, and from
@@ -1834,14 +1875,15 @@ unsafe fn rewitness_or_reclaim<M: NodeMemory + ?Sized>(
     key: u64,
     order: u32,
     leaf: NonNull<RadixLeaf>,
-) -> Result<Option<usize>, RadixError> {
+) -> Result<(), RadixError> {
     // SAFETY: the leaf is a node of the tree (caller).
     let Some(w) = (unsafe { nearest_nonzero_span_word(leaf, bitmap_index(key) / 64) }) else {
         // SAFETY: guaranteed by the caller; the leaf is empty.
-        return unsafe { reclaim_empty_leaf(mem, root, cache, key) }.map(|()| None);
+        return unsafe { reclaim_empty_leaf(mem, root, cache, key) };
     };
-    cache.set_witness(order, w);
-    Ok(Some(w))
+    // SAFETY: as above; the caller may write the tree.
+    unsafe { set_leaf_witness(mem, cache, order, leaf, w) };
+    Ok(())
 }
 
 /// Bit `i` set for each non-zero word `first + i` of the eight of `leaf`

@@ -18,7 +18,7 @@
 //! | 3 | `del_key_reclaim(key)` |
 //! | 4 | `walk`, optionally stopping after `n` keys or `n` nodes |
 //! | 5 | `destroy` + a fresh root (`alloc_root`) |
-//! | 6 | make allocation attempt `n % 4` from now fail; pages allocated from now on get no word outside them (`NodeMemory::node_word()`, where the tree counts table entries) if bit 2 of `n` is set, one if it is clear |
+//! | 6 | make allocation attempt `n % 4` from now fail; pages allocated from now on get no word outside them (`NodeMemory::node_word()`, where the tree counts table entries) if bit 2 of `n` is set, one if it is clear; the arena offers leaf words for witnesses (`NodeMemory::has_leaf_words()`) from now on if bit 3 is clear, none if it is set |
 //! | 7 | `contains_key(key)` |
 //!
 //! Every operation goes through one `TableCache` kept for the whole input,
@@ -615,6 +615,7 @@ macro_rules! fuzz_geometry {
                         6 => {
                             let b = inp.u8();
                             st.arena.keep_words(b & 4 == 0);
+                            st.arena.offer_leaf_words(b & 8 == 0);
                             let n = usize::from(b % 4);
                             st.arena.fail_nth_alloc(Some(n));
                             st.fail_at = Some(st.arena.attempts() + n);

@@ -60,6 +60,7 @@ pub struct Arena {
     quarantine: bool,
     free_log: Vec<u64>,
     no_words: bool,
+    no_leaf_words: bool,
 }
 
 /// What the [`Arena`] knows of a live page besides its memory.
@@ -85,6 +86,7 @@ impl Arena {
             quarantine: false,
             free_log: Vec::new(),
             no_words: false,
+            no_leaf_words: false,
         }
     }
 
@@ -124,6 +126,20 @@ impl Arena {
     /// memblock.
     pub fn keep_words(&mut self, keep: bool) {
         self.no_words = !keep;
+    }
+
+    /// Whether the tree may keep witnesses in its leaves' words (its
+    /// `NodeMemory::has_leaf_words()`): yes unless this was called with
+    /// `false`, which makes the arena take the kernel's paths, whose node
+    /// memory offers no leaf words. May change at any time: a leaf word is
+    /// only a hint.
+    pub fn offer_leaf_words(&mut self, offer: bool) {
+        self.no_leaf_words = !offer;
+    }
+
+    /// See [`Arena::offer_leaf_words`].
+    pub fn offers_leaf_words(&self) -> bool {
+        !self.no_leaf_words
     }
 
     /// The word kept outside the live page `p`, if it has one.
@@ -282,7 +298,7 @@ macro_rules! impl_node_memory {
             }
 
             fn has_leaf_words(&self) -> bool {
-                true
+                self.offers_leaf_words()
             }
         }
 

@@ -143,7 +143,8 @@ macro_rules! range_tests {
                 }
 
                 /// Ranges deleted with freeing in address order, in reverse
-                /// or in any order, several to a leaf: after each delete the
+                /// or in any order, several to a leaf, with the arena offering
+                /// leaf words for witnesses or not: after each delete the
                 /// tree holds the remaining ranges' keys in exactly the nodes
                 /// a tree built afresh from them has, so no leaf that
                 /// emptied is kept, and no node is read after it was freed.
@@ -153,6 +154,7 @@ macro_rules! range_tests {
                     shape in proptest::collection::vec((0u64..300, 1u64..400), 1..60),
                     order in 0u32..3,
                     seed in any::<u64>(),
+                    leaf_words in any::<bool>(),
                 ) {
                     let mut ranges = Vec::new();
                     let mut pfn = base;
@@ -178,6 +180,7 @@ macro_rules! range_tests {
                     let mut c = new_arena();
                     // A freed node must never be read again.
                     c.quarantine_freed_pages();
+                    c.offer_leaf_words(leaf_words);
                     let rc = alloc_root(&mut c).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                     let mut cache = TableCache::new();
                     for &(start, n) in &ranges {
@@ -214,7 +217,8 @@ macro_rules! range_tests {
                 /// Single keys of orders 0-3 over a few leaves, deleted with
                 /// freeing in address order, in reverse or shuffled, some as
                 /// one-chunk ranges through the same cache, on leaves with
-                /// and without node words: after each delete the tree has
+                /// and without words, and with the arena offering them as
+                /// leaf words or not: after each delete the tree has
                 /// exactly the nodes a tree built afresh from the keys left
                 /// has, so neither a witness from the cache nor one from a
                 /// leaf's node word keeps an emptied leaf, and no freed node
@@ -226,6 +230,7 @@ macro_rules! range_tests {
                     order in 0u32..3,
                     seed in any::<u64>(),
                     words in any::<bool>(),
+                    leaf_words in any::<bool>(),
                 ) {
                     let mut keys: Vec<(u64, bool)> = Vec::new();
                     for &(off, o, by_range) in &picks {
@@ -254,6 +259,7 @@ macro_rules! range_tests {
                     // A freed node must never be read again.
                     c.quarantine_freed_pages();
                     c.keep_words(words);
+                    c.offer_leaf_words(leaf_words);
                     let rc = alloc_root(&mut c).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                     let mut cache = TableCache::new();
                     for round in 0..2 {

@@ -50,6 +50,10 @@ enum Op {
     /// on, where the tree counts table entries; without, as for the kernel's
     /// memblock pages, the tree reads a table to see whether it emptied.
     KeepWords(bool),
+    /// Whether the arena offers leaf words from now on
+    /// (`Arena::offer_leaf_words()`): with them, reclaiming deletes keep
+    /// witnesses there; without, as for the kernel, they test the key's word.
+    LeafWords(bool),
 }
 
 macro_rules! tree_tests {
@@ -388,6 +392,7 @@ macro_rules! tree_tests {
                     1 => any::<usize>().prop_map(Op::WalkStopNode),
                     1 => Just(Op::Reinit),
                     1 => any::<bool>().prop_map(Op::KeepWords),
+                    1 => any::<bool>().prop_map(Op::LeafWords),
                 ]
             }
 
@@ -535,6 +540,7 @@ macro_rules! tree_tests {
                             touched.clear();
                         }
                         Op::KeepWords(keep) => arena.keep_words(*keep),
+                        Op::LeafWords(offer) => arena.offer_leaf_words(*offer),
                     }
                     // SAFETY: `root` is a valid tree in `arena`.
                     let wrong = unsafe { find_wrong_table_count(&arena, root) };
