@@ -144,10 +144,10 @@ pub trait NodeMemory {
     /// Only asked for if [`NodeMemory::has_leaf_words`]: a reclaiming delete
     /// (single key or range chunk) that does not find its leaf among the
     /// chunk leaves of its [`TableCache`], as in random order, asks for it
-    /// each time. The word
-    /// may be [`NodeMemory::node_word`] of the leaf. Any value is safe: the
-    /// tracker only reads the bitmap word it names, masked to the leaf, so
-    /// a word that nobody else writes suffices, and it need not be cleared.
+    /// each time. The word may be [`NodeMemory::node_word`] of the leaf. Any
+    /// value is safe: the tracker only reads the bitmap word it names,
+    /// masked to the leaf, so a word that nobody else writes suffices, and
+    /// it need not be cleared.
     ///
     /// # Safety
     ///
