@@ -568,6 +568,18 @@ struct FailingNodes {
     nodes: KernelNodes,
 }
 
+impl FailingNodes {
+    /// Node memory of this kernel in which no allocation fails yet.
+    fn new() -> Self {
+        Self {
+            allocs: 0,
+            fail_at: 0,
+            live: 0,
+            nodes: KernelNodes::new(),
+        }
+    }
+}
+
 impl NodeMemory for FailingNodes {
     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>> {
         self.allocs += 1;
@@ -721,12 +733,7 @@ mod alloc_failure {
     /// Adds needing 5, 3, 1 and 0 new nodes, each allocation failing in turn.
     #[test]
     fn every_allocation_point() -> Result {
-        let mut mem = FailingNodes {
-            allocs: 0,
-            fail_at: 0,
-            live: 0,
-            nodes: KernelNodes::new(),
-        };
+        let mut mem = FailingNodes::new();
         let root = kho_radix_tree::alloc_root(&mut mem).map_err(|_| ENOMEM)?;
         let k0 = key_of(0x4_0000, 0);
         // SAFETY: `root` is a fresh tree of `mem`, used only here.
@@ -1311,12 +1318,7 @@ const LEAVES: usize = 3;
 /// per leaf-sized block of pfns that still holds a key. `keys` lie in at
 /// most [`LEAVES`] consecutive blocks. Returns whether all checks held.
 fn reclaim_each_leaf_in_order(keys: &[u64]) -> Result<bool> {
-    let mut mem = FailingNodes {
-        allocs: 0,
-        fail_at: 0,
-        live: 0,
-        nodes: KernelNodes::new(),
-    };
+    let mut mem = FailingNodes::new();
     let root = kho_radix_tree::alloc_root(&mut mem).map_err(|_| ENOMEM)?;
     let mut cache = kho_radix_tree::TableCache::new();
     // Keys per leaf-sized block of pfns, from the lowest block of `keys`.

@@ -6,6 +6,24 @@
 
 use proptest::prelude::*;
 
+/// Leaves `v` as it is (`order` 0), reverses it (1) or shuffles it with
+/// `seed` (any other): Fisher-Yates with a xorshift generator.
+fn reorder<T>(v: &mut [T], order: u32, seed: u64) {
+    match order {
+        0 => {}
+        1 => v.reverse(),
+        _ => {
+            let mut x = seed | 1;
+            for i in (1..v.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                v.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+        }
+    }
+}
+
 /// Number of cases: `$PROPTEST_CASES` if set, else `default`.
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -163,20 +181,7 @@ macro_rules! range_tests {
                         pfn += gap + n;
                     }
                     let mut deletes: Vec<usize> = (0..ranges.len()).collect();
-                    match order {
-                        0 => {}
-                        1 => deletes.reverse(),
-                        _ => {
-                            // Fisher-Yates with a xorshift generator.
-                            let mut x = seed | 1;
-                            for i in (1..deletes.len()).rev() {
-                                x ^= x << 13;
-                                x ^= x >> 7;
-                                x ^= x << 17;
-                                deletes.swap(i, (x % (i as u64 + 1)) as usize);
-                            }
-                        }
-                    }
+                    reorder(&mut deletes, order, seed);
                     let mut c = new_arena();
                     // A freed node must never be read again.
                     c.quarantine_freed_pages();
@@ -241,20 +246,7 @@ macro_rules! range_tests {
                         }
                     }
                     keys.sort_unstable();
-                    match order {
-                        0 => {}
-                        1 => keys.reverse(),
-                        _ => {
-                            // Fisher-Yates with a xorshift generator.
-                            let mut x = seed | 1;
-                            for i in (1..keys.len()).rev() {
-                                x ^= x << 13;
-                                x ^= x >> 7;
-                                x ^= x << 17;
-                                keys.swap(i, (x % (i as u64 + 1)) as usize);
-                            }
-                        }
-                    }
+                    reorder(&mut keys, order, seed);
                     let mut c = new_arena();
                     // A freed node must never be read again.
                     c.quarantine_freed_pages();
