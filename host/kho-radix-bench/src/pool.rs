@@ -141,6 +141,23 @@ impl Pool {
         self.words.get(offset >> self.page_size.trailing_zeros())
     }
 
+    /// [`Pool::word`] of a page of the pool, with the page shift a constant
+    /// of the caller and no bounds check, as `virt_to_page()` has none: a
+    /// reclaiming delete in random order reads a leaf's word on most calls.
+    ///
+    /// # Safety
+    ///
+    /// `p` is a page of the region and `1 << page_shift` its page size.
+    #[inline(always)]
+    pub(crate) unsafe fn page_word(&self, p: NonNull<u8>, page_shift: u32) -> &Cell<usize> {
+        debug_assert_eq!(self.page_size, 1 << page_shift);
+        let offset = (p.as_ptr() as usize).wrapping_sub(self.region.base() as usize);
+        debug_assert!(offset >> page_shift < self.words.len());
+        // SAFETY: `p` is a page of the region (caller), which has one word
+        // per page (type invariant).
+        unsafe { self.words.get_unchecked(offset >> page_shift) }
+    }
+
     /// Returns a page to the pool.
     ///
     /// # Safety
@@ -204,7 +221,9 @@ macro_rules! impl_pool_node_memory {
                 leaf: NonNull<abi::RadixLeaf>,
             ) -> Option<&::std::cell::Cell<usize>> {
                 // The page's word, as for tables: a leaf is not a table.
-                self.word(leaf.cast())
+                // SAFETY: the caller passes a leaf of a tree whose nodes
+                // come from this pool (`alloc_node()`), so one of its pages.
+                Some(unsafe { self.page_word(leaf.cast(), PAGE_SHIFT) })
             }
 
             #[inline]
