@@ -460,10 +460,10 @@ impl TableCache {
             return None;
         }
         let leaf = self.leaf.get(slot).copied()?;
+        // Not `NonNull::new()`: its test, merged with the tag compare into
+        // one branch, took four more instructions on every delete.
         // SAFETY: by the invariant, a slot with a non-zero `leaf_tag`, as
-        // `leaf_tag(key)` is, holds a leaf, which is not null. Not
-        // `NonNull::new()`: its test, merged with the tag compare into one
-        // branch, took four more instructions on every delete.
+        // `leaf_tag(key)` is, holds a leaf, which is not null.
         Some(unsafe { NonNull::new_unchecked(leaf) })
     }
 
