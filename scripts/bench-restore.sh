@@ -60,9 +60,11 @@ minimum() { sort -n | head -n 1; }
 # run TRACKER PAGES STRIDE RUN: one boot; prints "blocks early walk total
 # validation" (validation: the Rust tracker's check of the incoming tree,
 # part of early; 0 for the C tracker, which has none).
-# Under TCG on a busy host the second kernel sometimes fails to calibrate
-# the TSC ("tsc: Unable to calibrate against PIT"); its early clock then
-# reads 0 and the boot is retried, up to 3 times.
+# Under TCG the second kernel sometimes fails to calibrate the TSC ("tsc:
+# Unable to calibrate against PIT"); its early clock then reads 0 and the
+# boot is retried, up to 3 times. qemu-kexec.sh passes the host's TSC
+# frequency (tsc_early_khz=, inherited by the second kernel), which avoids
+# the calibration where the host's TSC could be measured.
 run() {
 	local t=$1 k=$2 s=$3 n=$4 try
 	for try in 1 2 3; do

@@ -80,7 +80,7 @@ t_lint() {
 	echo "# checkpatch --strict: ${#p[@]} patches clean"
 	# The glue exports functions that are defined in the Rust object, so
 	# EXPORT_SYMBOL cannot follow its function there.
-	c=$(cd "$REPO_ROOT" && ls ./*.c selftests/init/*.c host/memblock-order/*.c)
+	c=$(cd "$REPO_ROOT" && ls ./*.c scripts/*.c selftests/init/*.c host/memblock-order/*.c)
 	(cd "$REPO_ROOT" && perl "$tree/scripts/checkpatch.pl" --strict --no-tree -q \
 		--ignore EXPORT_SYMBOL -f $c)
 	echo "# checkpatch --strict -f: $(wc -w <<<"$c") C files clean"
