@@ -198,6 +198,9 @@ impl KernelNodes {
     }
 }
 
+// `kho_radix_rs_alloc_nodes()` allocates a whole new branch in one call.
+const _: () = assert!(kho_radix_abi::TREE_MAX_DEPTH - 1 <= bindings::KHO_RADIX_RS_MAX_BULK);
+
 impl NodeMemory for KernelNodes {
     #[inline]
     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>> {
@@ -205,6 +208,26 @@ impl NodeMemory for KernelNodes {
         // up, which every caller allows (they hold the tree mutex, a sleeping
         // lock, or run in early boot).
         NonNull::new(unsafe { bindings::kho_radix_rs_alloc_node() }.cast())
+    }
+
+    // A new branch has at most `TREE_MAX_DEPTH - 1` nodes (see the
+    // assertion below).
+    fn alloc_nodes(&mut self, nodes: &mut [Option<NonNull<RadixNode>>]) -> bool {
+        let Ok(nr) = c_uint::try_from(nodes.len()) else {
+            return false;
+        };
+        // SAFETY: `nodes` is valid for writes of `nr` entries, and
+        // `Option<NonNull<T>>` has the layout of a nullable `*mut T`. The
+        // helper may sleep once slab is up, as `alloc_node()` may. It
+        // checks `nr` against the size of its page array, and all pages it
+        // stores come from `kho_radix_rs_alloc_node()` or are allocated as
+        // that function does, so `free_node()` frees them.
+        unsafe {
+            bindings::kho_radix_rs_alloc_nodes(
+                nodes.as_mut_ptr().cast::<*mut bindings::kho_radix_node>(),
+                nr,
+            )
+        }
     }
 
     #[inline]

@@ -38,6 +38,50 @@ __ref struct kho_radix_node *kho_radix_rs_alloc_node(void)
 }
 
 /**
+ * kho_radix_rs_alloc_nodes - Allocate zeroed pages for the nodes of a path.
+ * @nodes: Where to store the nodes; all %NULL on entry.
+ * @nr: How many, at most %KHO_RADIX_RS_MAX_BULK.
+ *
+ * A preserve whose key needs a new branch allocates all of its nodes at
+ * once: a new order's first key needs a table at every level and a leaf.
+ * Once the slab allocator is up, one alloc_pages_bulk() takes them from the
+ * per-CPU free lists under one lock instead of one get_zeroed_page() each;
+ * whatever it leaves unfilled comes from kho_radix_rs_alloc_node().
+ *
+ * All or nothing: on failure every page allocated here is freed again and
+ * @nodes is all %NULL.
+ *
+ * Context: May sleep once the slab allocator is available.
+ * Return: %true if all @nr nodes were allocated, %false otherwise.
+ */
+bool kho_radix_rs_alloc_nodes(struct kho_radix_node **nodes, unsigned int nr)
+{
+	struct page *pages[KHO_RADIX_RS_MAX_BULK] = {};
+	unsigned int i, got = 0;
+
+	if (WARN_ON_ONCE(nr > ARRAY_SIZE(pages)))
+		return false;
+	if (nr > 1 && slab_is_available())
+		got = alloc_pages_bulk(GFP_KERNEL | __GFP_ZERO, nr, pages);
+	for (i = 0; i < nr; i++) {
+		if (i < got)
+			nodes[i] = page_address(pages[i]);
+		else
+			nodes[i] = kho_radix_rs_alloc_node();
+		if (!nodes[i])
+			goto undo;
+	}
+	return true;
+
+undo:
+	while (i--) {
+		kho_radix_rs_free_node(nodes[i]);
+		nodes[i] = NULL;
+	}
+	return false;
+}
+
+/**
  * kho_radix_rs_free_node - Free a page returned by kho_radix_rs_alloc_node().
  * @node: The node to free.
  *

@@ -101,6 +101,32 @@ pub trait NodeMemory {
     /// allocation failure.
     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>>;
 
+    /// Allocates a node, as [`NodeMemory::alloc_node`] does, for each slot
+    /// of `nodes`, which are all `None`: all of them, or none.
+    ///
+    /// Returns `true` with every slot `Some`, or `false` with every slot
+    /// `None` and every node allocated here freed again. A new branch of
+    /// the tree takes all its nodes from one call, so that memory which
+    /// can hand out several pages at the price of one (the kernel's
+    /// `alloc_pages_bulk()`) does. The default calls `alloc_node()` for
+    /// each slot.
+    fn alloc_nodes(&mut self, nodes: &mut [Option<NonNull<RadixNode>>]) -> bool {
+        // `all()` stops at the first failure, leaving the slots after it
+        // `None`.
+        if nodes.iter_mut().all(|slot| {
+            *slot = self.alloc_node();
+            slot.is_some()
+        }) {
+            return true;
+        }
+        for node in nodes.iter_mut().filter_map(Option::take) {
+            // SAFETY: `node` came from `alloc_node()` above and nothing else
+            // has seen it.
+            unsafe { self.free_node(node) };
+        }
+        false
+    }
+
     /// Frees a node.
     ///
     /// # Safety
@@ -868,8 +894,9 @@ unsafe fn leaf_for_key<M: NodeMemory + ?Sized>(
 /// `level`, whose entry for `key` is zero, and returns the level-1 table and
 /// the new leaf.
 ///
-/// On allocation failure everything allocated by this call is freed and the
-/// tree is exactly as before.
+/// All nodes of the new branch come from one [`NodeMemory::alloc_nodes`]
+/// call before any is linked, so on allocation failure the tree is exactly
+/// as before and nothing needs undoing.
 ///
 /// # Safety
 ///
@@ -882,65 +909,63 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
     mut level: u32,
     key: u64,
 ) -> Result<(NonNull<RadixNode>, NonNull<RadixLeaf>), RadixError> {
-    // Nodes allocated by this call, for cleanup on failure: the one
-    // allocated at `level` (the child of the table at `level`) in
-    // `new_nodes[level]`, so no counter is needed.
-    let mut new_nodes: [Option<NonNull<RadixNode>>; DEPTH] = [None; DEPTH];
-    // Existing table, its level and the index where the new branch hangs.
-    let mut anchor: Option<(NonNull<RadixNode>, u32, usize)> = None;
+    // The new branch, one node per level below `level`, top down as C
+    // allocates them (so that a memory handing out addresses in order gives
+    // both trees the same): `branch[i]` becomes the child of the table at
+    // level `level - i`.
+    let mut branch: [Option<NonNull<RadixNode>>; DEPTH] = [None; DEPTH];
+    // `level <= TOP_LEVEL < DEPTH`, so this is never `None`.
+    let new_nodes = branch
+        .get_mut(..level as usize)
+        .ok_or(RadixError::NoMemory)?;
+    if !mem.alloc_nodes(new_nodes) {
+        return Err(RadixError::NoMemory);
+    }
+    // A node at physical address 0 cannot be linked: 0 marks an empty entry.
+    if new_nodes
+        .iter()
+        .flatten()
+        .any(|&new| mem.virt_to_phys(new) == 0)
+    {
+        for new in new_nodes.iter_mut().filter_map(Option::take) {
+            // SAFETY: `new` came from `mem.alloc_nodes()` above and is not
+            // linked anywhere.
+            unsafe { mem.free_node(new) };
+        }
+        return Err(RadixError::NoMemory);
+    }
+
     // The level-1 table of the path, once the loop gets there.
     let mut table = node;
-
-    while level > 0 {
+    let mut anchored = false;
+    // `alloc_nodes()` filled every slot, and there are `level` of them, so
+    // `level >= 1` in each round.
+    for &new in new_nodes.iter().flatten() {
         let idx = table_index(key, level);
-
-        let new = match mem.alloc_node() {
-            Some(new) => new,
-            None => {
-                // SAFETY: the nodes in `new_nodes` came from
-                // `mem.alloc_node()` in this call and `anchor` is the only
-                // link to them.
-                unsafe { undo_add(mem, &new_nodes, anchor) };
-                return Err(RadixError::NoMemory);
-            }
-        };
-        let phys = mem.virt_to_phys(new);
-        if phys == 0 {
-            // SAFETY: `new` was just allocated and is not linked anywhere.
-            unsafe { mem.free_node(new) };
-            // SAFETY: as above.
-            unsafe { undo_add(mem, &new_nodes, anchor) };
-            return Err(RadixError::NoMemory);
-        }
-
         // INVARIANT: `new` is zeroed, i.e. an empty table at `level - 1` (or
         // an empty leaf when `level == 1`), so linking it keeps the tree valid.
-        // SAFETY: `node` is the caller's table or one this call allocated
-        // and linked into the tree.
-        unsafe { write_entry(node, idx, phys) };
+        // SAFETY: `node` is the caller's table or one this call linked into
+        // the tree.
+        unsafe { write_entry(node, idx, mem.virt_to_phys(new)) };
         // One count update per table, as in the kernel each is a call: the
         // caller's table (not the root, whose count is never kept) has one
-        // entry more, a table this call allocated its first.
-        if anchor.is_none() {
-            anchor = Some((node, level, idx));
+        // entry more, a table this call linked its first.
+        if !anchored {
+            anchored = true;
             if level != TOP_LEVEL {
                 // SAFETY: as above.
                 unsafe { TableCount::linked(mem, node) };
             }
         } else {
-            // SAFETY: `node` came from `mem.alloc_node()` in this call, was
+            // SAFETY: `node` came from `mem.alloc_nodes()` in this call, was
             // zeroed and is linked into the tree; `idx` is its only entry.
             unsafe { TableCount::first_entry(mem, node) };
-        }
-        // `level <= TOP_LEVEL < DEPTH`, so the slot exists.
-        if let Some(slot) = new_nodes.get_mut(level as usize) {
-            *slot = Some(new);
         }
         if level == 1 {
             table = node;
         }
         node = new;
-        level -= 1;
+        level = level.wrapping_sub(1);
     }
 
     // `node` was reached from a level-1 entry of `table`, so it is a leaf.
@@ -1394,37 +1419,6 @@ unsafe fn find_chunk_leaf_uncached<M: NodeMemory + ?Sized>(
         }
     }
     Some(leaf)
-}
-
-/// Undoes a failed [`add_key`]: clears the anchor entry and frees the nodes
-/// of the new branch.
-///
-/// # Safety
-///
-/// `nodes` came from `mem.alloc_node()`, are linked only through `anchor`
-/// and each other, and `anchor` (if any) is a table of a valid tree at the
-/// level it gives.
-unsafe fn undo_add<M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    nodes: &[Option<NonNull<RadixNode>>],
-    anchor: Option<(NonNull<RadixNode>, u32, usize)>,
-) {
-    if let Some((node, level, idx)) = anchor {
-        // SAFETY: `node` is a table of the tree, guaranteed by the caller.
-        unsafe { write_entry(node, idx, 0) };
-        // Whether `node` emptied does not matter: it was there before. The
-        // root's count is never kept (see `grow_path()`), so do not ask for
-        // its word.
-        if level != TOP_LEVEL {
-            // SAFETY: as above.
-            unsafe { TableCount::unlinked(mem, node) };
-        }
-    }
-    for node in nodes.iter().flatten() {
-        // SAFETY: after clearing the anchor nothing outside `nodes` references
-        // them, and each is freed once.
-        unsafe { mem.free_node(*node) };
-    }
 }
 
 /// Path of a key: `path[l]` is the table at level `l` and the index taken
