@@ -1747,18 +1747,19 @@ unsafe fn del_key_reclaim_by_witness<M: NodeMemory + ?Sized>(
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
-    let order = KEY_LEAF_SLOT_ORDER;
-    if let Some(leaf) = cache.chunk_leaf(key, order) {
+    // Not the key's order: the slot single keys use (see the constant).
+    let slot_order = KEY_LEAF_SLOT_ORDER;
+    if let Some(leaf) = cache.chunk_leaf(key, slot_order) {
         // SAFETY: by the invariant of `cache`, which belongs to the tree
         // (caller), `leaf` is the leaf of `key`'s path.
         unsafe { clear_key_bit(leaf, key) };
         // SAFETY: as above; `read_word` masks the index.
-        if unsafe { read_word(leaf, cache.witness(order)) } != 0 {
+        if unsafe { read_word(leaf, cache.witness(slot_order)) } != 0 {
             return Ok(());
         }
         // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
-        // path and the chunk leaf of `order`.
-        return unsafe { rewitness_key_leaf(mem, root, cache, key, order, leaf) };
+        // path and the chunk leaf of `slot_order`.
+        return unsafe { rewitness_key_leaf(mem, root, cache, key, slot_order, leaf) };
     }
     // SAFETY: guaranteed by the caller; `key` is in range.
     let leaf = unsafe { leaf_to_clear(mem, root, cache, key) }.ok_or(RadixError::NotPresent)?;
@@ -1774,10 +1775,10 @@ unsafe fn del_key_reclaim_by_witness<M: NodeMemory + ?Sized>(
     if unsafe { read_word(leaf, witness.get()) } != 0 {
         return Ok(());
     }
-    cache.set_chunk_leaf(key, order, leaf);
+    cache.set_chunk_leaf(key, slot_order, leaf);
     // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s path
-    // and now the chunk leaf of `order`.
-    unsafe { rewitness_key_leaf(mem, root, cache, key, order, leaf) }
+    // and now the chunk leaf of `slot_order`.
+    unsafe { rewitness_key_leaf(mem, root, cache, key, slot_order, leaf) }
 }
 
 /// The order whose chunk-leaf slot of a [`TableCache`] single-key
