@@ -1159,6 +1159,50 @@ mod edge {
         Ok(())
     }
 
+    /// A branch from `kho_radix_rs_alloc_nodes()` (one `alloc_pages_bulk()`)
+    /// is as `alloc_node()` would give it: distinct, page-aligned pages at
+    /// non-zero physical addresses, all zero, even when the allocator hands
+    /// back pages that were just dirtied and freed.
+    #[test]
+    fn branch_pages_are_zeroed() -> Result {
+        let mut mem = KernelNodes::new();
+        let n = TREE_MAX_DEPTH as usize - 1;
+        let mut dirty = KVec::new();
+        for _ in 0..n {
+            dirty.push(mem.alloc_node().ok_or(ENOMEM)?, GFP_KERNEL)?;
+        }
+        for node in dirty.drain_all() {
+            // SAFETY: `node` came from `mem.alloc_node()`: a page nobody
+            // else uses, which is freed right after.
+            unsafe {
+                core::ptr::write_bytes(node.as_ptr().cast::<u8>(), 0xa5, PAGE_SIZE);
+                mem.free_node(node);
+            }
+        }
+        let mut branch = [None; TREE_MAX_DEPTH as usize];
+        let slots = branch.get_mut(..n).ok_or(EINVAL)?;
+        let mut ok = mem.alloc_nodes(slots);
+        for (i, node) in slots.iter().enumerate() {
+            let Some(node) = *node else {
+                ok = false;
+                continue;
+            };
+            ok &= node.as_ptr().addr() % PAGE_SIZE == 0 && mem.virt_to_phys(node) != 0;
+            ok &= slots.iter().skip(i + 1).all(|other| *other != Some(node));
+            // SAFETY: `node` is a page from `alloc_nodes()`, readable for
+            // `PAGE_SIZE` bytes and not written by anyone else.
+            let words = unsafe { core::slice::from_raw_parts(node.as_ptr().cast::<u64>(), WORDS) };
+            ok &= words.iter().all(|&w| w == 0);
+        }
+        for node in slots.iter_mut().filter_map(Option::take) {
+            // SAFETY: `node` came from `mem.alloc_nodes()`, which allocates
+            // as `alloc_node()` does, and is not used any more.
+            unsafe { mem.free_node(node) };
+        }
+        assert!(ok);
+        Ok(())
+    }
+
     #[test]
     fn too_wide_key_is_erange() -> Result {
         let ok = on_both(|t| {
