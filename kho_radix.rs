@@ -216,12 +216,11 @@ impl NodeMemory for KernelNodes {
         let Ok(nr) = c_uint::try_from(nodes.len()) else {
             return false;
         };
+        // Every page the helper stores is allocated as by
+        // `kho_radix_rs_alloc_node()`, so `free_node()` frees it.
         // SAFETY: `nodes` is valid for writes of `nr` entries, and
-        // `Option<NonNull<T>>` has the layout of a nullable `*mut T`. The
-        // helper may sleep once slab is up, as `alloc_node()` may. It
-        // checks `nr` against the size of its page array, and all pages it
-        // stores come from `kho_radix_rs_alloc_node()` or are allocated as
-        // that function does, so `free_node()` frees them.
+        // `Option<NonNull<T>>` has the layout of a nullable `*mut T`; the
+        // helper checks `nr` and may sleep, as `alloc_node()` may.
         unsafe {
             bindings::kho_radix_rs_alloc_nodes(
                 nodes.as_mut_ptr().cast::<*mut bindings::kho_radix_node>(),
