@@ -46,7 +46,10 @@ __ref struct kho_radix_node *kho_radix_rs_alloc_node(void)
  * once: a new order's first key needs a table at every level and a leaf.
  * Once the slab allocator is up, one alloc_pages_bulk() takes them from the
  * per-CPU free lists under one lock instead of one get_zeroed_page() each;
- * whatever it leaves unfilled comes from kho_radix_rs_alloc_node().
+ * whatever it leaves unfilled comes from kho_radix_rs_alloc_node(). Unlike
+ * get_zeroed_page(), alloc_pages_bulk() ignores the task's mempolicy and
+ * takes the local memory node's pages; no tree page is hot enough for its
+ * node to matter.
  *
  * All or nothing: on failure every page allocated here is freed again and
  * @nodes is all %NULL.
