@@ -119,11 +119,9 @@ pub trait NodeMemory {
         }) {
             return true;
         }
-        for node in nodes.iter_mut().filter_map(Option::take) {
-            // SAFETY: `node` came from `alloc_node()` above and nothing else
-            // has seen it.
-            unsafe { self.free_node(node) };
-        }
+        // SAFETY: the nodes in `nodes` came from `alloc_node()` above and
+        // nothing else has seen them.
+        unsafe { free_unlinked(self, nodes) };
         false
     }
 
@@ -196,6 +194,22 @@ pub trait NodeMemory {
     /// every such delete.
     fn has_leaf_words(&self) -> bool {
         false
+    }
+}
+
+/// Frees every node in `nodes` and leaves each slot `None`.
+///
+/// # Safety
+///
+/// Every node in `nodes` came from `mem.alloc_node()` or
+/// `mem.alloc_nodes()`, was not freed yet, and nothing references it.
+unsafe fn free_unlinked<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    nodes: &mut [Option<NonNull<RadixNode>>],
+) {
+    for node in nodes.iter_mut().filter_map(Option::take) {
+        // SAFETY: guaranteed by the caller; `take()` frees each once.
+        unsafe { mem.free_node(node) };
     }
 }
 
@@ -927,11 +941,9 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
         .flatten()
         .any(|&new| mem.virt_to_phys(new) == 0)
     {
-        for new in new_nodes.iter_mut().filter_map(Option::take) {
-            // SAFETY: `new` came from `mem.alloc_nodes()` above and is not
-            // linked anywhere.
-            unsafe { mem.free_node(new) };
-        }
+        // SAFETY: the nodes came from `mem.alloc_nodes()` above and are not
+        // linked anywhere.
+        unsafe { free_unlinked(mem, new_nodes) };
         return Err(RadixError::NoMemory);
     }
 
