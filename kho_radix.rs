@@ -210,8 +210,8 @@ impl NodeMemory for KernelNodes {
         NonNull::new(unsafe { bindings::kho_radix_rs_alloc_node() }.cast())
     }
 
-    // A new branch has at most `TREE_MAX_DEPTH - 1` nodes (see the
-    // assertion below).
+    // A new branch has at most `TREE_MAX_DEPTH - 1` nodes, which the
+    // helper takes (see the assertion above the `impl`).
     fn alloc_nodes(&mut self, nodes: &mut [Option<NonNull<RadixNode>>]) -> bool {
         let Ok(nr) = c_uint::try_from(nodes.len()) else {
             return false;

@@ -12,8 +12,9 @@
 # which Documentation/performance.rst quotes. KHO_BENCH_HOST_ARGS is passed
 # to the host benchmark (default --quick); see the three scripts for their
 # own settings (the restore runs 3 boots per case unless KHO_RESTORE_RUNS
-# says otherwise). Took 17 minutes on a warm cache at 61ef27c (2 CPUs),
-# most of it the restore step (a kernel build and 18 kexec runs).
+# says otherwise). Took 17 minutes on a warm cache at 61ef27c and 11 at
+# ff0dfa8 and 4955942 (2 CPUs), most of it the restore step (a kernel
+# build and 18 kexec runs).
 . "$(dirname "$0")/common.sh"
 
 out=$KHO_CACHE/bench

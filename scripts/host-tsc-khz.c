@@ -6,7 +6,8 @@
  * own calibration against the emulated PIT sometimes fails on a busy host:
  * the guest then marks its TSC unstable and local_clock() counts jiffies.
  *
- * Exits 1 (printing nothing) if no two readings agree to 0.1%.
+ * Exits 1 (printing nothing) if the median of five readings agrees with
+ * neither of its neighbours to 0.1%.
  */
 #include <stdio.h>
 #include <stdlib.h>
