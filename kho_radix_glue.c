@@ -10,6 +10,8 @@
  * module exports of the Rust functions.
  */
 
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
 #include <linux/export.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
@@ -17,6 +19,8 @@
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+
+#include "kho_radix_glue.h"
 
 /**
  * kho_radix_rs_alloc_node - Allocate a zeroed page for a radix tree node.
@@ -31,10 +35,36 @@
  */
 __ref struct kho_radix_node *kho_radix_rs_alloc_node(void)
 {
+	KUNIT_STATIC_STUB_REDIRECT(kho_radix_rs_alloc_node);
+
 	if (slab_is_available())
 		return (struct kho_radix_node *)get_zeroed_page(GFP_KERNEL);
 
 	return memblock_alloc(PAGE_SIZE, PAGE_SIZE);
+}
+
+/**
+ * kho_radix_rs_alloc_bulk - Allocate zeroed pages for nodes in one call.
+ * @nr: How many pages are wanted.
+ * @pages: Where to store them; all %NULL on entry.
+ *
+ * One alloc_pages_bulk() once the slab allocator is up and more than one page
+ * is wanted, nothing otherwise. The page allocator may fill fewer entries than
+ * asked for; kho_radix_rs_alloc_nodes() allocates the rest one by one. That
+ * is rare enough that its KUnit suite (kho_radix_glue_kunit.c) replaces this
+ * function to make it happen.
+ *
+ * Context: May sleep once the slab allocator is available.
+ * Return: How many pages were allocated, stored from @pages[0] on.
+ */
+VISIBLE_IF_KUNIT unsigned int kho_radix_rs_alloc_bulk(unsigned int nr,
+						      struct page **pages)
+{
+	KUNIT_STATIC_STUB_REDIRECT(kho_radix_rs_alloc_bulk, nr, pages);
+
+	if (nr < 2 || !slab_is_available())
+		return 0;
+	return alloc_pages_bulk(GFP_KERNEL | __GFP_ZERO, nr, pages);
 }
 
 /**
@@ -60,12 +90,11 @@ __ref struct kho_radix_node *kho_radix_rs_alloc_node(void)
 bool kho_radix_rs_alloc_nodes(struct kho_radix_node **nodes, unsigned int nr)
 {
 	struct page *pages[KHO_RADIX_RS_MAX_BULK] = {};
-	unsigned int i, got = 0;
+	unsigned int i, got;
 
 	if (WARN_ON_ONCE(nr > ARRAY_SIZE(pages)))
 		return false;
-	if (nr > 1 && slab_is_available())
-		got = alloc_pages_bulk(GFP_KERNEL | __GFP_ZERO, nr, pages);
+	got = kho_radix_rs_alloc_bulk(nr, pages);
 	for (i = 0; i < nr; i++) {
 		if (i < got)
 			nodes[i] = page_address(pages[i]);
@@ -93,6 +122,8 @@ undo:
  */
 __ref void kho_radix_rs_free_node(struct kho_radix_node *node)
 {
+	KUNIT_STATIC_STUB_REDIRECT(kho_radix_rs_free_node, node);
+
 	if (slab_is_available())
 		free_page((unsigned long)node);
 	else

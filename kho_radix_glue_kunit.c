@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit suite of kho_radix_glue.c: kho_radix_rs_alloc_nodes() when the bulk
+ * allocation comes back short
+ *
+ * kho_radix_rs_alloc_nodes() takes a new branch's pages from one bulk
+ * allocation and the rest, if the bulk allocation came back short, one by
+ * one; if one of those fails, it frees every page it has and fails as a
+ * whole. The page allocator rarely fills a bulk request only in part, and a
+ * GFP_KERNEL page allocation rarely fails, so static stubs stand in for both
+ * (KUNIT_STATIC_STUB_REDIRECT() in the glue): the bulk allocation hands out
+ * a chosen number of real pages, the page-by-page allocation fails after a
+ * chosen number of them, and every page is counted out and back in.
+ */
+
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <linux/gfp.h>
+#include <linux/kho_radix_tree.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+
+#include "kho_radix_glue.h"
+
+/**
+ * struct glue_alloc_plan - What the stubs hand out, and what they counted.
+ * @bulk_pages: Pages the bulk allocation fills at most.
+ * @node_allocs_left: Page-by-page allocations that succeed before one fails.
+ * @allocated: Pages either stub handed out.
+ * @freed: Pages given back through kho_radix_rs_free_node().
+ */
+struct glue_alloc_plan {
+	unsigned int bulk_pages;
+	unsigned int node_allocs_left;
+	unsigned int allocated;
+	unsigned int freed;
+};
+
+static struct glue_alloc_plan *current_plan(void)
+{
+	return kunit_get_current_test()->priv;
+}
+
+static unsigned int stub_alloc_bulk(unsigned int nr, struct page **pages)
+{
+	struct glue_alloc_plan *plan = current_plan();
+	unsigned int i;
+
+	for (i = 0; i < min(nr, plan->bulk_pages); i++) {
+		pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!pages[i])
+			break;
+		plan->allocated++;
+	}
+	return i;
+}
+
+static struct kho_radix_node *stub_alloc_node(void)
+{
+	struct glue_alloc_plan *plan = current_plan();
+	struct kho_radix_node *node;
+
+	if (!plan->node_allocs_left)
+		return NULL;
+	node = (struct kho_radix_node *)get_zeroed_page(GFP_KERNEL);
+	if (node) {
+		plan->node_allocs_left--;
+		plan->allocated++;
+	}
+	return node;
+}
+
+static void stub_free_node(struct kho_radix_node *node)
+{
+	current_plan()->freed++;
+	free_page((unsigned long)node);
+}
+
+static int glue_alloc_init(struct kunit *test)
+{
+	test->priv = kunit_kzalloc(test, sizeof(struct glue_alloc_plan),
+				   GFP_KERNEL);
+	if (!test->priv)
+		return -ENOMEM;
+	kunit_activate_static_stub(test, kho_radix_rs_alloc_bulk,
+				   stub_alloc_bulk);
+	kunit_activate_static_stub(test, kho_radix_rs_alloc_node,
+				   stub_alloc_node);
+	kunit_activate_static_stub(test, kho_radix_rs_free_node,
+				   stub_free_node);
+	return 0;
+}
+
+/*
+ * A branch of @nr nodes for which the bulk allocation fills @bulk < @nr
+ * pages and the page-by-page allocation fails after @left more: every page
+ * is freed again and @nodes is left all %NULL.
+ */
+static void check_alloc_fails(struct kunit *test, unsigned int nr,
+			      unsigned int bulk, unsigned int left)
+{
+	struct glue_alloc_plan *plan = test->priv;
+	struct kho_radix_node *nodes[KHO_RADIX_RS_MAX_BULK] = {};
+	unsigned int i;
+
+	*plan = (struct glue_alloc_plan) {
+		.bulk_pages = bulk,
+		.node_allocs_left = left,
+	};
+	KUNIT_EXPECT_FALSE_MSG(test, kho_radix_rs_alloc_nodes(nodes, nr),
+			       "nr %u bulk %u left %u", nr, bulk, left);
+	KUNIT_EXPECT_EQ_MSG(test, plan->allocated, bulk + left,
+			    "nr %u bulk %u left %u", nr, bulk, left);
+	KUNIT_EXPECT_EQ_MSG(test, plan->freed, plan->allocated,
+			    "nr %u bulk %u left %u", nr, bulk, left);
+	for (i = 0; i < nr; i++)
+		KUNIT_EXPECT_NULL_MSG(test, nodes[i], "nr %u bulk %u left %u",
+				      nr, bulk, left);
+}
+
+/* Every way the allocation of a branch can fail. */
+static void alloc_nodes_failure_frees_all(struct kunit *test)
+{
+	unsigned int nr, bulk, left;
+
+	for (nr = 1; nr <= KHO_RADIX_RS_MAX_BULK; nr++)
+		for (bulk = 0; bulk < nr; bulk++)
+			for (left = 0; bulk + left < nr; left++)
+				check_alloc_fails(test, nr, bulk, left);
+}
+
+/*
+ * A branch of @nr nodes for which the bulk allocation fills @bulk <= @nr
+ * pages and the page-by-page allocation the rest: @nr distinct,
+ * page-aligned, zeroed nodes.
+ */
+static void check_alloc_completes(struct kunit *test, unsigned int nr,
+				  unsigned int bulk)
+{
+	struct glue_alloc_plan *plan = test->priv;
+	struct kho_radix_node *nodes[KHO_RADIX_RS_MAX_BULK] = {};
+	unsigned int i, j;
+
+	*plan = (struct glue_alloc_plan) {
+		.bulk_pages = bulk,
+		.node_allocs_left = nr - bulk,
+	};
+	KUNIT_ASSERT_TRUE_MSG(test, kho_radix_rs_alloc_nodes(nodes, nr),
+			      "nr %u bulk %u", nr, bulk);
+	KUNIT_EXPECT_EQ(test, plan->allocated, nr);
+	KUNIT_EXPECT_EQ(test, plan->node_allocs_left, 0);
+	for (i = 0; i < nr; i++) {
+		KUNIT_EXPECT_NOT_NULL(test, nodes[i]);
+		if (!nodes[i])
+			continue;
+		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(nodes[i]));
+		KUNIT_EXPECT_TRUE(test, mem_is_zero(nodes[i], PAGE_SIZE));
+		for (j = 0; j < i; j++)
+			KUNIT_EXPECT_PTR_NE(test, nodes[i], nodes[j]);
+		kho_radix_rs_free_node(nodes[i]);
+	}
+	KUNIT_EXPECT_EQ(test, plan->freed, nr);
+}
+
+/* Every split of a branch between the two allocations that succeeds. */
+static void alloc_nodes_completes_short_bulk(struct kunit *test)
+{
+	unsigned int nr, bulk;
+
+	for (nr = 1; nr <= KHO_RADIX_RS_MAX_BULK; nr++)
+		for (bulk = 0; bulk <= nr; bulk++)
+			check_alloc_completes(test, nr, bulk);
+}
+
+static struct kunit_case kho_radix_glue_cases[] = {
+	KUNIT_CASE(alloc_nodes_failure_frees_all),
+	KUNIT_CASE(alloc_nodes_completes_short_bulk),
+	{}
+};
+
+static struct kunit_suite kho_radix_glue_suite = {
+	.name = "kho_radix_glue",
+	.init = glue_alloc_init,
+	.test_cases = kho_radix_glue_cases,
+};
+
+kunit_test_suite(kho_radix_glue_suite);
