@@ -64,15 +64,31 @@ cp "$work/initrd2" "$work/r1/initrd"
 mkcpio "$work/r1" "$work/initrd1"
 
 # The host's TSC frequency in kHz (see host-tsc-khz.c), or nothing if the
-# host's TSC is not constant or cannot be measured.
+# host's TSC is not constant or cannot be measured. It is measured once per
+# host boot (/proc/sys/kernel/random/boot_id), so that every guest of a run
+# is given the same frequency.
 host_tsc_khz() {
 	local bin=$KHO_CACHE/bin/host-tsc-khz src=$REPO_ROOT/scripts/host-tsc-khz.c
+	local boot_id cached khz
 	grep -m1 '^flags' /proc/cpuinfo | grep -qw constant_tsc || return 0
+	boot_id=$(tr -cd '0-9a-f-' </proc/sys/kernel/random/boot_id 2>/dev/null) || boot_id=
+	cached=$bin.${boot_id:-none}
 	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
 		mkdir -p "$(dirname "$bin")"
 		cc -O2 -o "$bin" "$src" || return 0
+		rm -f "$bin".*
 	fi
-	"$bin" || true
+	if [ -n "$boot_id" ] && [ -s "$cached" ]; then
+		cat "$cached"
+		return 0
+	fi
+	khz=$("$bin") || true
+	[ -n "$khz" ] || return 0
+	if [ -n "$boot_id" ]; then
+		rm -f "$bin".*
+		echo "$khz" >"$cached.$$" && mv -f "$cached.$$" "$cached"
+	fi
+	echo "$khz"
 }
 
 case ${QEMU_ACCEL:-tcg} in
