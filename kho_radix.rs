@@ -308,12 +308,12 @@ unsafe fn tree_lock<'a>(tree: *mut bindings::kho_radix_tree) -> &'a Lock<(), Mut
 }
 
 /// Holds the tree's mutex, taken through the kernel mutex backend, until
-/// dropped; for the per-page paths (add, delete, range add).
+/// dropped; for add, delete, the range calls and the walks.
 ///
 /// [`tree_lock`]`(tree).lock()` takes the same mutex the same way, but its
 /// guard also calls `lockdep_assert_held()` through an out-of-line C helper on
 /// every acquisition, which costs about as much as a whole table-cache hit.
-/// The cold paths (walk, destroy, statistics) use it.
+/// Destroy, the statistics and the benchmark's closure walk use it.
 ///
 /// # Invariants
 ///
