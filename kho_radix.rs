@@ -231,8 +231,10 @@ impl NodeMemory for KernelNodes {
 
     #[inline]
     unsafe fn free_node(&mut self, node: NonNull<RadixNode>) {
-        // SAFETY: By the safety requirements, `node` came from `alloc_node()`,
-        // i.e. from `kho_radix_rs_alloc_node()`, and is no longer used.
+        // SAFETY: By the safety requirements, `node` came from `alloc_node()`
+        // or `alloc_nodes()`, i.e. from `kho_radix_rs_alloc_node()` or
+        // `kho_radix_rs_alloc_nodes()`, whose pages `kho_radix_rs_free_node()`
+        // frees alike, and is no longer used.
         unsafe { bindings::kho_radix_rs_free_node(node.as_ptr().cast()) }
     }
 

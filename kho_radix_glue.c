@@ -114,8 +114,8 @@ undo:
 }
 
 /**
- * kho_radix_rs_free_node - Free a page returned by kho_radix_rs_alloc_node().
- * @node: The node to free.
+ * kho_radix_rs_free_node - Free a radix tree node page.
+ * @node: A page from kho_radix_rs_alloc_node() or kho_radix_rs_alloc_nodes().
  *
  * Uses the allocator that kho_radix_rs_alloc_node() would use at this point,
  * like the C tracker does.
@@ -144,8 +144,9 @@ __ref void kho_radix_rs_free_node(struct kho_radix_node *node)
  * kernel never sees it.
  *
  * Nodes from memblock (early boot, then PageReserved) get no word; the
- * tracker then reads the table instead. Called once per table the tracker
- * allocates or frees, so it is kept short: no virt_addr_valid() (which on
+ * tracker then reads the table instead. Called each time the tracker links a
+ * node into, or unlinks one from, a table other than the root, so it is kept
+ * short: no virt_addr_valid() (which on
  * x86 is a call that looks up the memory section).
  *
  * Return: &page->private of @node's page, or %NULL.

@@ -9,7 +9,7 @@
  *   order <n> <blocks>      one line per order that has preserved blocks
  *   preserved_pages <n>     pages covered by all preserved blocks
  *   preserved_bytes <n>
- *   tables <n>              intermediate nodes
+ *   tables <n>              table nodes, the root included
  *   leaves <n>              bitmap nodes
  *   metadata_bytes <n>      (tables + leaves) * PAGE_SIZE
  *

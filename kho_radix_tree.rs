@@ -24,6 +24,7 @@
 //! ```text
 //! pub trait NodeMemory {
 //!     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>>;
+//!     fn alloc_nodes(&mut self, nodes: &mut [Option<NonNull<RadixNode>>]) -> bool;
 //!     unsafe fn free_node(&mut self, node: NonNull<RadixNode>);
 //!     fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64;
 //!     fn phys_to_virt(&self, phys: u64) -> NonNull<RadixNode>;
@@ -77,8 +78,9 @@
 //!   walk callbacks do not touch the tree);
 //! - functions that free tree nodes ([`del_key_reclaim`], [`destroy`])
 //!   additionally need every node below the root, and for [`destroy`] the
-//!   root itself, to come from `mem.alloc_node()`. ([`add_key`] only ever
-//!   frees nodes it allocated itself in the same call.)
+//!   root itself, to come from `mem.alloc_node()` or `mem.alloc_nodes()`.
+//!   ([`add_key`] only ever frees nodes it allocated itself in the same
+//!   call.)
 //!
 //! A tree restored from the previous kernel is valid for reading once its
 //! pages are mapped; it only satisfies the last point if `mem` can free
@@ -90,9 +92,9 @@ use core::ptr::NonNull;
 
 /// Where tree nodes live.
 ///
-/// The kernel implements this with `get_zeroed_page()`/`memblock_alloc()` and
-/// `phys_to_virt()`/`virt_to_phys()`; the host tests with a simulated
-/// physical memory arena.
+/// The kernel implements this with `get_zeroed_page()`/`memblock_alloc()`,
+/// `alloc_pages_bulk()` for a new branch, and `phys_to_virt()`/
+/// `virt_to_phys()`; the host tests with a simulated physical memory arena.
 pub trait NodeMemory {
     /// Allocates one zeroed, page-aligned, page-sized node; `None` on failure.
     ///
@@ -129,8 +131,9 @@ pub trait NodeMemory {
     ///
     /// # Safety
     ///
-    /// `node` came from [`NodeMemory::alloc_node`] on `self`, was not freed
-    /// yet, and nothing references it any more.
+    /// `node` came from [`NodeMemory::alloc_node`] or
+    /// [`NodeMemory::alloc_nodes`] on `self`, was not freed yet, and nothing
+    /// references it any more.
     unsafe fn free_node(&mut self, node: NonNull<RadixNode>);
 
     /// Physical address of a node.
@@ -146,9 +149,9 @@ pub trait NodeMemory {
     /// keeps none for it (the default).
     ///
     /// The tracker keeps the number of non-zero entries of a table there (see
-    /// [`TableCount`]), so that a reclaiming delete knows a table emptied
-    /// without reading all of it. For a node from `alloc_node()` the word
-    /// must read 0 right after it, and nobody but the tracker may use it
+    /// `TableCount`), so that a reclaiming delete knows a table emptied
+    /// without reading all of it. For a node from `alloc_node()` or
+    /// `alloc_nodes()` the word must read 0 right after it, and nobody but the tracker may use it
     /// until `free_node()`; for any other node the result must be `None` or
     /// a word that nobody else uses. The next kernel never sees the word, as
     /// it is not part of the node.
@@ -231,7 +234,7 @@ impl TableCount {
     ///
     /// # Safety
     ///
-    /// `table` came from `mem.alloc_node()`, is linked into a valid tree for
+    /// `table` came from `mem.alloc_nodes()` or `mem.alloc_node()`, is linked into a valid tree for
     /// `mem` that the caller may write and has exactly one non-zero entry.
     unsafe fn first_entry<M: NodeMemory + ?Sized>(mem: &M, table: NonNull<RadixNode>) {
         // SAFETY: guaranteed by the caller.
@@ -364,7 +367,7 @@ const fn leaf_tag(key: u64) -> u64 {
 /// The cache is direct-mapped on the table's *prefix*, the key bits above
 /// the level-1 index (`key >> TABLE_PREFIX_SHIFT`), which names exactly one
 /// table of the tree: slot `(prefix + (prefix * M >> 59)) %
-/// TABLE_CACHE_SLOTS`, with `M` the [`TABLE_CACHE_SLOT_MULTIPLIER`]. The
+/// TABLE_CACHE_SLOTS`, with `M` the `TABLE_CACHE_SLOT_MULTIPLIER`. The
 /// order fixes the position of the prefix's top bit (see [`encode_key`]),
 /// and the product's top five bits differ for each position (a de Bruijn
 /// sequence), so each order's first table has a slot of its own and mixed
@@ -378,7 +381,7 @@ const fn leaf_tag(key: u64) -> u64 {
 /// hit is predictable, one compare finds the leaf, and it saves the slot
 /// hash and the load of the table entry. Single-key reclaiming deletes on
 /// memory with leaf words use them the same way, after a delete that had
-/// to search its leaf (see [`del_key_reclaim_by_witness`]); other
+/// to search its leaf (see `del_key_reclaim_by_witness`); other
 /// single-key calls do not.
 ///
 /// With each of those leaves the cache keeps a *witness*, the index of a
@@ -416,7 +419,7 @@ pub struct TableCache {
 
 /// Number of chunk leaves a [`TableCache`] remembers for the range functions:
 /// the last leaf of each order, in slot `order % LEAF_CACHE_SLOTS` (single-key
-/// reclaiming deletes use the last slot, see [`KEY_LEAF_SLOT_ORDER`]). A range of
+/// reclaiming deletes use the last slot, see `KEY_LEAF_SLOT_ORDER`). A range of
 /// fewer than 65536 pages has chunks of orders 0-15 only. With eight slots,
 /// the chunks of orders 8-10 of the in-kernel benchmark's ranges of up to
 /// 1024 pages evicted those of orders 0-2 in every range, and each eviction
@@ -760,9 +763,9 @@ unsafe fn node_is_empty<const HOME_ZERO: bool>(node: NonNull<RadixNode>, near: u
 
 /// Adds `key` to the tree (`kho_radix_add_key()`).
 ///
-/// Allocates the missing tables and leaf on the key's path. If any allocation
-/// fails, everything allocated by this call is freed and the entry that
-/// linked it is cleared again, so the tree is exactly as before.
+/// Allocates the missing tables and leaf on the key's path, all before any of
+/// them is linked: if an allocation fails, the nodes this call allocated are
+/// freed unlinked, so the tree is exactly as before.
 ///
 /// Returns [`RadixError::Range`] for keys wider than [`KEY_WIDTH`] and
 /// [`RadixError::NoMemory`] on allocation failure.
@@ -1141,7 +1144,8 @@ fn range_key(pfn: u64, order: u32, keys_fit: bool) -> Option<u64> {
 /// # Safety
 ///
 /// As for [`del_key_reclaim`] (a valid tree for `mem` whose nodes below the
-/// root all come from `mem.alloc_node()`), and `cache` belongs to the tree.
+/// root all come from `mem.alloc_node()` or `mem.alloc_nodes()`), and `cache`
+/// belongs to the tree.
 pub unsafe fn add_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
@@ -1634,7 +1638,7 @@ unsafe fn leaf_to_clear<M: NodeMemory + ?Sized>(
 /// # Safety
 ///
 /// `root` is a valid tree for `mem` whose nodes below the root all come from
-/// `mem.alloc_node()` (see the module documentation).
+/// `mem.alloc_node()` or `mem.alloc_nodes()` (see the module documentation).
 pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
@@ -1649,8 +1653,8 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
 ///
 /// How it learns whether the leaf emptied depends on the memory: with leaf
 /// words ([`NodeMemory::has_leaf_words`]) from witnesses, see
-/// [`del_key_reclaim_by_witness`]; otherwise from the key's word, see
-/// [`del_key_reclaim_by_word`].
+/// `del_key_reclaim_by_witness`; otherwise from the key's word, see
+/// `del_key_reclaim_by_word`.
 ///
 /// # Safety
 ///
@@ -2126,7 +2130,7 @@ unsafe fn reclaim_empty_leaf<M: NodeMemory + ?Sized>(
             cache.forget(key, child);
         }
         // SAFETY: `child` is below the root, so it came from
-        // `mem.alloc_node()`; its only link was just cleared and `cache` no
+        // `mem.alloc_node()` or `mem.alloc_nodes()`; its only link was just cleared and `cache` no
         // longer holds it.
         unsafe { mem.free_node(child) };
         if level == TOP_LEVEL {
@@ -2709,7 +2713,8 @@ pub unsafe fn find_wrong_table_count<M: NodeMemory + ?Sized>(
 /// # Safety
 ///
 /// `root` is a valid tree for `mem` whose nodes, root included, all come from
-/// `mem.alloc_node()`; nothing uses the tree afterwards.
+/// `mem.alloc_node()` or `mem.alloc_nodes()`; nothing uses the tree
+/// afterwards.
 pub unsafe fn destroy<M: NodeMemory + ?Sized>(mem: &mut M, root: NonNull<RadixNode>) {
     // INVARIANT: `stack[l]` for `level <= l <= TOP_LEVEL` is the table at
     // level `l` being emptied and the next index to look at.
