@@ -232,9 +232,8 @@ impl NodeMemory for KernelNodes {
     #[inline]
     unsafe fn free_node(&mut self, node: NonNull<RadixNode>) {
         // SAFETY: By the safety requirements, `node` came from `alloc_node()`
-        // or `alloc_nodes()`, i.e. from `kho_radix_rs_alloc_node()` or
-        // `kho_radix_rs_alloc_nodes()`, whose pages `kho_radix_rs_free_node()`
-        // frees alike, and is no longer used.
+        // or `alloc_nodes()`, whose glue pages `kho_radix_rs_free_node()`
+        // frees, and is no longer used.
         unsafe { bindings::kho_radix_rs_free_node(node.as_ptr().cast()) }
     }
 
