@@ -146,8 +146,8 @@ __ref void kho_radix_rs_free_node(struct kho_radix_node *node)
  * Nodes from memblock (early boot, then PageReserved) get no word; the
  * tracker then reads the table instead. Called each time the tracker links a
  * node into, or unlinks one from, a table other than the root, so it is kept
- * short: no virt_addr_valid() (which on
- * x86 is a call that looks up the memory section).
+ * short: no virt_addr_valid() (which on x86 is a call that looks up the
+ * memory section).
  *
  * Return: &page->private of @node's page, or %NULL.
  */

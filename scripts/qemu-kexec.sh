@@ -84,10 +84,8 @@ host_tsc_khz() {
 	fi
 	khz=$("$bin") || true
 	[ -n "$khz" ] || return 0
-	if [ -n "$boot_id" ]; then
-		rm -f "$bin".*
-		echo "$khz" >"$cached.$$" && mv -f "$cached.$$" "$cached"
-	fi
+	# One small file per host boot; a rebuild of the tool removes them all.
+	[ -z "$boot_id" ] || { echo "$khz" >"$cached.$$" && mv -f "$cached.$$" "$cached"; }
 	echo "$khz"
 }
 
