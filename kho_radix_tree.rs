@@ -151,10 +151,10 @@ pub trait NodeMemory {
     /// The tracker keeps the number of non-zero entries of a table there (see
     /// `TableCount`), so that a reclaiming delete knows a table emptied
     /// without reading all of it. For a node from `alloc_node()` or
-    /// `alloc_nodes()` the word must read 0 right after it, and nobody but the tracker may use it
-    /// until `free_node()`; for any other node the result must be `None` or
-    /// a word that nobody else uses. The next kernel never sees the word, as
-    /// it is not part of the node.
+    /// `alloc_nodes()` the word must read 0 right after it, and nobody but
+    /// the tracker may use it until `free_node()`; for any other node the
+    /// result must be `None` or a word that nobody else uses. The next kernel
+    /// never sees the word, as it is not part of the node.
     ///
     /// # Safety
     ///
@@ -234,8 +234,9 @@ impl TableCount {
     ///
     /// # Safety
     ///
-    /// `table` came from `mem.alloc_nodes()` or `mem.alloc_node()`, is linked into a valid tree for
-    /// `mem` that the caller may write and has exactly one non-zero entry.
+    /// `table` came from `mem.alloc_nodes()` or `mem.alloc_node()`, is linked
+    /// into a valid tree for `mem` that the caller may write and has exactly
+    /// one non-zero entry.
     unsafe fn first_entry<M: NodeMemory + ?Sized>(mem: &M, table: NonNull<RadixNode>) {
         // SAFETY: guaranteed by the caller.
         if let Some(word) = unsafe { mem.node_word(table) } {
@@ -2130,8 +2131,8 @@ unsafe fn reclaim_empty_leaf<M: NodeMemory + ?Sized>(
             cache.forget(key, child);
         }
         // SAFETY: `child` is below the root, so it came from
-        // `mem.alloc_node()` or `mem.alloc_nodes()`; its only link was just cleared and `cache` no
-        // longer holds it.
+        // `mem.alloc_node()` or `mem.alloc_nodes()`; its only link was just
+        // cleared and `cache` no longer holds it.
         unsafe { mem.free_node(child) };
         if level == TOP_LEVEL {
             // The root stays, and its count is not kept.
