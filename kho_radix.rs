@@ -64,13 +64,14 @@ const __LOG_PREFIX: &[u8] = b"KHO\0";
 /// log2 of the page size: the node size and the key encoding depend on it.
 const PAGE_SHIFT: u32 = bindings::PAGE_SHIFT;
 
-// Both modules are shared verbatim with the host tests, which use all of
-// their `pub` API; the kernel only needs part of it.
+// These modules are shared verbatim with the host tests, which use all of
+// their `pub` API; the kernel only needs part of it (and of the tree API
+// that kho_radix_tree.rs re-exports from its own modules).
 #[allow(dead_code, unreachable_pub)]
 mod kho_radix_abi;
 #[cfg(CONFIG_KEXEC_HANDOVER_RADIX_RUST_KUNIT)]
 mod kho_radix_kunit;
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, unused_imports)]
 mod kho_radix_tree;
 #[allow(dead_code, unreachable_pub)]
 mod kho_radix_validate;

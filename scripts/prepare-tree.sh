@@ -52,6 +52,7 @@ mkdir -p "$dest"
 rsync -rc --delete \
 	--include=/Kconfig --include=/Makefile --include='/*.rs' \
 	--include='/*.c' --include='/*.h' \
+	--include=/kho_radix_tree/ --include='/kho_radix_tree/*.rs' \
 	--include=/selftests/ --include='/selftests/kernel/***' --exclude='*' \
 	"$REPO_ROOT/" "$dest/"
 echo "$tree"

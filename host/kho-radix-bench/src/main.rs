@@ -324,7 +324,7 @@ impl FlatBitmaps {
     }
 
     /// Sets the bit of each chunk of `pfn..end_pfn`, found as
-    /// `RangeChunks` in `kho_radix_tree.rs` finds them: the set bits of
+    /// `RangeChunks` in `kho_radix_tree/range.rs` finds them: the set bits of
     /// `mid - pfn` upwards, then those of `end_pfn - mid` downwards.
     #[inline(always)]
     fn set_range(&mut self, mut pfn: u64, end_pfn: u64) {

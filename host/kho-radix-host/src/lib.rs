@@ -2,9 +2,10 @@
 
 //! Host build of the KHO radix tree core.
 //!
-//! Compiles `kho_radix_abi.rs` and `kho_radix_tree.rs` from the repository
-//! root once per page size ([`geom4k`], [`geom16k`], [`geom64k`]); each module
-//! defines the `PAGE_SHIFT` the ABI file reads as `super::PAGE_SHIFT`.
+//! Compiles `kho_radix_abi.rs` and `kho_radix_tree.rs` (with its modules in
+//! `kho_radix_tree/`) from the repository root once per page size
+//! ([`geom4k`], [`geom16k`], [`geom64k`]); each module defines the
+//! `PAGE_SHIFT` the ABI file reads as `super::PAGE_SHIFT`.
 //! [`Arena`] simulates physical memory for the tree nodes: page-aligned pages
 //! with fake physical addresses, leak tracking and fault injection.
 

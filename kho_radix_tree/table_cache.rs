@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The cache of level-1 tables and chunk leaves that lets most keys
+//! skip the descent from the root.
+
+use super::*;
+
+/// Number of level-1 tables a [`TableCache`] remembers: 512 bytes per tree,
+/// 896 with the chunk leaves and their witnesses (C keeps a tree on the
+/// stack in `kho_extend_scratch()`, so not much more).
+pub const TABLE_CACHE_SLOTS: usize = 32;
+
+/// Multiplier of the slot hash of [`TableCache`]: a de Bruijn sequence of
+/// order 5 (`0x077cb531`) in the top half, so that the top five bits of
+/// `(1 << b) * TABLE_CACHE_SLOT_MULTIPLIER` differ for each `b` below 32.
+const TABLE_CACHE_SLOT_MULTIPLIER: u64 = 0x077c_b531 << 32;
+
+/// Keys with equal bits from here up have their leaves in one level-1 table.
+const TABLE_PREFIX_SHIFT: u32 = BITMAP_SIZE_LOG2 + TABLE_SIZE_LOG2;
+
+/// The tag of `key`'s leaf in the chunk leaves of a [`TableCache`]: the
+/// complement of `key >> BITMAP_SIZE_LOG2`, never zero (its top
+/// `BITMAP_SIZE_LOG2` bits are set), so that a zero tag marks an empty
+/// slot and all zeroes stays the empty cache.
+#[inline(always)]
+const fn leaf_tag(key: u64) -> u64 {
+    !(key >> BITMAP_SIZE_LOG2)
+}
+
+/// The level-1 tables used last, so that most keys skip the descent.
+///
+/// A level-1 table points at the leaves of [`TABLE_ENTRIES`] consecutive
+/// ranges of [`BITMAP_BITS`] keys of one order: with 4 KiB pages, the
+/// order-0 pages of 64 GiB. So pages preserved one after the other, and
+/// pages preserved in random order over any realistic range, find their
+/// leaf from a cached table: one compare and one load of the table entry
+/// instead of `TREE_MAX_DEPTH - 1` dependent loads. Caching the tables
+/// rather than the leaves keeps the branch on the hit predictable: a cache
+/// of 32 leaves, in random order over 128 leaves, hit a quarter of the
+/// time, unpredictably, and the mispredicted branch made random deletes
+/// slower than C's full descent on real hardware.
+///
+/// The cache is direct-mapped on the table's *prefix*, the key bits above
+/// the level-1 index (`key >> TABLE_PREFIX_SHIFT`), which names exactly one
+/// table of the tree: slot `(prefix + (prefix * M >> 59)) %
+/// TABLE_CACHE_SLOTS`, with `M` the `TABLE_CACHE_SLOT_MULTIPLIER`. The
+/// order fixes the position of the prefix's top bit (see [`encode_key`]),
+/// and the product's top five bits differ for each position (a de Bruijn
+/// sequence), so each order's first table has a slot of its own and mixed
+/// orders stay cached too; the next tables of an order take the slots after
+/// it.
+///
+/// The range functions ([`add_pfn_range`], [`del_pfn_range`]) also keep the
+/// leaf they used last for each order: the chunks of a range have one order
+/// each, so each lands in a leaf of its own, and from one range to the next
+/// the chunks of an order move through that leaf in address order. Their
+/// hit is predictable, one compare finds the leaf, and it saves the slot
+/// hash and the load of the table entry. Single-key reclaiming deletes on
+/// memory with leaf words use them the same way, after a delete that had
+/// to search its leaf (see `del_key_reclaim_by_witness`); other
+/// single-key calls do not.
+///
+/// With each of those leaves the cache keeps a *witness*, the index of a
+/// word of the leaf last seen non-zero. While that word is non-zero the leaf
+/// cannot have emptied, so a range delete that frees empty nodes reads one
+/// word, mostly in the cache, after each chunk, instead of the eight around
+/// the chunk's own, which it has just written and the processor may still
+/// be fetching (see [`del_pfn_range_reclaim`]). The witness is only a hint:
+/// any index is safe to read, and a zero word makes the delete find a new
+/// one, in the eight words around the chunk's or else by searching the
+/// leaf (`rewitness_or_reclaim()`), which also finds it empty.
+///
+/// The layout is the C `struct kho_radix_table_cache` that the kernel keeps
+/// in `struct kho_radix_tree`, under the tree lock; all zeroes is the empty
+/// cache.
+///
+/// # Invariants
+///
+/// A cache belongs to one tree. Each slot whose `table` is not null holds
+/// the level-1 table on the path of the keys `k` with
+/// `k >> TABLE_PREFIX_SHIFT == prefix`, in the slot of that prefix. Each
+/// slot whose `leaf_tag` is not zero holds the leaf, not null, of the keys
+/// `k` with `leaf_tag(k) == leaf_tag`, and a slot with a null `leaf` has a
+/// zero `leaf_tag`. The tree functions keep this when
+/// they free tables and leaves; whoever replaces or destroys the tree must
+/// [`clear`](TableCache::clear) its cache.
+#[repr(C)]
+pub struct TableCache {
+    prefix: [u64; TABLE_CACHE_SLOTS],
+    table: [*mut RadixNode; TABLE_CACHE_SLOTS],
+    leaf_tag: [u64; LEAF_CACHE_SLOTS],
+    leaf: [*mut RadixLeaf; LEAF_CACHE_SLOTS],
+    leaf_witness: [usize; LEAF_CACHE_SLOTS],
+}
+
+/// Number of chunk leaves a [`TableCache`] remembers for the range functions:
+/// the last leaf of each order, in slot `order % LEAF_CACHE_SLOTS` (single-key
+/// reclaiming deletes use the last slot, see `KEY_LEAF_SLOT_ORDER`). A range of
+/// fewer than 65536 pages has chunks of orders 0-15 only. With eight slots,
+/// the chunks of orders 8-10 of the in-kernel benchmark's ranges of up to
+/// 1024 pages evicted those of orders 0-2 in every range, and each eviction
+/// restarted the evicted leaf's witness from a word about to be cleared,
+/// so that the next chunk looked at the whole leaf: the range unpreserve
+/// went from 0.74 to 1.10 of C at 65536 pages under TCG.
+pub const LEAF_CACHE_SLOTS: usize = 16;
+
+impl TableCache {
+    /// An empty cache.
+    pub const fn new() -> Self {
+        Self {
+            prefix: [0; TABLE_CACHE_SLOTS],
+            table: [core::ptr::null_mut(); TABLE_CACHE_SLOTS],
+            leaf_tag: [0; LEAF_CACHE_SLOTS],
+            leaf: [core::ptr::null_mut(); LEAF_CACHE_SLOTS],
+            leaf_witness: [0; LEAF_CACHE_SLOTS],
+        }
+    }
+
+    /// Forgets every table, for a tree that is replaced or destroyed.
+    pub fn clear(&mut self) {
+        *self = Self::new();
+    }
+
+    /// The slot of the table of prefix `prefix`.
+    ///
+    /// A multiply, not `prefix.leading_zeros()`: without LZCNT, which the
+    /// kernel cannot assume on x86-64, that is a BSR, slow on the AMD host
+    /// of the benchmark. With the multiply, random-order deletes with
+    /// freeing went from 1.50 to 1.30 of C at 64 KiB pages there, and
+    /// preserves in address order from 0.38 to 0.22 at 4 KiB.
+    #[inline(always)]
+    fn slot(prefix: u64) -> usize {
+        let order_offset = prefix.wrapping_mul(TABLE_CACHE_SLOT_MULTIPLIER) >> 59;
+        (prefix.wrapping_add(order_offset) % TABLE_CACHE_SLOTS as u64) as usize
+    }
+
+    /// The leaf of `key`'s path, if its level-1 table is cached and the leaf
+    /// exists.
+    ///
+    /// # Safety
+    ///
+    /// The cache belongs to a valid tree for `mem`.
+    #[inline]
+    pub(super) unsafe fn leaf<M: NodeMemory + ?Sized>(
+        &self,
+        mem: &M,
+        key: u64,
+    ) -> Option<NonNull<RadixLeaf>> {
+        let prefix = key >> TABLE_PREFIX_SHIFT;
+        let slot = Self::slot(prefix);
+        let table = match (self.prefix.get(slot), self.table.get(slot)) {
+            (Some(&cached), Some(&table)) if cached == prefix => NonNull::new(table)?,
+            _ => return None,
+        };
+        // SAFETY: by the invariant, `table` is the level-1 table of `key`'s
+        // path in the cache's tree, which is valid (guaranteed by the caller).
+        let entry = unsafe { read_entry(table, table_index(key, 1)) };
+        // An entry of a level-1 table is a leaf.
+        (entry != 0).then(|| mem.phys_to_virt(entry).cast())
+    }
+
+    /// Remembers `table` as the level-1 table of `key`'s path.
+    #[inline]
+    pub(super) fn set(&mut self, key: u64, table: NonNull<RadixNode>) {
+        let prefix = key >> TABLE_PREFIX_SHIFT;
+        let slot = Self::slot(prefix);
+        if let (Some(cached_prefix), Some(cached)) =
+            (self.prefix.get_mut(slot), self.table.get_mut(slot))
+        {
+            // INVARIANT: the caller passes the level-1 table of `key`'s path,
+            // which goes to the slot of its prefix.
+            *cached_prefix = prefix;
+            *cached = table.as_ptr();
+        }
+    }
+
+    /// The leaf of the chunk `key` of order `order`, if the range functions
+    /// used it last for that order (empty slots hold a null leaf).
+    #[inline(always)]
+    pub(super) fn chunk_leaf(&self, key: u64, order: u32) -> Option<NonNull<RadixLeaf>> {
+        let slot = order as usize % LEAF_CACHE_SLOTS;
+        if self.leaf_tag.get(slot) != Some(&leaf_tag(key)) {
+            return None;
+        }
+        let leaf = self.leaf.get(slot).copied()?;
+        // Not `NonNull::new()`: its test, merged with the tag compare into
+        // one branch, took four more instructions on every delete.
+        // SAFETY: by the invariant, a slot with a non-zero `leaf_tag`, as
+        // `leaf_tag(key)` is, holds a leaf, which is not null.
+        Some(unsafe { NonNull::new_unchecked(leaf) })
+    }
+
+    /// Remembers `leaf`, the leaf of `key`'s path, as the chunk leaf of
+    /// order `order`, with `key`'s word as its witness: after an add that
+    /// word holds the key, so a later range delete starts from a good one;
+    /// a reclaiming delete that has just cleared the key replaces it at
+    /// once from the words around it (see [`del_pfn_range_reclaim`]).
+    #[inline(always)]
+    pub(super) fn set_chunk_leaf(&mut self, key: u64, order: u32, leaf: NonNull<RadixLeaf>) {
+        let slot = order as usize % LEAF_CACHE_SLOTS;
+        if let (Some(tag), Some(cached)) = (self.leaf_tag.get_mut(slot), self.leaf.get_mut(slot)) {
+            // INVARIANT: the caller passes the leaf of `key`'s path, which
+            // is not null, and the tag of `key`.
+            *tag = leaf_tag(key);
+            *cached = leaf.as_ptr();
+        }
+        self.set_witness(order, bitmap_index(key) / 64);
+    }
+
+    /// The word of the chunk leaf of order `order` that was last seen
+    /// non-zero: a hint, any word index is safe to read.
+    #[inline(always)]
+    pub(super) fn witness(&self, order: u32) -> usize {
+        let slot = order as usize % LEAF_CACHE_SLOTS;
+        self.leaf_witness.get(slot).copied().unwrap_or(0) % BITMAP_WORDS
+    }
+
+    /// Remembers word `w` of the chunk leaf of order `order` as non-zero.
+    #[inline(always)]
+    pub(super) fn set_witness(&mut self, order: u32, w: usize) {
+        let slot = order as usize % LEAF_CACHE_SLOTS;
+        if let Some(witness) = self.leaf_witness.get_mut(slot) {
+            *witness = w;
+        }
+    }
+
+    /// Forgets `leaf`, which is about to be freed. Rare enough (a leaf
+    /// emptied) to look at every slot rather than work out the order's.
+    pub(super) fn forget_leaf(&mut self, leaf: NonNull<RadixLeaf>) {
+        for (tag, cached) in self.leaf_tag.iter_mut().zip(self.leaf.iter_mut()) {
+            if *cached == leaf.as_ptr() {
+                // INVARIANT: an empty slot, with a zero tag, describes
+                // nothing.
+                *tag = 0;
+                *cached = core::ptr::null_mut();
+            }
+        }
+    }
+
+    /// Forgets `table`, the level-1 table of `key`'s path, which is about to
+    /// be freed. A table has one prefix, so it can only sit in that slot.
+    pub(super) fn forget(&mut self, key: u64, table: NonNull<RadixNode>) {
+        let slot = Self::slot(key >> TABLE_PREFIX_SHIFT);
+        if let Some(cached) = self.table.get_mut(slot) {
+            if *cached == table.as_ptr() {
+                // INVARIANT: an empty slot describes nothing.
+                *cached = core::ptr::null_mut();
+            }
+        }
+    }
+}
+
+impl Default for TableCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
