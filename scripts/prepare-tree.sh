@@ -53,6 +53,7 @@ rsync -rc --delete \
 	--include=/Kconfig --include=/Makefile --include='/*.rs' \
 	--include='/*.c' --include='/*.h' \
 	--include=/kho_radix_tree/ --include='/kho_radix_tree/*.rs' \
+	--include=/kho_radix_kunit/ --include='/kho_radix_kunit/*.rs' \
 	--include=/selftests/ --include='/selftests/kernel/***' --exclude='*' \
 	"$REPO_ROOT/" "$dest/"
 echo "$tree"
