@@ -11,6 +11,11 @@
  * (KUNIT_STATIC_STUB_REDIRECT() in the glue): the bulk allocation hands out
  * a chosen number of real pages, the page-by-page allocation fails after a
  * chosen number of them, and every page is counted out and back in.
+ *
+ * A second suite checks that the nodes the Rust tracker frees leave the
+ * direct map at once, which debug_pagealloc does in the test kernel
+ * (configs/rust-tracker.config): that is what makes any use of a freed node
+ * in the other suites and boots a page fault instead of a silent read.
  */
 
 #include <kunit/static_stub.h>
@@ -19,6 +24,7 @@
 #include <linux/kho_radix_tree.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/set_memory.h>
 
 #include "kho_radix_glue.h"
 
@@ -184,4 +190,107 @@ static struct kunit_suite kho_radix_glue_suite = {
 	.test_cases = kho_radix_glue_cases,
 };
 
-kunit_test_suite(kho_radix_glue_suite);
+/**
+ * struct glue_free_count - What the free stub of the unmap suite saw.
+ * @freed: Nodes freed.
+ * @still_mapped: Of those, nodes still in the direct map right after.
+ */
+struct glue_free_count {
+	unsigned int freed;
+	unsigned int still_mapped;
+};
+
+/*
+ * Frees @node for real and looks up its direct-map entry before anything
+ * else can run on this CPU: the page goes to the head of this CPU's free
+ * list, so the next allocation here, even from an interrupt, would take
+ * it and map it again.
+ */
+static void stub_free_node_unmapped(struct kho_radix_node *node)
+{
+	struct glue_free_count *count = kunit_get_current_test()->priv;
+	struct page *page = virt_to_page(node);
+	unsigned long flags;
+	bool mapped;
+
+	local_irq_save(flags);
+	free_page((unsigned long)node);
+	mapped = kernel_page_present(page);
+	local_irq_restore(flags);
+	count->freed++;
+	if (mapped)
+		count->still_mapped++;
+}
+
+static int count_node(phys_addr_t phys, void *data)
+{
+	(*(unsigned int *)data)++;
+	return 0;
+}
+
+/* The key of the order-0 block at @pfn (kho_encode_radix_key()). */
+static unsigned long order0_key(unsigned long pfn)
+{
+	return BIT(64 - PAGE_SHIFT) | pfn;
+}
+
+#define UNMAP_KEYS 64
+
+/*
+ * The pfn of key @i: eight leaves under each of eight level-1 tables, so
+ * that the deletes free leaves and tables.
+ */
+static unsigned long unmap_pfn(unsigned int i)
+{
+	return ((unsigned long)(i / 8) << 40) | ((unsigned long)(i % 8) << 16) | i;
+}
+
+/*
+ * Deleting every key of a private tree with freeing, then destroying it:
+ * every node comes back through kho_radix_rs_free_node(), all but the
+ * root on the deletes, and none is still mapped once freed.
+ */
+static void freed_nodes_leave_direct_map(struct kunit *test)
+{
+	const struct kho_radix_walk_cb cb = { .node = count_node };
+	struct glue_free_count *count;
+	struct kho_radix_tree *tree;
+	unsigned int nodes = 0, i;
+
+	if (!debug_pagealloc_enabled())
+		kunit_skip(test, "debug_pagealloc is off: freed pages stay mapped");
+	count = kunit_kzalloc(test, sizeof(*count), GFP_KERNEL);
+	tree = kunit_kzalloc(test, sizeof(*tree), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, count);
+	KUNIT_ASSERT_NOT_NULL(test, tree);
+	test->priv = count;
+	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(tree, NULL), 0);
+	for (i = 0; i < UNMAP_KEYS; i++)
+		KUNIT_ASSERT_EQ(test, kho_radix_add_key(tree, order0_key(unmap_pfn(i))), 0);
+	KUNIT_ASSERT_EQ(test, kho_radix_walk_tree(tree, &cb, &nodes), 0);
+	/* The root, the tables above the eight level-1 tables, 64 leaves. */
+	KUNIT_EXPECT_GE(test, nodes, 1 + 8 + UNMAP_KEYS);
+
+	kunit_activate_static_stub(test, kho_radix_rs_free_node,
+				   stub_free_node_unmapped);
+	for (i = 0; i < UNMAP_KEYS; i++)
+		kho_radix_del_key_reclaim(tree, order0_key(unmap_pfn(i)));
+	KUNIT_EXPECT_EQ(test, count->freed, nodes - 1);
+	kho_radix_destroy_tree(tree);
+	KUNIT_EXPECT_EQ(test, count->freed, nodes);
+	KUNIT_EXPECT_EQ(test, count->still_mapped, 0);
+	kunit_info(test, "%u nodes freed, %u still mapped", count->freed,
+		   count->still_mapped);
+}
+
+static struct kunit_case kho_radix_unmap_cases[] = {
+	KUNIT_CASE(freed_nodes_leave_direct_map),
+	{}
+};
+
+static struct kunit_suite kho_radix_unmap_suite = {
+	.name = "kho_radix_unmap",
+	.test_cases = kho_radix_unmap_cases,
+};
+
+kunit_test_suites(&kho_radix_glue_suite, &kho_radix_unmap_suite);

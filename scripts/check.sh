@@ -325,21 +325,22 @@ t_interop_rust_to_c() {
 	echo "# Rust tracker -> C tracker: test_kho restore succeeded"
 }
 
-# KUnit suites built into the Rust-tracker kernel (kho_radix_kunit.rs and
+# KUnit suites built into the Rust-tracker kernel (kho_radix_kunit/ and
 # kho_radix_glue_kunit.c): differential against the C tracker, allocation
 # failure in the tree and in the C glue, concurrency with lockdep, edge
-# cases, reclamation, ranges. They run in both boots; every suite must
+# cases, reclamation, ranges, freed nodes unmapped (debug_pagealloc; its
+# "ok ... # SKIP" if that is off does not match below). They run in both boots; every suite must
 # report ok in each, and any "not ok" or lockdep splat fails the runner.
 t_kunit_suites() {
 	local log=$logdir/kunit.serial s n
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
 		--log "$log"
-	for s in concurrency differential alloc_failure edge reclaim range glue; do
+	for s in concurrency differential alloc_failure edge reclaim range glue unmap; do
 		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$" || true)
 		[ "$n" -eq 2 ] || { echo "suite kho_radix_$s: $n ok lines, expected 2 (one per boot)"; return 1; }
 	done
 	sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
-		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential|reclaim|range): ' |
+		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential|reclaim|range): |nodes freed, ' |
 		sed 's/^\[[^]]*\] //; s/^/# /'
 }
 
