@@ -70,7 +70,8 @@ run_test() {
 t_lint() {
 	local tree rs c p n
 	tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
-	rs=$(cd "$REPO_ROOT" && ls ./*.rs kho_radix_tree/*.rs kho_radix_kunit/*.rs selftests/kernel/*.rs)
+	rs=$(cd "$REPO_ROOT" && ls ./*.rs kho_radix_tree/*.rs kho_radix_kunit/*.rs kho_radix_validate/*.rs \
+		selftests/kernel/*.rs)
 	(cd "$REPO_ROOT" && rustfmt +"$RUST_TOOLCHAIN" --config-path "$tree/.rustfmt.toml" --check $rs)
 	echo "# rustfmt: $(wc -w <<<"$rs") files clean"
 	(cd "$REPO_ROOT" && cargo +"$RUST_TOOLCHAIN" fmt --manifest-path host/Cargo.toml --all --check)

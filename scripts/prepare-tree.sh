@@ -54,6 +54,7 @@ rsync -rc --delete \
 	--include='/*.c' --include='/*.h' \
 	--include=/kho_radix_tree/ --include='/kho_radix_tree/*.rs' \
 	--include=/kho_radix_kunit/ --include='/kho_radix_kunit/*.rs' \
+	--include=/kho_radix_validate/ --include='/kho_radix_validate/*.rs' \
 	--include=/selftests/ --include='/selftests/kernel/***' --exclude='*' \
 	"$REPO_ROOT/" "$dest/"
 echo "$tree"
