@@ -10,11 +10,12 @@
 //!
 //! The tree is shared with the next kernel, so its layout is fixed by
 //! [`super::kho_radix_abi`]; this module only implements the operations on
-//! it, one job per file (see *Files*). It runs in early boot (before the slab allocator exists) as well as later,
-//! so it uses `core` only: no `alloc`, no `std`, no `kernel` crate, no
-//! recursion (the depth is bounded by [`TREE_MAX_DEPTH`] and every walk keeps
-//! an explicit array of that size on the stack) and no panics reachable from
-//! keys: every index is masked to its table or bitmap.
+//! it, one job per file (see *Files*). It runs in early boot (before the
+//! slab allocator exists) as well as later, so it uses `core` only: no
+//! `alloc`, no `std`, no `kernel` crate, no recursion (the depth is bounded
+//! by [`TREE_MAX_DEPTH`] and every walk keeps an explicit array of that size
+//! on the stack) and no panics reachable from keys: every index is masked to
+//! its table or bitmap.
 //!
 //! Locking is the caller's job: the kernel glue wraps each call in the tree
 //! mutex, exactly like C.
