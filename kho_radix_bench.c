@@ -534,6 +534,15 @@ static void bench_stats(u64 *ns, unsigned int nr, u64 ops, u64 *min_ps,
 	*med_ps = div64_u64(ns[nr / 2] * 1000, max_t(u64, ops, 1));
 }
 
+/*
+ * Each run's times of the workload in progress, per tracker. They are not on
+ * bench_workload()'s stack: clang inlines it into kho_radix_bench_init(),
+ * whose frame then grew past CONFIG_FRAME_WARN. Only that initcall runs
+ * workloads, one at a time.
+ */
+static u64 bench_run_ns[2][BENCH_MAX_REPS];
+static u64 bench_read_ns[2][BENCH_MAX_REPS];
+
 /**
  * bench_workload() - Runs one workload for one size on both trackers.
  * @wl:   The workload.
@@ -547,8 +556,9 @@ static bool bench_workload(const struct bench_workload *wl,
 			   const struct bench_inputs *in, unsigned long n,
 			   unsigned int test)
 {
-	u64 ns[2][BENCH_MAX_REPS], min_ps[2], med_ps[2];
-	u64 read_ns[2][BENCH_MAX_REPS], read_ps[2], unused;
+	u64 (*ns)[BENCH_MAX_REPS] = bench_run_ns;
+	u64 (*read_ns)[BENCH_MAX_REPS] = bench_read_ns;
+	u64 min_ps[2], med_ps[2], read_ps[2], unused;
 	struct bench_result res[2], first[2];
 	unsigned int r, i;
 	int t, err;
