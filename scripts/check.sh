@@ -29,6 +29,8 @@ tests=(
 	interop_c_to_rust
 	interop_rust_to_c
 	corrupt_handover_rejected
+	build_rust_kasan
+	kasan_boots
 )
 
 # `scripts/check.sh NAME...` runs only the named tests.
@@ -425,6 +427,50 @@ t_corrupt_handover_rejected() {
 		{ echo "$out"; return 1; }
 	echo "$out"
 	grep -E '^ok [0-9]+ ' <<<"$out" | sed 's/^/# /'
+}
+
+# The Rust tracker's test kernel again, built with clang and KASAN
+# (configs/rust-kasan.config). rustc must have instrumented the tracker: its
+# object must call KASAN's reports for 8-byte loads and stores, the tree's
+# words. Without -Zsanitizer=kernel-address it calls none.
+t_build_rust_kasan() {
+	local o=$KHO_CACHE/build-rust-kasan/kernel/liveupdate/kho_radix_rs/kho_radix.o s syms
+	"$REPO_ROOT/scripts/build-kernel.sh" rust-kasan
+	syms=$(nm "$o")
+	for s in __asan_report_load8_noabort __asan_report_store8_noabort; do
+		grep -qE " U $s\$" <<<"$syms" || { echo "kho_radix.o does not call $s: not instrumented"; return 1; }
+	done
+	echo "# clang, KASAN generic inline: kho_radix.o calls $(grep -c ' U __asan_report_' <<<"$syms") KASAN report functions"
+}
+
+# One boot pair of the KASAN kernel runs what the other tests run on the
+# gcc kernel, under KASAN: the benchmark at its smallest size (every
+# workload on both trackers) and the selftest's folios in the first boot,
+# the restore and validation of the handed-over tree in the second, and
+# every KUnit suite in both. A KASAN report prints "BUG: KASAN: ...",
+# which fails the runner, and fails the KUnit test it happens in.
+# Early boot allocates KASAN's shadow (1/8 of memory) from the KHO scratch
+# areas, so they must be larger than the default: with 6 GiB the default
+# per-node area cannot be reserved and KHO turns itself off.
+t_kasan_boots() {
+	local log=$logdir/kasan.serial s n
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-kasan/arch/x86/boot/bzImage" \
+		--log "$log" --mem 6G \
+		--append "kho_scratch=64M,1G,512M kho_radix_bench.run=1 kho_radix_bench.max_n=1024 kho_radix_bench.reps=1" \
+		--expect-first "KernelAddressSanitizer initialized" \
+		--expect-first "kho_radix_bench: done: 0 of 14 tests failed" \
+		--expect-first "kho_radix_selftest: radix walk:" \
+		--expect "KernelAddressSanitizer initialized" \
+		--expect "preserved-memory tree validated" \
+		--expect "kho_radix_selftest: restored" \
+		--expect "test_kho: KHO restore succeeded"
+	for s in concurrency differential alloc_failure edge reclaim range glue unmap; do
+		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$" || true)
+		[ "$n" -eq 2 ] || { echo "suite kho_radix_$s: $n ok lines, expected 2 (one per boot)"; return 1; }
+	done
+	echo "# KASAN on in both boots, no report: 14 benchmark workloads, 8 KUnit suites twice"
+	tr -d '\r' <"$log" | grep -m1 -oE 'preserved-memory tree validated: .*keys' | sed 's/^/# /'
+	tr -d '\r' <"$log" | grep -m1 -oE 'kho_radix_selftest: restored .*' | sed 's/^kho_radix_selftest: /# /'
 }
 
 for t in "${tests[@]}"; do
