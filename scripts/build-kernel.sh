@@ -7,9 +7,12 @@
 # written, or the build stops. Prints the bzImage path on stdout.
 #
 # Two comment lines in a flavour's fragment are directives:
-#   # include: OTHER.config   apply configs/OTHER.config before this one
-#   # make: VAR=VALUE...      pass these variables to every make (LLVM=-19
-#                             for a kernel that must be built with clang)
+#   # include: OTHER.config   apply configs/OTHER.config before this one;
+#   # make: VAR=VALUE...      make variables the kernel must be built with
+#                             (LLVM=-19 for a kernel that clang must build),
+#                             kept in the build directory's .kho-make-args,
+#                             which scripts/kmake.sh passes to every make in
+#                             that directory.
 . "$(dirname "$0")/common.sh"
 
 flavour=${1:?usage: build-kernel.sh FLAVOUR (e.g. rust-tracker, c-tracker)}
@@ -17,25 +20,27 @@ own=$REPO_ROOT/configs/$flavour.config
 [ -f "$own" ] || die "no config fragment configs/$flavour.config"
 frags=("$REPO_ROOT/configs/base.config")
 for inc in $(sed -n 's/^# include: //p' "$own"); do
-	[ -f "$REPO_ROOT/configs/$inc" ] || die "configs/$flavour.config includes configs/$inc, which does not exist"
+	[ -f "$REPO_ROOT/configs/$inc" ] ||
+		die "configs/$flavour.config includes configs/$inc, which does not exist"
 	frags+=("$REPO_ROOT/configs/$inc")
 done
 frags+=("$own")
-read -ra make_args < <(sed -n 's/^# make: //p' "${frags[@]}" | tr '\n' ' ') || true
 build=${KHO_BUILD_DIR:-$KHO_CACHE/build-$flavour}
 # A failed build must not leave the previous image for the tests that boot
 # it: they would test the old code.
 built=
 trap '[ -n "$built" ] || rm -f "$build/arch/x86/boot/bzImage"' EXIT
 tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
-kmake() { "$REPO_ROOT/scripts/kmake.sh" "$tree" "$build" ${make_args[@]+"${make_args[@]}"} "$@"; }
+kmake() { "$REPO_ROOT/scripts/kmake.sh" "$tree" "$build" "$@"; }
 log=$build/kho-build.log
 mkdir -p "$build"
+sed -n 's/^# make: //p' "${frags[@]}" | tr ' ' '\n' | grep -v '^$' >"$build/.kho-make-args" || true
+make_args=$(paste -sd' ' "$build/.kho-make-args")
 
 stamp=$(cat "${frags[@]}" "$tree/.git/kho-patches" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$build/.kho-config-stamp" 2>/dev/null)" != "$stamp" ] ||
 	[ ! -f "$build/.config" ]; then
-	step "[$flavour] configuring: tinyconfig + ${frags[*]##*/}${make_args[*]+ with ${make_args[*]}}"
+	step "[$flavour] configuring: tinyconfig + ${frags[*]##*/}${make_args:+ with $make_args}"
 	{
 		kmake tinyconfig &&
 		"$tree/scripts/kconfig/merge_config.sh" -m -O "$build" \

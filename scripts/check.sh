@@ -29,6 +29,9 @@ tests=(
 	interop_c_to_rust
 	interop_rust_to_c
 	corrupt_handover_rejected
+)
+# Tests that run only when named: `make check-kasan` runs these two.
+extra_tests=(
 	build_rust_kasan
 	kasan_boots
 )
@@ -36,8 +39,8 @@ tests=(
 # `scripts/check.sh NAME...` runs only the named tests.
 if [ $# -gt 0 ]; then
 	for t in "$@"; do
-		[[ " ${tests[*]} " == *" $t "* ]] ||
-			die "unknown test '$t'; known: ${tests[*]}"
+		[[ " ${tests[*]} ${extra_tests[*]} " == *" $t "* ]] ||
+			die "unknown test '$t'; known: ${tests[*]} ${extra_tests[*]}"
 	done
 	tests=("$@")
 fi
@@ -196,6 +199,11 @@ t_clippy_rust_objects() {
 	local cb=$KHO_CACHE/build-rust-clippy klog=$logdir/clippy-kernel.out
 	mkdir -p "$cb"
 	cmp -s "$b/.config" "$cb/.config" || cp "$b/.config" "$cb/.config"
+	if [ -f "$b/.kho-make-args" ]; then
+		cmp -s "$b/.kho-make-args" "$cb/.kho-make-args" || cp "$b/.kho-make-args" "$cb/.kho-make-args"
+	else
+		rm -f "$cb/.kho-make-args"
+	fi
 	{ "$REPO_ROOT/scripts/kmake.sh" "$tree" "$cb" olddefconfig &&
 		"$REPO_ROOT/scripts/kmake.sh" "$tree" "$cb" CLIPPY=1 rust/kernel.o; } >"$klog" 2>&1 ||
 		{ tail -n 40 "$klog"; return 1; }
@@ -328,6 +336,16 @@ t_interop_rust_to_c() {
 	echo "# Rust tracker -> C tracker: test_kho restore succeeded"
 }
 
+# Every KUnit suite of the Rust-tracker kernel must print its ok line in
+# each of the two boots of LOG. "ok N kho_radix_x # SKIP" does not count.
+kunit_suites_ok_in_both_boots() {
+	local log=$1 s n
+	for s in concurrency differential alloc_failure edge reclaim range glue unmap; do
+		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$" || true)
+		[ "$n" -eq 2 ] || { echo "suite kho_radix_$s: $n ok lines, expected 2 (one per boot)"; return 1; }
+	done
+}
+
 # KUnit suites built into the Rust-tracker kernel (kho_radix_kunit/ and
 # kho_radix_glue_kunit.c): differential against the C tracker, allocation
 # failure in the tree and in the C glue, concurrency with lockdep, edge
@@ -335,13 +353,10 @@ t_interop_rust_to_c() {
 # "ok ... # SKIP" if that is off does not match below). They run in both boots; every suite must
 # report ok in each, and any "not ok" or lockdep splat fails the runner.
 t_kunit_suites() {
-	local log=$logdir/kunit.serial s n
+	local log=$logdir/kunit.serial
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
 		--log "$log"
-	for s in concurrency differential alloc_failure edge reclaim range glue unmap; do
-		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$" || true)
-		[ "$n" -eq 2 ] || { echo "suite kho_radix_$s: $n ok lines, expected 2 (one per boot)"; return 1; }
-	done
+	kunit_suites_ok_in_both_boots "$log"
 	sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
 		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential|reclaim|range): |nodes freed, ' |
 		sed 's/^\[[^]]*\] //; s/^/# /'
@@ -429,10 +444,11 @@ t_corrupt_handover_rejected() {
 	grep -E '^ok [0-9]+ ' <<<"$out" | sed 's/^/# /'
 }
 
-# The Rust tracker's test kernel again, built with clang and KASAN
-# (configs/rust-kasan.config). rustc must have instrumented the tracker: its
-# object must call KASAN's reports for 8-byte loads and stores, the tree's
-# words. Without -Zsanitizer=kernel-address it calls none.
+# make check-kasan: the Rust tracker's test kernel again, built with clang
+# and KASAN (configs/rust-kasan.config). rustc must have instrumented the
+# tracker: its object must call KASAN's reports for 8-byte loads and
+# stores, the tree's words. Without -Zsanitizer=kernel-address it calls
+# none.
 t_build_rust_kasan() {
 	local o=$KHO_CACHE/build-rust-kasan/kernel/liveupdate/kho_radix_rs/kho_radix.o s syms
 	"$REPO_ROOT/scripts/build-kernel.sh" rust-kasan
@@ -448,15 +464,13 @@ t_build_rust_kasan() {
 # workload on both trackers) and the selftest's folios in the first boot,
 # the restore and validation of the handed-over tree in the second, and
 # every KUnit suite in both. A KASAN report prints "BUG: KASAN: ...",
-# which fails the runner, and fails the KUnit test it happens in.
-# Early boot allocates KASAN's shadow (1/8 of memory) from the KHO scratch
-# areas, so they must be larger than the default: with 6 GiB the default
-# per-node area cannot be reserved and KHO turns itself off.
+# which fails the runner, and fails the KUnit test it happens in. The
+# runner sizes the KHO scratch areas for KASAN's shadow (see qemu-kexec.sh).
 t_kasan_boots() {
-	local log=$logdir/kasan.serial s n
+	local log=$logdir/kasan.serial
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-kasan/arch/x86/boot/bzImage" \
 		--log "$log" --mem 6G \
-		--append "kho_scratch=64M,1G,512M kho_radix_bench.run=1 kho_radix_bench.max_n=1024 kho_radix_bench.reps=1" \
+		--append "kho_radix_bench.run=1 kho_radix_bench.max_n=1024 kho_radix_bench.reps=1" \
 		--expect-first "KernelAddressSanitizer initialized" \
 		--expect-first "kho_radix_bench: done: 0 of 14 tests failed" \
 		--expect-first "kho_radix_selftest: radix walk:" \
@@ -464,10 +478,7 @@ t_kasan_boots() {
 		--expect "preserved-memory tree validated" \
 		--expect "kho_radix_selftest: restored" \
 		--expect "test_kho: KHO restore succeeded"
-	for s in concurrency differential alloc_failure edge reclaim range glue unmap; do
-		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$" || true)
-		[ "$n" -eq 2 ] || { echo "suite kho_radix_$s: $n ok lines, expected 2 (one per boot)"; return 1; }
-	done
+	kunit_suites_ok_in_both_boots "$log"
 	echo "# KASAN on in both boots, no report: 14 benchmark workloads, 8 KUnit suites twice"
 	tr -d '\r' <"$log" | grep -m1 -oE 'preserved-memory tree validated: .*keys' | sed 's/^/# /'
 	tr -d '\r' <"$log" | grep -m1 -oE 'kho_radix_selftest: restored .*' | sed 's/^kho_radix_selftest: /# /'

@@ -9,11 +9,13 @@
 #    dpkg-deb without installing anything into the system.
 . "$(dirname "$0")/common.sh"
 
-# clang-19, lld-19 and llvm-19 build the KASAN test kernel (LLVM=-19): a
-# kernel with Rust can only have KASAN when clang compiles its C.
 HOST_PKGS="flex bison bc libelf-dev libssl-dev cpio rsync dwarves make gcc
 	qemu-system-x86 kexec-tools busybox-static libclang-19-dev xz-utils
-	python3-docutils liburcu-dev clang-19 lld-19 llvm-19"
+	python3-docutils liburcu-dev"
+# `fetch-deps.sh --clang` (make check-kasan): clang, lld and the LLVM tools
+# of version 19 build the KASAN test kernel (LLVM=-19), since a kernel with
+# Rust can only have KASAN when clang compiles its C.
+[ "${1:-}" != --clang ] || HOST_PKGS="$HOST_PKGS clang-19 lld-19 llvm-19"
 
 missing=()
 for p in $HOST_PKGS; do

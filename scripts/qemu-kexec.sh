@@ -106,6 +106,25 @@ kvm) accel=(-accel kvm -cpu host) ;;
 	fi
 	;;
 esac
+# KASAN allocates its shadow, an eighth of memory, early in boot, and a
+# kexec'd kernel allocates early only from the KHO scratch areas that the
+# kernel before it reserved. The default sizes do not leave room for it,
+# and a KASAN first kernel cannot even reserve its default per-node area,
+# which turns KHO off. When either kernel has KASAN (its build directory's
+# .config says so), both get a global area of a quarter of memory and a
+# per-node area of an eighth.
+has_kasan() {
+	grep -qx 'CONFIG_KASAN=y' "${1%/arch/x86/boot/bzImage}/.config" 2>/dev/null
+}
+if has_kasan "$first" || has_kasan "$second"; then
+	case $mem in
+	*G) mem_mib=$((${mem%G} * 1024)) ;;
+	*M) mem_mib=${mem%M} ;;
+	*) die "qemu-kexec.sh: --mem $mem: give the size in M or G" ;;
+	esac
+	append="kho_scratch=64M,$((mem_mib / 4))M,$((mem_mib / 8))M $append"
+fi
+
 launcher=()
 [ "${KHO_QEMU_NO_THP:-0}" = 1 ] && launcher=(python3 "$REPO_ROOT/scripts/without-thp.py")
 mkdir -p "$(dirname "$log")"
