@@ -29,7 +29,7 @@ check: deps
 # 45 minutes on a slow day.
 check-kasan:
 	@bash $(WB)fetch-deps.sh --clang
-	@bash $(WB)check.sh build_rust_kasan kasan_boots kasan_interop
+	@bash $(WB)check.sh build_rust_kasan kasan_boots kasan_interop kasan_corrupt
 
 bench: deps
 	@bash $(WB)bench.sh
