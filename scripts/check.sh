@@ -447,26 +447,38 @@ t_corrupt_handover_rejected() {
 }
 
 # make check-kasan: the Rust tracker's test kernel again, built with clang
-# and KASAN (configs/rust-kasan.config). rustc must have instrumented the
-# tracker: its object must call KASAN's reports for 8-byte loads and
-# stores, the tree's words. Without -Zsanitizer=kernel-address it calls
-# none.
+# and the sanitizers (configs/rust-kasan.config), which must have
+# instrumented our code:
+#  - KASAN: kho_radix.o must call KASAN's reports for 8-byte loads and
+#    stores, the tree's words (without -Zsanitizer=kernel-address, none);
+#  - rustc's debug assertions: kho_radix.o must call core's panic for a
+#    misaligned pointer dereference (without them, it has no such check);
+#  - UBSAN: the C tracker's copy, all shifts and masks, must call the
+#    shift-out-of-bounds handler.
 t_build_rust_kasan() {
-	local o=$KHO_CACHE/build-rust-kasan/kernel/liveupdate/kho_radix_rs/kho_radix.o s syms
+	local d=$KHO_CACHE/build-rust-kasan/kernel/liveupdate/kho_radix_rs s syms csyms
 	"$REPO_ROOT/scripts/build-kernel.sh" rust-kasan
-	syms=$(nm "$o")
+	syms=$(nm "$d/kho_radix.o")
 	for s in __asan_report_load8_noabort __asan_report_store8_noabort; do
 		grep -qE " U $s\$" <<<"$syms" || { echo "kho_radix.o does not call $s: not instrumented"; return 1; }
 	done
+	grep -qE ' U .*panic_misaligned_pointer_dereference$' <<<"$syms" ||
+		{ echo "kho_radix.o has no misaligned-dereference check: no debug assertions"; return 1; }
+	csyms=$(nm "$d/kho_radix_cref.o")
+	grep -qE ' U __ubsan_handle_shift_out_of_bounds$' <<<"$csyms" ||
+		{ echo "kho_radix_cref.o does not call __ubsan_handle_shift_out_of_bounds: no UBSAN"; return 1; }
 	echo "# clang, KASAN generic inline: kho_radix.o calls $(grep -c ' U __asan_report_' <<<"$syms") KASAN report functions"
+	echo "# rustc debug assertions: kho_radix.o calls $(grep -cE ' U .*core9panicking' <<<"$syms") of core's panics"
+	echo "# UBSAN with shifts: kho_radix_cref.o calls the shift-out-of-bounds handler"
 }
 
 # One boot pair of the KASAN kernel runs what the other tests run on the
 # gcc kernel, under KASAN: the benchmark at its smallest size (every
 # workload on both trackers) and the selftest's folios in the first boot,
 # the restore and validation of the handed-over tree in the second, and
-# every KUnit suite in both. A KASAN report prints "BUG: KASAN: ...",
-# which fails the runner, and fails the KUnit test it happens in. The
+# every KUnit suite in both. A KASAN report prints "BUG: KASAN: ...", a
+# UBSAN report "UBSAN: ...", a failed debug assertion "panicked at": each
+# fails the runner, and a KASAN report the KUnit test it happens in. The
 # runner sizes the KHO scratch areas for KASAN's shadow (see qemu-kexec.sh).
 t_kasan_boots() {
 	local log=$logdir/kasan.serial
@@ -481,7 +493,7 @@ t_kasan_boots() {
 		--expect "kho_radix_selftest: restored" \
 		--expect "test_kho: KHO restore succeeded"
 	kunit_suites_ok_in_both_boots "$log"
-	echo "# KASAN on in both boots, no report: 14 benchmark workloads, 8 KUnit suites twice"
+	echo "# KASAN on in both boots, no KASAN or UBSAN report, no Rust panic: 14 benchmark workloads, 8 KUnit suites twice"
 	tr -d '\r' <"$log" | grep -m1 -oE 'preserved-memory tree validated: .*keys' | sed 's/^/# /'
 	tr -d '\r' <"$log" | grep -m1 -oE 'kho_radix_selftest: restored .*' | sed 's/^kho_radix_selftest: /# /'
 }
@@ -531,7 +543,7 @@ t_kasan_corrupt() {
 		n=$(grep -c 'KernelAddressSanitizer initialized' "$f" || true)
 		[ "$n" -eq 2 ] || { echo "$f: KASAN initialized in $n boots, not 2"; return 1; }
 	done
-	echo "# every kind rejected with KASAN on in both boots, no KASAN report"
+	echo "# every kind rejected with KASAN on in both boots, no KASAN or UBSAN report, no Rust panic"
 	grep -E '^ok [0-9]+ ' <<<"$out" | sed 's/^/# /'
 }
 

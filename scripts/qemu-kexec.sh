@@ -4,7 +4,8 @@
 # Boot FIRST under QEMU with KHO on; the static init kexecs into SECOND
 # (which may be a different kernel); the second boot's init powers off.
 # The serial console goes to a log file that is then checked:
-#   - the run must end before the timeout, without a panic, oops or BUG,
+#   - the run must end before the timeout, without a panic, oops, BUG,
+#     Rust panic or UBSAN report,
 #   - no WARNING / lockdep report anywhere in the log,
 #   - the init must have reached the second boot,
 #   - every --expect marker must appear in the second boot's part of the log,
@@ -137,7 +138,9 @@ timeout --foreground -k 5 "$timeout" "${launcher[@]}" qemu-system-x86_64 "${acce
 	</dev/null >"$work/qemu.out" 2>&1 || rc=$?
 
 # The first matching reason wins, most specific first.
-crash='Kernel panic|BUG:|Oops|general protection fault'
+# A Rust panic prints "panicked at" before its BUG(); UBSAN reports go on
+# (only the sanitizer kernel, rust-kasan.config, has UBSAN).
+crash='Kernel panic|BUG:|Oops|general protection fault|panicked at|UBSAN:'
 warn='WARNING:|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage'
 reason=
 if grep -qE "$crash" "$log"; then
