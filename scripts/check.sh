@@ -474,19 +474,17 @@ t_build_rust_kasan() {
 
 # One boot pair of the KASAN kernel runs what the other tests run on the
 # gcc kernel, under the sanitizers: the benchmark at its three sizes, up
-# to 1048576 pages (every workload on both trackers, once; the trees
-# make check builds are far smaller), and the selftest's folios in the
-# first boot,
-# the restore and validation of the handed-over tree in the second, and
-# every KUnit suite in both. A KASAN report prints "BUG: KASAN: ...", a
+# to 1048576 pages (every workload on both trackers, once; the trees make
+# check builds are far smaller), and the selftest's folios in the first
+# boot, the restore and validation of the handed-over tree in the second,
+# and every KUnit suite in both. A KASAN report prints "BUG: KASAN: ...", a
 # UBSAN report "UBSAN: ...", a failed debug assertion "panicked at": each
 # fails the runner, and a KASAN report the KUnit test it happens in. The
 # runner sizes the KHO scratch areas for KASAN's shadow (see qemu-kexec.sh).
 t_kasan_boots() {
 	local log=$logdir/kasan.serial
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-kasan/arch/x86/boot/bzImage" \
-		--log "$log" --mem 6G \
-		--timeout 900 \
+		--log "$log" --mem 6G --timeout 900 \
 		--append "kho_radix_bench.run=1 kho_radix_bench.max_n=1048576 kho_radix_bench.reps=1" \
 		--expect-first "KernelAddressSanitizer initialized" \
 		--expect-first "kho_radix_bench: done: 0 of 42 tests failed" \
