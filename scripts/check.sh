@@ -536,6 +536,7 @@ t_kasan_interop() {
 # Both boots of every kind must have had KASAN.
 t_kasan_corrupt() {
 	local out f n
+	rm -rf "$logdir/kasan-corrupt"
 	out=$("$REPO_ROOT/selftests/corrupt.sh" \
 		"$KHO_CACHE/build-rust-kasan/arch/x86/boot/bzImage" "$logdir/kasan-corrupt") ||
 		{ echo "$out"; return 1; }

@@ -14,8 +14,7 @@
 # kernel must have reported the corruption; its reboot notifier prints that
 # after "kho-init: kexec loaded", i.e. in what the runner calls the second
 # boot's part of the log. The KUnit suites, which have their own test, are
-# off (kunit.enable=0): they would add about 6 s to each boot pair, a
-# third of it.
+# off (kunit.enable=0): they took about 6 s of a boot pair's 21.
 #
 # Usage: selftests/corrupt.sh BZIMAGE [LOGDIR] [KIND...]
 # Prints KTAP: "ok N corrupt_KIND" per kind; exits 1 if any failed.
