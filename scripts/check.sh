@@ -317,24 +317,33 @@ t_rust_selftest_folios() {
 	grep -E 'kho_radix_selftest: restored' <<<"$second" | sed 's/^.*kho_radix_selftest: /# /'
 }
 
+# One kexec from the kernel of build flavour FROM to that of flavour TO,
+# logged to $logdir/LOG: each boot must name its tracker, test_kho must
+# restore its folios in the second boot, and a Rust second kernel must have
+# validated the tree first. More qemu-kexec.sh arguments may follow.
+interop_kexec() {
+	local from=$1 to=$2 log=$3 validated=()
+	shift 3
+	[ "$to" = c-tracker ] || validated=(--expect "preserved-memory tree validated")
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --log "$logdir/$log" \
+		--first "$KHO_CACHE/build-$from/arch/x86/boot/bzImage" \
+		--second "$KHO_CACHE/build-$to/arch/x86/boot/bzImage" \
+		--expect-first "radix tracker: $(tracker_of "$from")" \
+		--expect "radix tracker: $(tracker_of "$to")" \
+		--expect "test_kho: KHO restore succeeded" \
+		${validated[@]+"${validated[@]}"} "$@"
+}
+tracker_of() { if [ "$1" = c-tracker ]; then echo C; else echo Rust; fi; }
+
 # ABI compatibility in both kexec directions: the second kernel reads a tree
 # built by the other implementation.
 t_interop_c_to_rust() {
-	"$REPO_ROOT/scripts/qemu-kexec.sh" --log "$logdir/interop-c-to-rust.serial" \
-		--first "$KHO_CACHE/build-c-tracker/arch/x86/boot/bzImage" \
-		--second "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
-		--expect-first "radix tracker: C" --expect "radix tracker: Rust" \
-		--expect "preserved-memory tree validated" \
-		--expect "test_kho: KHO restore succeeded"
+	interop_kexec c-tracker rust-tracker interop-c-to-rust.serial
 	echo "# C tracker -> Rust tracker: test_kho restore succeeded"
 }
 
 t_interop_rust_to_c() {
-	"$REPO_ROOT/scripts/qemu-kexec.sh" --log "$logdir/interop-rust-to-c.serial" \
-		--first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
-		--second "$KHO_CACHE/build-c-tracker/arch/x86/boot/bzImage" \
-		--expect-first "radix tracker: Rust" --expect "radix tracker: C" \
-		--expect "test_kho: KHO restore succeeded"
+	interop_kexec rust-tracker c-tracker interop-rust-to-c.serial
 	echo "# Rust tracker -> C tracker: test_kho restore succeeded"
 }
 
@@ -508,20 +517,11 @@ t_kasan_boots() {
 # csum_partial() with KASAN).
 t_kasan_interop() {
 	"$REPO_ROOT/scripts/build-kernel.sh" c-tracker
-	"$REPO_ROOT/scripts/qemu-kexec.sh" --log "$logdir/kasan-interop-c-to-rust.serial" \
-		--first "$KHO_CACHE/build-c-tracker/arch/x86/boot/bzImage" \
-		--second "$KHO_CACHE/build-rust-kasan/arch/x86/boot/bzImage" \
-		--expect-first "radix tracker: C" \
-		--expect "KernelAddressSanitizer initialized" --expect "radix tracker: Rust" \
-		--expect "preserved-memory tree validated" \
-		--expect "test_kho: KHO restore succeeded"
+	interop_kexec c-tracker rust-kasan kasan-interop-c-to-rust.serial \
+		--expect "KernelAddressSanitizer initialized"
 	echo "# gcc C tracker -> clang KASAN Rust tracker: tree validated, test_kho restore succeeded"
-	"$REPO_ROOT/scripts/qemu-kexec.sh" --log "$logdir/kasan-interop-rust-to-c.serial" \
-		--first "$KHO_CACHE/build-rust-kasan/arch/x86/boot/bzImage" \
-		--second "$KHO_CACHE/build-c-tracker/arch/x86/boot/bzImage" \
-		--expect-first "KernelAddressSanitizer initialized" --expect-first "radix tracker: Rust" \
-		--expect "radix tracker: C" \
-		--expect "test_kho: KHO restore succeeded"
+	interop_kexec rust-kasan c-tracker kasan-interop-rust-to-c.serial \
+		--expect-first "KernelAddressSanitizer initialized"
 	echo "# clang KASAN Rust tracker -> gcc C tracker: test_kho restore succeeded"
 }
 
