@@ -192,13 +192,18 @@ struct kho_radix_node *kho_radix_rs_node_virt(u64 phys)
  * direct-mapped p, and node pages are always direct-mapped (from the page
  * allocator or memblock, or handed over and in RAM). The Rust tracker reads
  * the offset once and follows table entries with an addition instead of a
- * call per level. The zero page is direct-mapped on every architecture.
+ * call per level. The zero page is in RAM, so direct-mapped, on every
+ * architecture. Its address comes from __pa_symbol(), not from ZERO_PAGE():
+ * that is only set up by mm_core_init(), and kho_memory_init_early() needs
+ * the offset before, when ZERO_PAGE(0) is NULL (page_to_phys() of it WARNs
+ * with CONFIG_DEBUG_VIRTUAL, and its address is not one phys_to_virt() is
+ * linear for on every architecture).
  *
  * Return: phys_to_virt(p) - p for any direct-mapped p.
  */
 unsigned long kho_radix_rs_direct_map_offset(void)
 {
-	phys_addr_t p = page_to_phys(ZERO_PAGE(0));
+	phys_addr_t p = __pa_symbol(empty_zero_page);
 
 	return (unsigned long)phys_to_virt(p) - (unsigned long)p;
 }
