@@ -24,10 +24,10 @@
 //! helpers of `kho_fdt_glue.c`, which also wrap the `__init` memblock
 //! queries. Nothing here panics on the contents of the FDT or the tree.
 
-use super::kho_radix_abi::RadixNode;
-use super::kho_radix_validate::{validate_tree, Limits, PhysLayout};
+use super::kho_radix_abi::{decode_key, RadixNode};
+use super::kho_radix_validate::{validate_tree, Limits, PhysLayout, ValidationError, ROOT_LEVEL};
 use core::ptr::NonNull;
-use kernel::{bindings, prelude::*};
+use kernel::{bindings, fmt, prelude::*};
 
 /// Size of the property's value: one native-endian `u64`.
 const ROOT_PROP_LEN: usize = core::mem::size_of::<u64>();
@@ -169,12 +169,42 @@ impl PhysLayout for MemblockLayout<'_> {
     }
 
     fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
-        // Only pages of system RAM are in the direct map.
+        // Every page of system RAM is in the direct map, except NOMAP
+        // memory, which `is_ram()` does not count as RAM.
         if phys % PAGE_BYTES != 0 || !self.is_ram(phys, PAGE_BYTES) {
             return None;
         }
         // SAFETY: The helper only computes an address.
         NonNull::new(unsafe { bindings::kho_radix_rs_node_virt(phys) }.cast())
+    }
+}
+
+/// Where a [`ValidationError`] was found and its context, as the kernel log
+/// shows it: the root address, a table entry with its level and index, or a
+/// key with the block it decodes to.
+struct ErrorSite<'a>(&'a ValidationError);
+
+impl fmt::Display for ErrorSite<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = self.0;
+        match (e.level, decode_key(e.value)) {
+            (ROOT_LEVEL, _) => write!(f, "root address {:#x}", e.value)?,
+            (0, Some((phys, order))) => write!(
+                f,
+                "key {:#x} (address {:#x}, order {}) at bit {} of a leaf",
+                e.value, phys, order, e.index
+            )?,
+            (0, None) => write!(f, "key {:#x} at bit {} of a leaf", e.value, e.index)?,
+            (level, _) => write!(
+                f,
+                "entry {:#x} at level {} index {}",
+                e.value, level, e.index
+            )?,
+        }
+        match e.kind.context() {
+            Some(label) => write!(f, ", {} {:#x}", label, e.other),
+            None => Ok(()),
+        }
     }
 }
 
@@ -243,8 +273,9 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
         return ENOMEM.to_errno();
     }
     // SAFETY: `buf` is a fresh, suitably aligned allocation of `max_nodes`
-    // `u64`s that only this slice uses until it is freed below. It is RAM
-    // written by whoever used it last, and any bit pattern is a valid `u64`.
+    // `u64`s that only this slice uses until it is freed below. Its
+    // contents are uninitialised, but `validate_tree()` writes every entry
+    // before it reads it, so no uninitialised value is ever read.
     let nodes = unsafe { core::slice::from_raw_parts_mut(buf, max_nodes) };
 
     let start_cycles = cycles();
@@ -277,12 +308,9 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
         }
         Err(e) => {
             pr_err!(
-                "invalid preserved-memory tree: {} at level {} index {} value {:#x} ({:#x})\n",
+                "invalid preserved-memory tree: {}: {}\n",
                 e.kind.name(),
-                e.level,
-                e.index,
-                e.value,
-                e.other
+                ErrorSite(&e)
             );
             EINVAL.to_errno()
         }

@@ -19,15 +19,24 @@
 #endif
 
 /**
- * kho_radix_rs_phys_is_ram - Whether a physical range is system RAM.
+ * kho_radix_rs_phys_is_ram - Whether a physical range is mapped system RAM.
  * @base: Start of the range.
  * @size: Size of the range in bytes.
  *
- * Return: %true if memblock lists [@base, @base + @size) as memory.
+ * Memory marked NOMAP (on arm64: EFI runtime services regions, no-map
+ * reserved-memory carve-outs) is listed in memblock.memory but is not in the
+ * direct map and never reaches the page allocator. A tree node there would
+ * fault when read through phys_to_virt(), and no preserved block can be
+ * there, so it does not count as RAM here.
+ *
+ * Return: %true if one memblock memory region without NOMAP holds
+ * [@base, @base + @size).
  */
 __ref bool kho_radix_rs_phys_is_ram(phys_addr_t base, phys_addr_t size)
 {
-	return memblock_is_region_memory(base, size);
+	/* Both look at the one region that contains @base. */
+	return memblock_is_region_memory(base, size) &&
+	       memblock_is_map_memory(base);
 }
 
 /**

@@ -18,6 +18,9 @@
  *   fdt_zero        the property holds 0
  *   fdt_short       the property is 4 bytes long
  *   fdt_misaligned  the property holds a misaligned address
+ *   fdt_outside_ram the property holds an address above any physical
+ *                   address width (CONFIG_DEBUG_VIRTUAL BUGs on
+ *                   virt_to_phys() of its direct-map address)
  *
  * The command line is passed on to the next kernel, which ignores the
  * parameter: it acts only on a kexec reboot with a loaded image, and only in
@@ -143,6 +146,10 @@ static int corrupt_fdt(void *fdt, phys_addr_t root_phys)
 	}
 	if (!strcmp(corrupt_kind, "fdt_misaligned")) {
 		val = root_phys | 0x100;
+		return fdt_setprop_inplace(fdt, 0, name, &val, sizeof(val));
+	}
+	if (!strcmp(corrupt_kind, "fdt_outside_ram")) {
+		val = BIT_ULL(52);
 		return fdt_setprop_inplace(fdt, 0, name, &val, sizeof(val));
 	}
 	return -EINVAL;

@@ -16,7 +16,9 @@
 //!   or one of its ancestors) and no node shared by two parents;
 //! - no table entry leads only to keys wider than [`KEY_WIDTH`];
 //! - every key decodes ([`decode_key`]) to an order no higher than the
-//!   caller's `max_order` (the kernel passes `MAX_PAGE_ORDER`), and to a
+//!   caller's `max_order` (the kernel passes the larger of `MAX_PAGE_ORDER`
+//!   and the order of all of RAM, as `kho_preserve_pages()` may preserve
+//!   blocks above `MAX_PAGE_ORDER`), and to a
 //!   range that lies in RAM, outside the scratch areas, overlaps no other
 //!   preserved range (of any order) and no page of the tree itself;
 //! - the number of nodes visited is bounded by the caller's `max_nodes`.
@@ -172,8 +174,9 @@ pub struct Limits {
     /// more is [`ErrorKind::TooManyNodes`]. The scratch buffer passed to
     /// [`validate_tree`] needs this many entries.
     pub max_nodes: usize,
-    /// Highest page order a key may have (the kernel's `MAX_PAGE_ORDER`);
-    /// values above [`MAX_KEY_ORDER`] act as [`MAX_KEY_ORDER`].
+    /// Highest page order a key may have (the kernel passes the larger of
+    /// `MAX_PAGE_ORDER` and the order of all of RAM); values above
+    /// [`MAX_KEY_ORDER`] act as [`MAX_KEY_ORDER`].
     pub max_order: u32,
 }
 
@@ -264,6 +267,29 @@ impl ErrorKind {
             ErrorKind::RangeInScratch => "preserved range inside a scratch area",
             ErrorKind::Overlap => "preserved ranges overlap",
             ErrorKind::CoversNode => "preserved range covers a tree node",
+        }
+    }
+
+    /// What [`ValidationError::other`] holds for this kind, for `pr_err()`,
+    /// or `None` if it holds nothing the key or entry does not already tell
+    /// (the order and address of a key's block decode from the key).
+    pub const fn context(self) -> Option<&'static str> {
+        match self {
+            ErrorKind::ScratchTooSmall | ErrorKind::TooManyNodes => Some("limit"),
+            ErrorKind::Cycle => Some("ancestor at level"),
+            ErrorKind::Overlap => Some("inside key"),
+            ErrorKind::CoversNode => Some("tree page"),
+            ErrorKind::RootZero
+            | ErrorKind::Misaligned
+            | ErrorKind::NotRam
+            | ErrorKind::InScratch
+            | ErrorKind::Unmapped
+            | ErrorKind::KeyOutOfRange
+            | ErrorKind::SharedNode
+            | ErrorKind::BadKey
+            | ErrorKind::OrderTooLarge
+            | ErrorKind::RangeNotRam
+            | ErrorKind::RangeInScratch => None,
         }
     }
 }
