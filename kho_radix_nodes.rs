@@ -73,7 +73,13 @@ impl KernelNodes {
 // `kho_radix_rs_alloc_nodes()` allocates a whole new branch in one call.
 const _: () = assert!(kho_radix_abi::TREE_MAX_DEPTH - 1 <= bindings::KHO_RADIX_RS_MAX_BULK);
 
-impl NodeMemory for KernelNodes {
+// SAFETY: Nodes are zeroed pages of the direct map from the page allocator
+// (or memblock before it is up), each handed out once and used only by the
+// tree until freed; the direct map is linear, so `phys_to_virt()` inverts
+// `virt_to_phys()` with the same offset; `node_word()` is the page's
+// `page->private`, which the page allocator clears on allocation and
+// nothing else uses for a tree page.
+unsafe impl NodeMemory for KernelNodes {
     #[inline]
     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>> {
         // SAFETY: The helper has no preconditions. It may sleep once slab is

@@ -92,11 +92,17 @@
 //!   suitably aligned, reachable from the root exactly once, and nothing else
 //!   reads or writes them for the duration of the call (the tree lock is held;
 //!   walk callbacks do not touch the tree);
-//! - functions that free tree nodes ([`del_key_reclaim`], [`destroy`])
-//!   additionally need every node below the root, and for [`destroy`] the
-//!   root itself, to come from `mem.alloc_node()` or `mem.alloc_nodes()`.
-//!   ([`add_key`] only ever frees nodes it allocated itself in the same
-//!   call.)
+//! - functions that free tree nodes (the reclaiming deletes
+//!   [`del_key_reclaim`], [`del_key_reclaim_cached`] and
+//!   [`del_pfn_range_reclaim`], [`add_pfn_range`] when it rolls back, and
+//!   [`destroy`]) additionally need every node below the root, and for
+//!   [`destroy`] the root itself, to come from `mem.alloc_node()` or
+//!   `mem.alloc_nodes()`. ([`add_key`] only ever frees nodes it allocated
+//!   itself in the same call.)
+//! - a tree has one [`TableCache`] at a time: those functions update the
+//!   cache they are passed (the uncached ones a fresh one) and no other, so
+//!   another cache of the same tree must be [`TableCache::clear`]ed before
+//!   it is used again after any of them.
 //!
 //! A tree restored from the previous kernel is valid for reading once its
 //! pages are mapped; it only satisfies the last point if `mem` can free
@@ -150,7 +156,22 @@ pub(super) use walk::for_each_leaf_word;
 /// The kernel implements this with `get_zeroed_page()`/`memblock_alloc()`,
 /// `alloc_pages_bulk()` for a new branch, and `phys_to_virt()`/
 /// `virt_to_phys()`; the host tests with a simulated physical memory arena.
-pub trait NodeMemory {
+///
+/// # Safety
+///
+/// The tree functions' `unsafe` code relies on what the methods below
+/// promise, so an implementation must keep it:
+///
+/// - a node from [`NodeMemory::alloc_node`], or from
+///   [`NodeMemory::alloc_nodes`] when it returns `true` (with every slot
+///   `Some`), is a zeroed, page-aligned page of `PAGE_SIZE` bytes, valid for
+///   reads and writes until it is freed and used by nothing else;
+/// - [`NodeMemory::phys_to_virt`] maps [`NodeMemory::virt_to_phys`] of such
+///   a node back to it;
+/// - the words of [`NodeMemory::node_word`] and [`NodeMemory::leaf_word`]
+///   are as their documentation says: `node_word()` of a freshly allocated
+///   node reads 0, and nobody but the tracker uses either word.
+pub unsafe trait NodeMemory {
     /// Allocates one zeroed, page-aligned, page-sized node; `None` on failure.
     ///
     /// The node must have a non-zero physical address (zero marks an empty
@@ -168,17 +189,24 @@ pub trait NodeMemory {
     /// `alloc_pages_bulk()`) does. The default calls `alloc_node()` for
     /// each slot.
     fn alloc_nodes(&mut self, nodes: &mut [Option<NonNull<RadixNode>>]) -> bool {
-        // `all()` stops at the first failure, leaving the slots after it
-        // `None`.
-        if nodes.iter_mut().all(|slot| {
+        let mut got = 0;
+        for slot in nodes.iter_mut() {
             *slot = self.alloc_node();
-            slot.is_some()
-        }) {
+            if slot.is_none() {
+                break;
+            }
+            got += 1;
+        }
+        if got == nodes.len() {
             return true;
         }
-        // SAFETY: the nodes in `nodes` came from `alloc_node()` above and
-        // nothing else has seen them.
-        unsafe { free_unlinked(self, nodes) };
+        // Only the slots filled above: a caller that broke the contract
+        // with a node in a later slot keeps it.
+        if let Some(allocated) = nodes.get_mut(..got) {
+            // SAFETY: the nodes in `allocated` came from `alloc_node()`
+            // above and nothing else has seen them.
+            unsafe { free_unlinked(self, allocated) };
+        }
         false
     }
 
@@ -343,7 +371,10 @@ impl TableCount {
 pub enum RadixError {
     /// The key is wider than [`KEY_WIDTH`] bits (`-ERANGE`).
     Range,
-    /// A node allocation failed; the tree is unchanged (`-ENOMEM`).
+    /// A node allocation failed (`-ENOMEM`). After a single-key add the tree
+    /// is unchanged; after a range add, the chunks before the failing one
+    /// are deleted again, whether or not this call added them, as
+    /// `kho_preserve_pages()` does.
     NoMemory,
     /// A node on the path of the key to delete is missing; C `WARN`s here
     /// (`-ENOENT`).

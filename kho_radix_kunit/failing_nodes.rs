@@ -29,7 +29,10 @@ impl FailingNodes {
     }
 }
 
-impl NodeMemory for FailingNodes {
+// SAFETY: Every node, mapping and word comes from `KernelNodes`, whose
+// implementation keeps the contract; failing an allocation returns `None`,
+// which the contract allows.
+unsafe impl NodeMemory for FailingNodes {
     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>> {
         self.allocs += 1;
         if self.allocs == self.fail_at {

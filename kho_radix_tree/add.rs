@@ -182,10 +182,11 @@ unsafe fn grow_path<M: NodeMemory + ?Sized>(
         return Err(RadixError::NoMemory);
     }
     // A node at physical address 0 cannot be linked: 0 marks an empty entry.
+    // (A slot left `None` would break `NodeMemory`'s contract; it is caught
+    // here for the price of the same loop.)
     if new_nodes
         .iter()
-        .flatten()
-        .any(|&new| mem.virt_to_phys(new) == 0)
+        .any(|new| !matches!(*new, Some(new) if mem.virt_to_phys(new) != 0))
     {
         // SAFETY: the nodes came from `mem.alloc_nodes()` above and are not
         // linked anywhere.

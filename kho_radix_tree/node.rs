@@ -101,7 +101,8 @@ pub(super) unsafe fn block_is_zero(node: NonNull<RadixLeaf>, first: usize) -> bo
 /// Whether the eight bitmap words of `leaf` around `key`'s (its aligned
 /// block, the one [`node_is_empty`] starts from for `key`'s word) are all
 /// zero: the test a single-key reclaiming delete makes before
-/// `reclaim_if_empty()`, whose scan then skips that block.
+/// `reclaim_if_empty()`, whose scan then does not test that block on its
+/// own again (its first span still reads it).
 ///
 /// # Safety
 ///

@@ -367,7 +367,7 @@ unsafe fn nearest_nonzero_span_word(leaf: NonNull<RadixLeaf>, near: usize) -> Op
                     (s, blocks) = (s + 1, b);
                 }
                 // SAFETY: as above.
-                return unsafe { far_word_of_span(leaf, s, blocks, true) };
+                return Some(unsafe { far_word_of_span(leaf, s, blocks, true) });
             }
         }
         if d > 0 && d <= home {
@@ -382,7 +382,7 @@ unsafe fn nearest_nonzero_span_word(leaf: NonNull<RadixLeaf>, near: usize) -> Op
                     (s, blocks) = (s - 1, b);
                 }
                 // SAFETY: as above.
-                return unsafe { far_word_of_span(leaf, s, blocks, false) };
+                return Some(unsafe { far_word_of_span(leaf, s, blocks, false) });
             }
         }
         if after >= LEAF_SPANS && d >= home {
@@ -397,18 +397,16 @@ const LEAF_SPANS: usize = BITMAP_WORDS / WALK_SPAN;
 
 /// The last non-zero word of span `s` of `leaf` if `up`, else the first,
 /// given the blocks of the span with keys (`blocks`, from
-/// [`span_blocks_with_keys`]); `None` only if `blocks` was wrong.
+/// [`span_blocks_with_keys`]). If `blocks` was wrong and the block has no
+/// key, its first word: any index is a valid witness, which a later delete
+/// checks before it trusts it, while no witness would make the caller free
+/// a leaf that holds keys.
 ///
 /// # Safety
 ///
 /// As for [`block_or`].
 #[inline(always)]
-unsafe fn far_word_of_span(
-    leaf: NonNull<RadixLeaf>,
-    s: usize,
-    blocks: u32,
-    up: bool,
-) -> Option<usize> {
+unsafe fn far_word_of_span(leaf: NonNull<RadixLeaf>, s: usize, blocks: u32, up: bool) -> usize {
     const SPAN_BLOCKS: usize = WALK_SPAN / BLOCK;
     let block = if up {
         31 ^ blocks.leading_zeros()
@@ -422,14 +420,14 @@ unsafe fn far_word_of_span(
     // SAFETY: guaranteed by the caller.
     let words = unsafe { block_nonzero_words(leaf, first) };
     if words == 0 {
-        return None;
+        return first;
     }
     let word = if up {
         31 ^ words.leading_zeros()
     } else {
         words.trailing_zeros()
     } as usize;
-    Some(first + word % BLOCK)
+    first + word % BLOCK
 }
 
 /// How many spans past the nearest one with keys

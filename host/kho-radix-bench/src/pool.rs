@@ -182,7 +182,11 @@ impl Pool {
 /// physical mapping; invoked inside each geometry module.
 macro_rules! impl_pool_node_memory {
     () => {
-        impl tree::NodeMemory for $crate::pool::Pool {
+        // SAFETY: The pool hands out each zeroed, page-aligned page once,
+        // with the identity as physical mapping, and keeps the node words
+        // beside each page for the tracker alone, cleared when the page is
+        // freed, so they read 0 when it is allocated again.
+        unsafe impl tree::NodeMemory for $crate::pool::Pool {
             #[inline]
             fn alloc_node(&mut self) -> Option<NonNull<abi::RadixNode>> {
                 debug_assert_eq!(self.page_size(), abi::PAGE_SIZE);

@@ -264,7 +264,11 @@ impl Drop for Arena {
 #[macro_export]
 macro_rules! impl_node_memory {
     () => {
-        impl kho_radix_tree::NodeMemory for $crate::Arena {
+        // SAFETY: The arena hands out each zeroed, page-aligned page once,
+        // maps physical addresses of its pages to them and back, and keeps
+        // the node and leaf words beside each page for the tracker alone,
+        // cleared when the page is allocated.
+        unsafe impl kho_radix_tree::NodeMemory for $crate::Arena {
             fn alloc_node(&mut self) -> Option<::std::ptr::NonNull<kho_radix_abi::RadixNode>> {
                 assert_eq!(self.page_size(), kho_radix_abi::PAGE_SIZE);
                 self.alloc_page().map(|p| p.cast())
