@@ -185,6 +185,7 @@ unsafe fn tree_lock<'a>(tree: *mut bindings::kho_radix_tree) -> &'a Lock<(), Mut
 /// # Invariants
 ///
 /// `mutex` is the initialised mutex of a valid tree, held by this guard.
+#[must_use = "the tree is unlocked as soon as the guard is dropped"]
 struct TreeGuard {
     mutex: *mut bindings::mutex,
     state: <MutexBackend as Backend>::GuardState,
@@ -467,7 +468,9 @@ fn crosses_nodes(pfn: u64, order: u32) -> bool {
     if !cfg!(CONFIG_NUMA) {
         return false;
     }
-    let last = pfn + (1u64 << order) - 1;
+    // Wrapping: a caller's range past the end of the address space is
+    // refused before any block is split, but this must not panic either.
+    let last = pfn.wrapping_add((1u64 << order) - 1);
     // SAFETY: The helper only looks up the node of page frames, which are
     // valid: the block lies inside the caller's range.
     unsafe {
@@ -696,7 +699,8 @@ pub unsafe extern "C" fn kho_radix_init_tree(
 /// Destroys the radix tree.
 ///
 /// Frees every node, root included, and clears the root. Does nothing for an
-/// uninitialised tree.
+/// uninitialised tree. Unlike C's, it takes the tree's lock, so the caller
+/// must not hold it.
 ///
 /// # Safety
 ///

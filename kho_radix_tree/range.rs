@@ -154,10 +154,11 @@ fn range_key(pfn: u64, order: u32, keys_fit: bool) -> Option<u64> {
 ///
 /// Chunks are at most `max_order` (63, i.e. no cap, gives exactly the C
 /// chunking) and `split` may shrink a chunk, see `RangeChunks::next_chunk()`. On
-/// failure the chunks added by this call are deleted again, as
+/// failure the chunks before the failing one are deleted again, as
 /// `kho_preserve_pages()` does, with [`del_pfn_range_reclaim`], so that the
 /// nodes the call allocated are freed too, and the error of the failed chunk
-/// is returned.
+/// is returned. Like C's rollback, this deletes a chunk's key even if it was
+/// in the tree before the call.
 ///
 /// # Safety
 ///
@@ -267,7 +268,11 @@ unsafe fn add_chunk_uncached<M: NodeMemory + ?Sized>(
 
 /// Deletes the keys [`add_pfn_range`] adds for the same arguments, one
 /// descent per leaf. Like [`del_key`], it frees no node. Chunks whose path is
-/// missing are skipped; returns how many were.
+/// missing, or whose key is wider than [`KEY_WIDTH`], are skipped; returns
+/// how many were (with freeing, also those whose leaf could not be
+/// reclaimed). A range that wraps past the
+/// end of the address space, which [`add_pfn_range`] refuses, deletes
+/// nothing.
 ///
 /// # Safety
 ///
@@ -341,7 +346,12 @@ unsafe fn del_range<
     max_order: u32,
     split: &mut F,
 ) -> usize {
-    let end_pfn = start_pfn.saturating_add(nr_pages);
+    // A range that wraps past the end of the address space is no range, and
+    // no page frame of it is valid: like C's loop, whose end wraps below its
+    // start, delete nothing (and split nothing).
+    let Some(end_pfn) = start_pfn.checked_add(nr_pages) else {
+        return 0;
+    };
     if range_keys_fit(end_pfn) {
         // SAFETY: guaranteed by the caller.
         unsafe {

@@ -465,6 +465,43 @@ macro_rules! range_tests {
                 }
             }
 
+            /// A range that wraps past the end of the address space is
+            /// refused by the add and deletes nothing, with or without
+            /// freeing: it never splits a chunk (the kernel would look up
+            /// the NUMA node of page frames that do not exist).
+            #[test]
+            fn wrapping_range_is_refused_and_deletes_nothing() {
+                let mut arena = new_arena();
+                arena.quarantine_freed_pages();
+                let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
+                let mut cache = TableCache::new();
+                // A key that a saturated range would reach: the top pfn.
+                let top = MAX_PFN;
+                // SAFETY: valid tree in `arena`, `cache` is its cache.
+                let res = unsafe { add_pfn_range(&mut arena, root, &mut cache, top, 1, 63, &mut |_, _| false) };
+                assert_eq!(res, Ok(()));
+                let (keys, pages) = (keys_of(&arena, root), arena.live_pages());
+                let (start, n) = (top - 1, u64::MAX);
+                let mut splits = 0;
+                let mut split = |_: u64, _: u32| {
+                    splits += 1;
+                    false
+                };
+                // SAFETY: as above.
+                let res = unsafe { add_pfn_range(&mut arena, root, &mut cache, start, n, 63, &mut split) };
+                assert_eq!(res, Err(RadixError::Range));
+                // SAFETY: as above.
+                let missing = unsafe { del_pfn_range(&mut arena, root, &mut cache, start, n, 63, &mut split) };
+                assert_eq!(missing, 0);
+                // SAFETY: as above; every node below the root comes from
+                // `arena`.
+                let missing = unsafe { del_pfn_range_reclaim(&mut arena, root, &mut cache, start, n, 63, &mut split) };
+                assert_eq!(missing, 0);
+                assert_eq!(splits, 0);
+                assert_eq!(keys_of(&arena, root), keys);
+                assert_eq!(arena.live_pages(), pages);
+            }
+
             /// The range calls remember the leaf of each order in the cache;
             /// a leaf that a reclaiming delete frees, by range or by single
             /// key, must be forgotten there, or the next range call on the
