@@ -26,7 +26,7 @@
 
 use super::kho_radix_abi::{decode_key, RadixNode};
 use super::kho_radix_validate::{validate_tree, Limits, PhysLayout, ValidationError, ROOT_LEVEL};
-use core::ptr::NonNull;
+use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, fmt, prelude::*};
 
 /// Size of the property's value: one native-endian `u64`.
@@ -264,7 +264,7 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     };
     // SAFETY: The helper has no preconditions; the memory is not cleared,
     // which `validate_tree()` allows (it writes each entry before reading it).
-    let buf = unsafe { bindings::kho_radix_rs_early_alloc(bytes) }.cast::<u64>();
+    let buf = unsafe { bindings::kho_radix_rs_early_alloc(bytes) }.cast::<MaybeUninit<u64>>();
     if buf.is_null() {
         pr_err!(
             "cannot allocate {} bytes to validate the preserved-memory tree\n",
@@ -273,9 +273,8 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
         return ENOMEM.to_errno();
     }
     // SAFETY: `buf` is a fresh, suitably aligned allocation of `max_nodes`
-    // `u64`s that only this slice uses until it is freed below. Its
-    // contents are uninitialised, but `validate_tree()` writes every entry
-    // before it reads it, so no uninitialised value is ever read.
+    // `u64`s that only this slice uses until it is freed below; its
+    // contents are uninitialised, which `MaybeUninit` allows.
     let nodes = unsafe { core::slice::from_raw_parts_mut(buf, max_nodes) };
 
     let start_cycles = cycles();

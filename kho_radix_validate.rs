@@ -47,7 +47,7 @@
 //! pub enum ErrorKind { ... }                 // .name() -> &'static str
 //! pub const ROOT_LEVEL: u32;                 // `level` of errors about the root pointer
 //! pub unsafe fn validate_tree<L>(layout: &L, root_phys: u64, limits: &Limits,
-//!     scratch: &mut [u64]) -> Result<Stats, ValidationError>;
+//!     scratch: &mut [MaybeUninit<u64>]) -> Result<Stats, ValidationError>;
 //! ```
 //!
 //! # Files
@@ -132,6 +132,7 @@
 
 use super::kho_radix_abi::*;
 use super::kho_radix_tree::{for_each_leaf_word, key_in_range, next_entry};
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
 // One file per pass, under kho_radix_validate/; the paths are spelled out
@@ -370,12 +371,27 @@ fn is_node_aligned(p: NonNull<RadixNode>) -> bool {
     (p.as_ptr() as usize) & (core::mem::align_of::<RadixNode>() - 1) == 0
 }
 
+/// The first `n` entries of `scratch` as the values written there, or `None`
+/// if `scratch` is shorter.
+///
+/// # Safety
+///
+/// Each of the first `n` entries of `scratch` was written.
+unsafe fn written(scratch: &mut [MaybeUninit<u64>], n: usize) -> Option<&mut [u64]> {
+    let s = scratch.get_mut(..n)?;
+    // SAFETY: `MaybeUninit<u64>` has the layout of `u64`, and every element
+    // of `s` was written (safety requirements), so it holds a valid `u64`.
+    Some(unsafe { &mut *(core::ptr::from_mut(s) as *mut [u64]) })
+}
+
 /// Validates the radix tree at physical address `root_phys` handed over by
 /// the previous kernel; see the module documentation for what is checked
 /// and at what cost.
 ///
-/// `scratch` must hold at least `limits.max_nodes` entries; its contents on
-/// return are unspecified (the sorted node addresses or the leaf numbers, in
+/// `scratch` must hold at least `limits.max_nodes` entries, which need not be
+/// initialised (the kernel passes memory it did not clear): the validator
+/// writes each entry before it reads it. Its contents on return are
+/// unspecified (the sorted node addresses or the leaf numbers, in
 /// practice). Returns
 /// the node and key counts of a valid tree, or the first fault found.
 ///
@@ -394,7 +410,7 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
     layout: &L,
     root_phys: u64,
     limits: &Limits,
-    scratch: &mut [u64],
+    scratch: &mut [MaybeUninit<u64>],
 ) -> Result<Stats, ValidationError> {
     let root_err = |kind: ErrorKind, value: u64, other: u64| ValidationError {
         level: ROOT_LEVEL,
@@ -427,7 +443,7 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
     // Pass 1: structure; record every node address.
     let mut n = 0usize;
     if let Some(slot) = scratch.get_mut(n) {
-        *slot = root_phys;
+        slot.write(root_phys);
         n += 1;
     }
     let mut record = |v: &Visit| push(scratch, &mut n, v.phys, v, max_nodes);
@@ -435,7 +451,8 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
     // guarantees the `node_ptr` contract.
     let counts = unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut record) }?;
 
-    let nodes: &mut [u64] = match scratch.get_mut(..n) {
+    // SAFETY: The root's slot and `push()` wrote each of `scratch[..n]`.
+    let nodes: &mut [u64] = match unsafe { written(scratch, n) } {
         Some(s) => s,
         None => {
             return Err(root_err(
@@ -542,7 +559,8 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
     };
     // SAFETY: as for the first walk.
     unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut record_leaf) }?;
-    let leaves: &[u64] = scratch.get(..nl).unwrap_or(&[]);
+    // SAFETY: `push()` wrote each of `scratch[..nl]`.
+    let leaves: &[u64] = unsafe { written(scratch, nl) }.map_or(&[], |s| &*s);
 
     // Two aligned power-of-two blocks overlap only if one contains the other,
     // and blocks of one order never overlap (every key is listed once). So

@@ -218,7 +218,7 @@ fn sift_down(a: &mut [u64], mut root: usize, end: usize) {
 /// buffer is [`ErrorKind::TooManyNodes`] (unreachable: a walk visits at most
 /// `max_nodes <= scratch.len()` nodes).
 pub(super) fn push(
-    scratch: &mut [u64],
+    scratch: &mut [MaybeUninit<u64>],
     n: &mut usize,
     value: u64,
     v: &Visit,
@@ -231,7 +231,7 @@ pub(super) fn push(
         other: max_nodes as u64,
         kind: ErrorKind::TooManyNodes,
     })?;
-    *slot = value;
+    slot.write(value);
     // `*n < scratch.len()`, checked just above.
     *n = n.wrapping_add(1);
     Ok(())

@@ -19,6 +19,7 @@ use kho_radix_host::geom4k::kho_radix_validate::*;
 use kho_radix_host::geom4k::new_arena;
 use kho_radix_host::Arena;
 use std::cell::Cell;
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
 /// RAM is `[0, RAM_END)`; one scratch area inside it.
@@ -98,7 +99,7 @@ pub fn run(data: &[u8]) {
         max_nodes: MAX_NODES,
         max_order: 10,
     };
-    let mut scratch = [0u64; MAX_NODES];
+    let mut scratch = [MaybeUninit::new(0u64); MAX_NODES];
     // SAFETY: `node_ptr` only returns live arena pages, aligned and
     // PAGE_SIZE bytes long, not written during the call.
     let res = unsafe { validate_tree(&layout, root_phys, &limits, &mut scratch) };

@@ -319,7 +319,7 @@ macro_rules! geometry {
                             max_nodes: mem.capacity(),
                             max_order: abi::MAX_KEY_ORDER,
                         };
-                        let mut scratch = vec![0u64; limits.max_nodes];
+                        let mut scratch = vec![std::mem::MaybeUninit::new(0u64); limits.max_nodes];
                         let layout = PoolLayout(mem);
                         let t = Instant::now();
                         // SAFETY: `node_ptr` returns only pages of the pool,

@@ -12,6 +12,7 @@
 //! pages.
 
 use proptest::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Number of cases: `$PROPTEST_CASES` if set, else `default`.
 fn cases(default: u32) -> u32 {
@@ -128,7 +129,7 @@ macro_rules! validate_tests {
 
             fn validate_with(arena: &Arena, root: u64, limits: &Limits) -> Result<Stats, ValidationError> {
                 let layout = Layout { arena, node_ptr_calls: Cell::new(0) };
-                let mut scratch = vec![SCRATCH_FILL; limits.max_nodes];
+                let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); limits.max_nodes];
                 // SAFETY: `node_ptr` only returns live arena pages, which are
                 // aligned, `PAGE_SIZE` bytes and not written during the call.
                 unsafe { validate_tree(&layout, root, limits, &mut scratch) }
@@ -321,7 +322,7 @@ macro_rules! validate_tests {
                     (root, err(ROOT_LEVEL, 0, root, 0, ErrorKind::Unmapped)),
                 ] {
                     let layout = Skewed { inner: Layout { arena: &arena, node_ptr_calls: Cell::new(0) }, bad };
-                    let mut scratch = vec![SCRATCH_FILL; MAX_NODES];
+                    let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); MAX_NODES];
                     // SAFETY: `node_ptr` returns live arena pages, or for
                     // `bad` a pointer the contract does not allow, which the
                     // validator must refuse before reading.
@@ -554,7 +555,7 @@ macro_rules! validate_tests {
             ) -> (Result<Stats, ValidationError>, usize, usize) {
                 let inner = Layout { arena, node_ptr_calls: Cell::new(0) };
                 let layout = Holes { inner, hole, scratch, is_ram_calls: Cell::new(0) };
-                let mut buf = vec![SCRATCH_FILL; lim.max_nodes];
+                let mut buf = vec![MaybeUninit::new(SCRATCH_FILL); lim.max_nodes];
                 // SAFETY: `node_ptr` only returns live arena pages.
                 let r = unsafe { validate_tree(&layout, root, lim, &mut buf) };
                 (r, layout.is_ram_calls.get(), layout.inner.node_ptr_calls.get())
@@ -903,13 +904,13 @@ macro_rules! validate_tests {
                 );
                 // A scratch buffer shorter than the bound is refused.
                 let layout = Layout { arena: &arena, node_ptr_calls: Cell::new(0) };
-                let mut scratch = vec![SCRATCH_FILL; n - 1];
+                let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); n - 1];
                 // SAFETY: `node_ptr` only returns live arena pages.
                 let r = unsafe { validate_tree(&layout, root, &exact, &mut scratch) };
                 assert_eq!(r, Err(err(ROOT_LEVEL, 0, (n - 1) as u64, n as u64, ErrorKind::ScratchTooSmall)));
                 assert_eq!(layout.node_ptr_calls.get(), 0);
                 // A longer scratch buffer does not raise the bound.
-                let mut scratch = vec![SCRATCH_FILL; 2 * n];
+                let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); 2 * n];
                 // SAFETY: `node_ptr` only returns live arena pages.
                 let r = unsafe { validate_tree(&layout, root, &short, &mut scratch) };
                 assert_eq!(r.map_err(|e| (e.kind, e.other)), Err((ErrorKind::TooManyNodes, (n - 1) as u64)));
@@ -1055,7 +1056,7 @@ macro_rules! validate_tests {
                     }
                     for lim in [limits(), Limits { max_nodes, max_order: MAX_ORDER }] {
                         let layout = Layout { arena: &arena, node_ptr_calls: Cell::new(0) };
-                        let mut scratch = vec![SCRATCH_FILL; lim.max_nodes];
+                        let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); lim.max_nodes];
                         // SAFETY: `node_ptr` only returns live arena pages.
                         let r = unsafe { validate_tree(&layout, root, &lim, &mut scratch) };
                         if let Ok(s) = r {
