@@ -21,6 +21,7 @@
  *   fdt_outside_ram the property holds an address above any physical
  *                   address width (CONFIG_DEBUG_VIRTUAL BUGs on
  *                   virt_to_phys() of its direct-map address)
+ *   fdt_totalsize   the FDT's header claims twice the page handed over
  *
  * The command line is passed on to the next kernel, which ignores the
  * parameter: it acts only on a kexec reboot with a loaded image, and only in
@@ -151,6 +152,11 @@ static int corrupt_fdt(void *fdt, phys_addr_t root_phys)
 	if (!strcmp(corrupt_kind, "fdt_outside_ram")) {
 		val = BIT_ULL(52);
 		return fdt_setprop_inplace(fdt, 0, name, &val, sizeof(val));
+	}
+	if (!strcmp(corrupt_kind, "fdt_totalsize")) {
+		/* The FDT is one page; libfdt would read up to the claimed size. */
+		fdt_set_totalsize(fdt, 2 * PAGE_SIZE);
+		return 0;
 	}
 	return -EINVAL;
 }

@@ -41,6 +41,7 @@ cases=(
 	"fdt_short|KHO: preserved-memory-map: property is 4 bytes long, expected 8"
 	"fdt_misaligned|KHO: preserved-memory-map: root address 0x"
 	"fdt_outside_ram|KHO: invalid preserved-memory tree: node outside system RAM: root address 0x10000000000000"
+	"fdt_totalsize|) claims 8192 bytes, 4096 handed over"
 )
 # After a rejected tree, the second kernel says so and drops the handover.
 dropped="KHO: dropping the handover: no preserved memory is restored"
