@@ -75,6 +75,15 @@ macro_rules! range_tests {
                 keys
             }
 
+            /// An empty tree, with its cache, in an arena whose freed pages
+            /// fault on any access, so that a test sees a use after free.
+            fn quarantined_tree() -> (Arena, NonNull<RadixNode>, TableCache) {
+                let mut arena = new_arena();
+                arena.quarantine_freed_pages();
+                let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
+                (arena, root, TableCache::new())
+            }
+
             /// Highest pfn whose order-0 key still fits the key width.
             const MAX_PFN: u64 = (1u64 << (KEY_WIDTH - 1)) - 1;
 
@@ -410,10 +419,7 @@ macro_rules! range_tests {
             /// access.
             #[test]
             fn range_reclaim_frees_a_shared_leaf_once() {
-                let mut arena = new_arena();
-                arena.quarantine_freed_pages();
-                let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
-                let mut cache = TableCache::new();
+                let (mut arena, root, mut cache) = quarantined_tree();
                 // Chunks: order 0 at pfn 63, order 6 at 64, order 0 at 128.
                 // The order-0 keys are in words 0 and 2 of one leaf.
                 let (start, n) = (63, 66);
@@ -439,10 +445,7 @@ macro_rules! range_tests {
                 let key = |pfn: u64| encode_key(pfn << PAGE_SHIFT, 0);
                 assert_eq!((bitmap_index(key(first)), bitmap_index(key(last))), (0, BITMAP_BITS - 1));
                 for (gone, kept) in [(first, last), (last, first)] {
-                    let mut arena = new_arena();
-                    arena.quarantine_freed_pages();
-                    let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
-                    let mut cache = TableCache::new();
+                    let (mut arena, root, mut cache) = quarantined_tree();
                     for pfn in [first, last] {
                         // SAFETY: valid tree in `arena`, `cache` is its cache.
                         let res = unsafe { add_pfn_range(&mut arena, root, &mut cache, pfn, 1, 63, &mut |_, _| false) };
@@ -471,10 +474,7 @@ macro_rules! range_tests {
             /// the NUMA node of page frames that do not exist).
             #[test]
             fn wrapping_range_is_refused_and_deletes_nothing() {
-                let mut arena = new_arena();
-                arena.quarantine_freed_pages();
-                let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
-                let mut cache = TableCache::new();
+                let (mut arena, root, mut cache) = quarantined_tree();
                 // A key that a saturated range would reach: the top pfn.
                 let top = MAX_PFN;
                 // SAFETY: valid tree in `arena`, `cache` is its cache.
@@ -509,10 +509,7 @@ macro_rules! range_tests {
             /// this arena) instead of growing a new path.
             #[test]
             fn range_calls_forget_freed_leaves() {
-                let mut arena = new_arena();
-                arena.quarantine_freed_pages();
-                let Ok(root) = alloc_root(&mut arena) else { panic!("root") };
-                let mut cache = TableCache::new();
+                let (mut arena, root, mut cache) = quarantined_tree();
                 // Chunks of orders 0, 1, 2, 3 and back: several chunk leaves.
                 let (start, n) = (1, 29);
                 let want = c_chunks(start, n, 63, 63);
