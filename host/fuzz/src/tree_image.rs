@@ -99,7 +99,9 @@ pub fn run(data: &[u8]) {
         max_nodes: MAX_NODES,
         max_order: 10,
     };
-    let mut scratch = [MaybeUninit::new(0u64); MAX_NODES];
+    // Not cleared, as in the kernel: filled with a tree page's address, so
+    // that reading an entry before writing it would change the result.
+    let mut scratch = [MaybeUninit::new(root_phys); MAX_NODES];
     // SAFETY: `node_ptr` only returns live arena pages, aligned and
     // PAGE_SIZE bytes long, not written during the call.
     let res = unsafe { validate_tree(&layout, root_phys, &limits, &mut scratch) };
@@ -113,15 +115,22 @@ pub fn run(data: &[u8]) {
     };
 
     // Accepted: the walk must see exactly the keys the validator counted,
-    // in ascending order, and no two preserved ranges may overlap.
+    // in ascending order; every preserved range must be of an allowed order,
+    // in RAM, outside the scratch area and off the tree's own pages, and no
+    // two may overlap.
     let mut keys = Vec::new();
+    let mut nodes = Vec::new();
     let mut leaf = |k: u64| {
         keys.push(k);
         0
     };
+    let mut node = |p: u64| {
+        nodes.push(p);
+        0
+    };
     // SAFETY: the validator accepted the tree: every entry leads to a live
     // arena page, each reached once, so it is a valid tree for reading.
-    unsafe { walk(&arena, root, Some(&mut leaf), None) };
+    unsafe { walk(&arena, root, Some(&mut leaf), Some(&mut node)) };
     assert_eq!(keys.len() as u64, stats.keys, "walk and validator disagree");
     assert!(keys.windows(2).all(|w| w[0] < w[1]), "walk not ascending");
     let mut ranges: Vec<(u64, u64)> = keys
@@ -129,6 +138,29 @@ pub fn run(data: &[u8]) {
         .filter_map(|&k| decode_key(k))
         .map(|(p, o)| (p, p + (1u64 << (PAGE_SHIFT_OF + o))))
         .collect();
+    assert_eq!(
+        ranges.len(),
+        keys.len(),
+        "accepted a key that does not decode"
+    );
+    for &k in &keys {
+        let order = decode_key(k).map_or(u32::MAX, |(_, o)| o);
+        assert!(order <= limits.max_order, "accepted order {order}");
+    }
+    for &(start, end) in &ranges {
+        assert!(
+            layout.is_ram(start, end - start),
+            "accepted a range outside RAM"
+        );
+        assert!(
+            !layout.in_scratch(start, end - start),
+            "accepted a range in the scratch area"
+        );
+        assert!(
+            !nodes.iter().any(|&n| start <= n && n < end),
+            "accepted a range covering a tree page"
+        );
+    }
     ranges.sort_unstable();
     assert!(
         ranges.windows(2).all(|w| w[0].1 <= w[1].0),
