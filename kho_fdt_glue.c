@@ -6,6 +6,8 @@
  * slab allocator is available. The memblock functions it needs are __init
  * (or __init_memblock) and some are inline, so it calls these small __ref
  * wrappers instead. They are only called from kho_memory_init_early().
+ * The one that says whether a block is RAM, kho_radix_rs_phys_is_ram(), is
+ * in kho_fdt_ram.c, where the host tests build it too.
  */
 
 #include <linux/kho_radix_tree.h>
@@ -17,27 +19,6 @@
 #ifdef CONFIG_X86_TSC
 #include <asm/tsc.h>
 #endif
-
-/**
- * kho_radix_rs_phys_is_ram - Whether a physical range is mapped system RAM.
- * @base: Start of the range.
- * @size: Size of the range in bytes.
- *
- * Memory marked NOMAP (on arm64: EFI runtime services regions, no-map
- * reserved-memory carve-outs) is listed in memblock.memory but is not in the
- * direct map and never reaches the page allocator. A tree node there would
- * fault when read through phys_to_virt(), and no preserved block can be
- * there, so it does not count as RAM here.
- *
- * Return: %true if one memblock memory region without NOMAP holds
- * [@base, @base + @size).
- */
-__ref bool kho_radix_rs_phys_is_ram(phys_addr_t base, phys_addr_t size)
-{
-	/* Both look at the one region that contains @base. */
-	return memblock_is_region_memory(base, size) &&
-	       memblock_is_map_memory(base);
-}
 
 /**
  * kho_radix_rs_phys_mem_size - Total size of system RAM known to memblock.

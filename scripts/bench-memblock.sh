@@ -29,41 +29,15 @@ if [ "$bsearch" = 1 ]; then
 	variant="mm/memblock.c with host/memblock-order/memblock-bsearch.patch (not upstream)"
 fi
 mkdir -p "$out_dir"
-[ -f "$LINUX_PRISTINE/mm/memblock.c" ] ||
-	die "no kernel source at $LINUX_PRISTINE (run scripts/fetch-deps.sh)"
-[ "$(dpkg-query -W -f='${Status}' liburcu-dev 2>/dev/null)" = "install ok installed" ] ||
-	die "the memblock simulator needs liburcu-dev (scripts/fetch-deps.sh installs it)"
+. "$REPO_ROOT/scripts/memblock-sim.sh"
 
-# The simulator builds inside a kernel tree (relative paths to mm/ and
-# include/); copy the parts it uses, once per source (and patch).
-want=$LINUX_PRISTINE
-if [ "$bsearch" = 1 ]; then
-	want="$want $(sha256sum <"$REPO_ROOT/host/memblock-order/memblock-bsearch.patch" | cut -c1-16)"
-fi
-if [ "$(cat "$sim/.kho-source" 2>/dev/null)" != "$want" ]; then
-	step "copying the memblock simulator's sources to $sim"
-	rm -rf "$sim"
-	mkdir -p "$sim"
-	(cd "$LINUX_PRISTINE" && rsync -a --relative tools/include tools/lib tools/arch \
-		tools/testing/memblock tools/testing/selftests/kselftest.h \
-		mm/memblock.c mm/internal.h include arch/x86/include "$sim/") ||
-		die "copying the simulator's sources failed"
-	if [ "$bsearch" = 1 ]; then
-		patch -s -p1 -d "$sim" <"$REPO_ROOT/host/memblock-order/memblock-bsearch.patch" ||
-			die "memblock-bsearch.patch does not apply"
-	fi
-	echo "$want" >"$sim/.kho-source"
-fi
-dir=$sim/tools/testing/memblock
-objs="memblock.o lib/slab.o mmzone.o slab.o cmdline.o"
-cflags="-I. -I../../include -Wall -O2 -D CONFIG_PHYS_ADDR_T_64BIT"
-step "building $variant in the simulator (-O2, no sanitizers)"
+patch=
+[ "$bsearch" != 1 ] || patch=$REPO_ROOT/host/memblock-order/memblock-bsearch.patch
+dir=$(memblock_sim_build "$sim" ${patch:+"$patch"})
+step "building order_bench against $variant"
 # shellcheck disable=SC2086 # the object list is split on purpose
-make -s -C "$dir" CFLAGS="$cflags" LDFLAGS= $objs >"$out_dir/memblock-build.log" 2>&1 ||
-	{ tail -n 20 "$out_dir/memblock-build.log"; die "building the memblock simulator failed"; }
-# shellcheck disable=SC2086
-(cd "$dir" && gcc $cflags -o order_bench "$REPO_ROOT/host/memblock-order/order_bench.c" \
-	$objs -lurcu) >>"$out_dir/memblock-build.log" 2>&1 ||
+(cd "$dir" && gcc $MEMBLOCK_SIM_CFLAGS -o order_bench "$REPO_ROOT/host/memblock-order/order_bench.c" \
+	$MEMBLOCK_SIM_OBJS -lurcu) >"$out_dir/memblock-build.log" 2>&1 ||
 	{ tail -n 20 "$out_dir/memblock-build.log"; die "building order_bench failed"; }
 
 # Minimum time over the runs of one case, in ns.

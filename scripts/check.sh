@@ -13,6 +13,7 @@ tests=(
 	lint
 	docs
 	host_crate
+	memblock_ram
 	build_c_tracker
 	runner_detects_failures
 	roundtrip_c_tracker
@@ -88,7 +89,8 @@ t_lint() {
 	echo "# checkpatch --strict: ${#p[@]} patches clean"
 	# The glue exports functions that are defined in the Rust object, so
 	# EXPORT_SYMBOL cannot follow its function there.
-	c=$(cd "$REPO_ROOT" && ls ./*.c scripts/*.c selftests/init/*.c host/memblock-order/*.c)
+	c=$(cd "$REPO_ROOT" && ls ./*.c scripts/*.c selftests/init/*.c host/memblock-order/*.c \
+		host/memblock-ram/*.c)
 	(cd "$REPO_ROOT" && perl "$tree/scripts/checkpatch.pl" --strict --no-tree -q \
 		--ignore EXPORT_SYMBOL -f $c)
 	echo "# checkpatch --strict -f: $(wc -w <<<"$c") C files clean"
@@ -135,6 +137,19 @@ t_host_crate() {
 		"$logdir/host-bench-smoke.md")
 	[ "$rows" -eq 66 ] || { echo "host benchmark: $rows workload rows, expected 66"; return 1; }
 	echo "# host bench smoke: $rows workload rows, its checks passed"
+}
+
+# kho_fdt_ram.c, which tells the validator whether a block is RAM, on the
+# real mm/memblock.c (the kernel's memblock simulator): blocks across
+# regions memblock did not merge (HOTPLUG, MIRROR) are RAM; NOMAP memory,
+# holes and the ends of memory are not; and on random layouts its answers
+# match a page-by-page oracle. No kernel boot can split a region under a
+# preserved block, so this is where the slow path is tested.
+t_memblock_ram() {
+	local out
+	out=$("$REPO_ROOT/scripts/test-memblock-ram.sh") || { echo "$out"; return 1; }
+	echo "$out"
+	grep -E '^ok [0-9]+ ' <<<"$out" | sed 's/^/# /'
 }
 
 t_build_c_tracker() {

@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0
+# The kernel's memblock simulator (tools/testing/memblock of the pristine
+# 7.3 source): the real mm/memblock.c built for user space. Sourced after
+# common.sh by bench-memblock.sh and test-memblock-ram.sh, not run.
+
+# Objects of the simulator a program links with (and -lurcu).
+MEMBLOCK_SIM_OBJS="memblock.o lib/slab.o mmzone.o slab.o cmdline.o"
+# -O2 and no sanitizers: the simulator's own makefile would add ASan.
+MEMBLOCK_SIM_CFLAGS="-I. -I../../include -Wall -O2 -D CONFIG_PHYS_ADDR_T_64BIT"
+
+# memblock_sim_build SIM [PATCH]: copy the simulator's sources to SIM once
+# per source (and patch, applied to them), build its objects there, and
+# print the directory to build programs in (SIM/tools/testing/memblock).
+# The build log is SIM/build.log.
+memblock_sim_build() {
+	local sim=$1 patch=${2:-} want=$LINUX_PRISTINE
+	[ -f "$LINUX_PRISTINE/mm/memblock.c" ] ||
+		die "no kernel source at $LINUX_PRISTINE (run scripts/fetch-deps.sh)"
+	[ "$(dpkg-query -W -f='${Status}' liburcu-dev 2>/dev/null)" = "install ok installed" ] ||
+		die "the memblock simulator needs liburcu-dev (scripts/fetch-deps.sh installs it)"
+	[ -z "$patch" ] || want="$want $(sha256sum <"$patch" | cut -c1-16)"
+	# The simulator builds inside a kernel tree (relative paths to mm/ and
+	# include/); copy the parts it uses.
+	if [ "$(cat "$sim/.kho-source" 2>/dev/null)" != "$want" ]; then
+		step "copying the memblock simulator's sources to $sim"
+		rm -rf "$sim"
+		mkdir -p "$sim"
+		(cd "$LINUX_PRISTINE" && rsync -a --relative tools/include tools/lib tools/arch \
+			tools/testing/memblock tools/testing/selftests/kselftest.h \
+			mm/memblock.c mm/internal.h include arch/x86/include "$sim/") ||
+			die "copying the simulator's sources failed"
+		if [ -n "$patch" ]; then
+			patch -s -p1 -d "$sim" <"$patch" || die "$patch does not apply"
+		fi
+		echo "$want" >"$sim/.kho-source"
+	fi
+	step "building mm/memblock.c in the simulator (-O2, no sanitizers)"
+	# shellcheck disable=SC2086 # the object list is split on purpose
+	make -s -C "$sim/tools/testing/memblock" CFLAGS="$MEMBLOCK_SIM_CFLAGS" LDFLAGS= \
+		$MEMBLOCK_SIM_OBJS >"$sim/build.log" 2>&1 ||
+		{ tail -n 20 "$sim/build.log" >&2; die "building the memblock simulator failed"; }
+	echo "$sim/tools/testing/memblock"
+}

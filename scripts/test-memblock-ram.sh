@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kho_fdt_ram.c, the validator's "is this block RAM" question, on the real
+# mm/memblock.c: builds the kernel's memblock simulator (see
+# memblock-sim.sh) with host/memblock-ram/ram_test.c and runs it. Prints
+# the test's KTAP; fails if a case fails.
+#
+# Usage: test-memblock-ram.sh [SEED]
+. "$(dirname "$0")/common.sh"
+. "$REPO_ROOT/scripts/memblock-sim.sh"
+
+dir=$(memblock_sim_build "$KHO_CACHE/memblock-sim")
+bin=$KHO_CACHE/memblock-ram/ram_test
+mkdir -p "$(dirname "$bin")"
+# The shim include directory comes first: it stands in for the kernel's
+# <linux/kho_radix_tree.h>, which the pristine source does not have.
+# shellcheck disable=SC2086 # the flags and objects are split on purpose
+(cd "$dir" && gcc -I"$REPO_ROOT/host/memblock-ram/include" $MEMBLOCK_SIM_CFLAGS \
+	-o "$bin" "$REPO_ROOT/host/memblock-ram/ram_test.c" "$REPO_ROOT/kho_fdt_ram.c" \
+	$MEMBLOCK_SIM_OBJS -lurcu) >"$bin.build.log" 2>&1 ||
+	{ tail -n 20 "$bin.build.log"; die "building ram_test failed"; }
+"$bin" "$@"
