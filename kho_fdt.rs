@@ -16,8 +16,9 @@
 //!   short, zero or misaligned value with a message naming the problem.
 //! - [`kho_radix_validate_root`] checks the whole incoming tree with
 //!   [`validate_tree`] before anything is reserved or the scratch areas are
-//!   extended from it. The caller drops the handover on any error, so a
-//!   corrupt tree costs the preserved memory, never the boot.
+//!   extended from it, and that it preserves the handover FDT itself. The
+//!   caller drops the handover on any error, so a corrupt tree costs the
+//!   preserved memory, never the boot.
 //!
 //! Everything here runs in early boot, before the slab allocator exists:
 //! the validator's scratch buffer comes from memblock through the `__ref`
@@ -25,7 +26,9 @@
 //! queries. Nothing here panics on the contents of the FDT or the tree.
 
 use super::kho_radix_abi::{decode_key, RadixNode};
-use super::kho_radix_validate::{validate_tree, Limits, PhysLayout, ValidationError, ROOT_LEVEL};
+use super::kho_radix_validate::{
+    covering_block, validate_tree, Limits, PhysLayout, ValidationError, ROOT_LEVEL,
+};
 use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, fmt, prelude::*};
 
@@ -209,13 +212,19 @@ impl fmt::Display for ErrorSite<'_> {
 }
 
 /// Validates the preserved-memory tree handed over at `root_phys` before any
-/// of it is used.
+/// of it is used, and checks that it preserves the handover FDT, the
+/// `fdt_size` bytes at `fdt_phys`.
+///
+/// The FDT must be in a preserved block because the kernel keeps reading it
+/// (`kho_retrieve_subtree()`) after memblock hands all memory it did not
+/// reserve to the page allocator; every kernel with this ABI preserves it
+/// (`kho_alloc_preserve()`), so only a damaged handover lacks it.
 ///
 /// Prints the statistics and the time taken on success, and the first fault
 /// found (see [`validate_tree`]) on error.
 ///
 /// Returns 0 if the tree is sound, `-ENOMEM` if the validator's buffer could
-/// not be allocated and `-EINVAL` for a faulty tree.
+/// not be allocated and `-EINVAL` for a faulty tree or one without the FDT.
 ///
 /// # Safety
 ///
@@ -227,6 +236,8 @@ impl fmt::Display for ErrorSite<'_> {
 #[export]
 pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     root_phys: bindings::phys_addr_t,
+    fdt_phys: bindings::phys_addr_t,
+    fdt_size: usize,
     scratch: *const bindings::kho_scratch,
     scratch_cnt: c_uint,
 ) -> c_int {
@@ -293,6 +304,21 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     unsafe { bindings::kho_radix_rs_early_free(buf.cast(), bytes) };
 
     match res {
+        Ok(_)
+            // SAFETY: `validate_tree()` accepted the tree with `layout`, and
+            // nothing wrote to it since (safety requirements).
+            if unsafe {
+                covering_block(&layout, root_phys, fdt_phys, fdt_size as u64, limits.max_order)
+            }
+            .is_none() =>
+        {
+            pr_err!(
+                "invalid preserved-memory tree: handover FDT not preserved: {:#x}, {} bytes\n",
+                fdt_phys,
+                fdt_size
+            );
+            EINVAL.to_errno()
+        }
         Ok(stats) => {
             pr_info!(
                 "preserved-memory tree validated: {} tables, {} leaves, {} keys in {} us ({} ns, {} cycles)\n",

@@ -22,6 +22,8 @@
  *                   address width (CONFIG_DEBUG_VIRTUAL BUGs on
  *                   virt_to_phys() of its direct-map address)
  *   fdt_totalsize   the FDT's header claims twice the page handed over
+ *   fdt_unpreserved the FDT's own page is unpreserved (the next kernel
+ *                   reads it after the page allocator takes free memory)
  *
  * The command line is passed on to the next kernel, which ignores the
  * parameter: it acts only on a kexec reboot with a loaded image, and only in
@@ -156,6 +158,11 @@ static int corrupt_fdt(void *fdt, phys_addr_t root_phys)
 	if (!strcmp(corrupt_kind, "fdt_totalsize")) {
 		/* The FDT is one page; libfdt would read up to the claimed size. */
 		fdt_set_totalsize(fdt, 2 * PAGE_SIZE);
+		return 0;
+	}
+	if (!strcmp(corrupt_kind, "fdt_unpreserved")) {
+		/* kho_alloc_preserve() preserved it as one order-0 page. */
+		kho_unpreserve_pages(virt_to_page(fdt), 1);
 		return 0;
 	}
 	return -EINVAL;

@@ -48,6 +48,8 @@
 //! pub const ROOT_LEVEL: u32;                 // `level` of errors about the root pointer
 //! pub unsafe fn validate_tree<L>(layout: &L, root_phys: u64, limits: &Limits,
 //!     scratch: &mut [MaybeUninit<u64>]) -> Result<Stats, ValidationError>;
+//! pub unsafe fn covering_block<L>(layout: &L, root_phys: u64, phys: u64,
+//!     size: u64, max_order: u32) -> Option<(u64, u32)>; // after validation
 //! ```
 //!
 //! # Files
@@ -55,6 +57,7 @@
 //! This file holds the API and [`validate_tree`], which runs the three
 //! passes below; each pass is a file in `kho_radix_validate/`:
 //! `structure.rs` (pass 1), `keys.rs` (pass 2) and `overlaps.rs` (pass 3).
+//! `covering.rs` answers, for an accepted tree, which block holds a range.
 //!
 //! # Algorithm and complexity
 //!
@@ -138,6 +141,8 @@ use core::ptr::NonNull;
 // One file per pass, under kho_radix_validate/; the paths are spelled out
 // for the host crates, which include this file with `#[path]` (see
 // kho_radix_tree.rs). Each takes what it needs from here (`use super::*`).
+#[path = "kho_radix_validate/covering.rs"]
+mod covering;
 #[path = "kho_radix_validate/keys.rs"]
 mod keys;
 #[path = "kho_radix_validate/overlaps.rs"]
@@ -145,6 +150,7 @@ mod overlaps;
 #[path = "kho_radix_validate/structure.rs"]
 mod structure;
 
+pub use covering::covering_block;
 use {keys::*, overlaps::*, structure::*};
 
 /// What the validator needs to know about physical memory.

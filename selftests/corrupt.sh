@@ -42,6 +42,7 @@ cases=(
 	"fdt_misaligned|KHO: preserved-memory-map: root address 0x"
 	"fdt_outside_ram|KHO: invalid preserved-memory tree: node outside system RAM: root address 0x10000000000000"
 	"fdt_totalsize|) claims 8192 bytes, 4096 handed over"
+	"fdt_unpreserved|KHO: invalid preserved-memory tree: handover FDT not preserved: 0x"
 )
 # After a rejected tree, the second kernel says so and drops the handover.
 dropped="KHO: dropping the handover: no preserved memory is restored"

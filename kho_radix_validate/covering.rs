@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! After validation: which preserved block, if any, holds a given range.
+//!
+//! The kernel asks it about the handover FDT, which the next kernel keeps
+//! using after the page allocator takes over free memory.
+
+use super::*;
+
+/// The preserved block `(start, order)` that holds all of
+/// `[phys, phys + size)`, or `None` if no block does (or `size` is 0, or the
+/// range wraps).
+///
+/// Looks up the one aligned block of each order from 0 to `max_order`
+/// (capped at [`MAX_KEY_ORDER`]) that could hold the range: at most one
+/// descent per order, no walk of the tree. Blocks never overlap in a tree
+/// [`validate_tree`] accepted, so at most one of them is preserved.
+///
+/// # Safety
+///
+/// The tree at `root_phys` was accepted by [`validate_tree`] with this
+/// `layout`, which still honours the contract given there, and the tree has
+/// not been written to since.
+pub unsafe fn covering_block<L: PhysLayout + ?Sized>(
+    layout: &L,
+    root_phys: u64,
+    phys: u64,
+    size: u64,
+    max_order: u32,
+) -> Option<(u64, u32)> {
+    let last = phys.checked_add(size.checked_sub(1)?)?;
+    let root = layout.node_ptr(root_phys).filter(|&n| is_node_aligned(n))?;
+    (0..=max_order.min(MAX_KEY_ORDER)).find_map(|order| {
+        let block = PAGE_BYTES.checked_shl(order)?;
+        let start = phys & !(block - 1);
+        if last - start >= block {
+            return None;
+        }
+        let key = encode_key(start, order);
+        // SAFETY: `root` came from `layout.node_ptr()`, which honours the
+        // contract of `validate_tree()` (caller).
+        let leaf = unsafe { find_leaf(layout, root, key) }?;
+        let bit = bitmap_index(key);
+        // SAFETY: `leaf` came from `node_ptr` (through `find_leaf`).
+        let word = unsafe { read_word(leaf, bit / 64) };
+        (word & (1u64 << (bit % 64)) != 0).then_some((start, order))
+    })
+}
