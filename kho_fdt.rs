@@ -18,7 +18,8 @@
 //!   [`validate_tree`] before anything is reserved or the scratch areas are
 //!   extended from it, and that it preserves the handover FDT itself. The
 //!   caller drops the handover on any error, so a corrupt tree costs the
-//!   preserved memory, never the boot.
+//!   preserved memory, never the boot. A subtree whose blob the tree does
+//!   not preserve is removed from the FDT, so that only its owner misses it.
 //!
 //! Everything here runs in early boot, before the slab allocator exists:
 //! the validator's scratch buffer comes from memblock through the `__ref`
@@ -27,10 +28,10 @@
 
 use super::kho_radix_abi::{decode_key, RadixNode};
 use super::kho_radix_validate::{
-    covering_block, validate_tree, Limits, PhysLayout, ValidationError, ROOT_LEVEL,
+    range_preserved, validate_tree, Limits, PhysLayout, ValidationError, ROOT_LEVEL,
 };
 use core::{mem::MaybeUninit, ptr::NonNull};
-use kernel::{bindings, fmt, prelude::*};
+use kernel::{bindings, fmt, prelude::*, str::BStr};
 
 /// Size of the property's value: one native-endian `u64`.
 const ROOT_PROP_LEN: usize = core::mem::size_of::<u64>();
@@ -130,6 +131,94 @@ pub(crate) unsafe extern "C" fn kho_radix_fdt_get_root(
     phys
 }
 
+/// Reads the property `name` of `node` in `fdt` if it is exactly one `u64`.
+///
+/// # Safety
+///
+/// `fdt` points to an FDT whose header was checked by `fdt_check_header()`.
+unsafe fn prop_u64(fdt: *const c_void, node: c_int, name: &[u8]) -> Option<u64> {
+    let mut len: c_int = 0;
+    // SAFETY: `fdt` is a checked FDT (caller), `name` a NUL-terminated
+    // ABI constant; libfdt bounds every access by the FDT's header.
+    let val = unsafe { bindings::fdt_getprop(fdt, node, name.as_ptr().cast(), &mut len) };
+    if val.is_null() || len != ROOT_PROP_LEN as c_int {
+        return None;
+    }
+    // SAFETY: libfdt returned a pointer to `len` == 8 bytes inside the FDT;
+    // properties are only 4-byte aligned, hence the unaligned read.
+    Some(unsafe { core::ptr::read_unaligned(val.cast::<u64>()) })
+}
+
+/// Removes from the handover FDT every subtree (`kho_add_subtree()`) whose
+/// blob the accepted tree does not preserve, and says which.
+///
+/// The blob's owner reads it after the page allocator has taken all memory
+/// that was not reserved, so such a blob would be free memory in use.
+/// `kho_add_subtree()` requires the caller to preserve the blob; removing
+/// the node makes `kho_retrieve_subtree()` report it missing to that owner
+/// alone, and the rest of the handover stays. Nodes without both
+/// properties, and empty blobs, are left to `kho_retrieve_subtree()`.
+///
+/// Returns `Err(())` if a subtree could not be removed (the caller then
+/// drops the whole handover).
+///
+/// # Safety
+///
+/// `fdt` points to the handover FDT, whose header was checked by
+/// `fdt_check_header()`, writable, and used by nothing else during the call.
+/// `validate_tree()` accepted the tree at `root_phys` with `layout`, and
+/// nothing wrote to it since.
+unsafe fn drop_unpreserved_subtrees(
+    layout: &MemblockLayout<'_>,
+    root_phys: u64,
+    max_order: u32,
+    fdt: *mut c_void,
+) -> Result<(), ()> {
+    // SAFETY: `fdt` is a checked FDT (safety requirements).
+    let mut node = unsafe { bindings::fdt_first_subnode(fdt, 0) };
+    while node >= 0 {
+        // Taken before NOPs overwrite `node`; they do not move what follows.
+        // SAFETY: As above.
+        let next = unsafe { bindings::fdt_next_subnode(fdt, node) };
+        // SAFETY: As above.
+        let blob = unsafe { prop_u64(fdt, node, bindings::KHO_SUB_TREE_PROP_NAME) };
+        // SAFETY: As above.
+        let size = unsafe { prop_u64(fdt, node, bindings::KHO_SUB_TREE_SIZE_PROP_NAME) };
+        if let (Some(phys), Some(size)) = (blob, size) {
+            // SAFETY: The tree was accepted with `layout` and is unchanged
+            // (safety requirements).
+            if size != 0 && !unsafe { range_preserved(layout, root_phys, phys, size, max_order) } {
+                let mut len: c_int = 0;
+                // SAFETY: As for `fdt_first_subnode()`.
+                let name = unsafe { bindings::fdt_get_name(fdt, node, &mut len) };
+                let name: &[u8] = match usize::try_from(len) {
+                    // SAFETY: libfdt returned `len` bytes of name inside the
+                    // FDT, which nothing writes until the NOPs below.
+                    Ok(len) if !name.is_null() => unsafe {
+                        core::slice::from_raw_parts(name.cast::<u8>(), len)
+                    },
+                    _ => b"?",
+                };
+                pr_err!(
+                    "handover subtree '{}' not preserved: blob {:#x}, {} bytes; removed from the handover\n",
+                    BStr::from_bytes(name),
+                    phys,
+                    size
+                );
+                // SAFETY: `fdt` is writable and used by nothing else (safety
+                // requirements); `name` is not used any more.
+                let err = unsafe { bindings::fdt_nop_node(fdt, node) };
+                if err < 0 {
+                    pr_err!("cannot remove the subtree: libfdt error {}\n", err);
+                    return Err(());
+                }
+            }
+        }
+        node = next;
+    }
+    Ok(())
+}
+
 /// Reads the CPU's cycle counter, or 0 where there is none to read directly.
 ///
 /// The validation runs before any clock is calibrated on some machines (an
@@ -213,12 +302,15 @@ impl fmt::Display for ErrorSite<'_> {
 
 /// Validates the preserved-memory tree handed over at `root_phys` before any
 /// of it is used, and checks that it preserves the handover FDT, the
-/// `fdt_size` bytes at `fdt_phys`.
+/// `fdt_size` bytes at `fdt_phys`, and the blob of each of the FDT's
+/// subtrees.
 ///
-/// The FDT must be in a preserved block because the kernel keeps reading it
+/// The FDT must be preserved because the kernel keeps reading it
 /// (`kho_retrieve_subtree()`) after memblock hands all memory it did not
 /// reserve to the page allocator; every kernel with this ABI preserves it
-/// (`kho_alloc_preserve()`), so only a damaged handover lacks it.
+/// (`kho_alloc_preserve()`), so only a damaged handover lacks it. A subtree
+/// whose blob is not preserved is removed from the FDT, with a message (see
+/// `drop_unpreserved_subtrees()`).
 ///
 /// Prints the statistics and the time taken on success, and the first fault
 /// found (see [`validate_tree`]) on error.
@@ -232,7 +324,9 @@ impl fmt::Display for ErrorSite<'_> {
 /// system RAM and RAM is in the direct map. `scratch` points to
 /// `scratch_cnt` valid `struct kho_scratch` entries (or is null if
 /// `scratch_cnt` is 0), and nothing writes to physical memory while this
-/// runs.
+/// runs. `fdt_phys` is the handover FDT, in the direct map, whose header
+/// `fdt_check_header()` accepted; nothing else uses it during the call,
+/// which may overwrite subtree nodes of it with NOPs.
 #[export]
 pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     root_phys: bindings::phys_addr_t,
@@ -307,10 +401,9 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
         Ok(_)
             // SAFETY: `validate_tree()` accepted the tree with `layout`, and
             // nothing wrote to it since (safety requirements).
-            if unsafe {
-                covering_block(&layout, root_phys, fdt_phys, fdt_size as u64, limits.max_order)
-            }
-            .is_none() =>
+            if !unsafe {
+                range_preserved(&layout, root_phys, fdt_phys, fdt_size as u64, limits.max_order)
+            } =>
         {
             pr_err!(
                 "invalid preserved-memory tree: handover FDT not preserved: {:#x}, {} bytes\n",
@@ -320,6 +413,20 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
             EINVAL.to_errno()
         }
         Ok(stats) => {
+            // SAFETY: The helper only computes the direct-map address of
+            // `fdt_phys`.
+            let fdt = unsafe { bindings::kho_radix_rs_node_virt(fdt_phys) }.cast::<c_void>();
+            if !fdt.is_null() {
+                // SAFETY: `fdt` is the handover FDT, checked, writable and
+                // ours during the call (safety requirements);
+                // `validate_tree()` accepted the tree with `layout`, and
+                // nothing wrote to it since.
+                let subtrees =
+                    unsafe { drop_unpreserved_subtrees(&layout, root_phys, limits.max_order, fdt) };
+                if subtrees.is_err() {
+                    return EINVAL.to_errno();
+                }
+            }
             pr_info!(
                 "preserved-memory tree validated: {} tables, {} leaves, {} keys in {} us ({} ns, {} cycles)\n",
                 stats.tables,

@@ -24,6 +24,9 @@
  *   fdt_totalsize   the FDT's header claims twice the page handed over
  *   fdt_unpreserved the FDT's own page is unpreserved (the next kernel
  *                   reads it after the page allocator takes free memory)
+ *   subtree_unpreserved
+ *                   the blob of test_kho's subtree is unpreserved (the
+ *                   next kernel removes that subtree and keeps the rest)
  *
  * The command line is passed on to the next kernel, which ignores the
  * parameter: it acts only on a kexec reboot with a loaded image, and only in
@@ -136,6 +139,8 @@ static int corrupt_tree(phys_addr_t root_phys)
 static int corrupt_fdt(void *fdt, phys_addr_t root_phys)
 {
 	const char *name = KHO_FDT_MEMORY_MAP_PROP_NAME;
+	const void *blob;
+	int off, len;
 	u64 val;
 	u32 short_val;
 
@@ -165,6 +170,18 @@ static int corrupt_fdt(void *fdt, phys_addr_t root_phys)
 		kho_unpreserve_pages(virt_to_page(fdt), 1);
 		return 0;
 	}
+	if (!strcmp(corrupt_kind, "subtree_unpreserved")) {
+		/* lib/test_kho.c preserves its blob as one folio. */
+		off = fdt_subnode_offset(fdt, 0, "kho_test");
+		if (off < 0)
+			return -ENOENT;
+		blob = fdt_getprop(fdt, off, KHO_SUB_TREE_PROP_NAME, &len);
+		if (!blob || len != sizeof(u64))
+			return -ENOENT;
+		val = get_unaligned((const u64 *)blob);
+		kho_unpreserve_folio(page_folio(pfn_to_page(PHYS_PFN(val))));
+		return 0;
+	}
 	return -EINVAL;
 }
 
@@ -187,7 +204,8 @@ static int khotest_corrupt_notify(struct notifier_block *nb,
 	}
 	root_phys = get_unaligned((const u64 *)prop);
 
-	if (!strncmp(corrupt_kind, "fdt_", 4))
+	if (!strncmp(corrupt_kind, "fdt_", 4) ||
+	    !strncmp(corrupt_kind, "subtree_", 8))
 		err = corrupt_fdt(fdt, root_phys);
 	else
 		err = corrupt_tree(root_phys);

@@ -48,8 +48,10 @@
 //! pub const ROOT_LEVEL: u32;                 // `level` of errors about the root pointer
 //! pub unsafe fn validate_tree<L>(layout: &L, root_phys: u64, limits: &Limits,
 //!     scratch: &mut [MaybeUninit<u64>]) -> Result<Stats, ValidationError>;
-//! pub unsafe fn covering_block<L>(layout: &L, root_phys: u64, phys: u64,
-//!     size: u64, max_order: u32) -> Option<(u64, u32)>; // after validation
+//! // After validation: whether preserved blocks cover a range, and
+//! // (covering::covering_block) the one block that holds it.
+//! pub unsafe fn range_preserved<L>(layout: &L, root_phys: u64, phys: u64,
+//!     size: u64, max_order: u32) -> bool;
 //! ```
 //!
 //! # Files
@@ -57,7 +59,7 @@
 //! This file holds the API and [`validate_tree`], which runs the three
 //! passes below; each pass is a file in `kho_radix_validate/`:
 //! `structure.rs` (pass 1), `keys.rs` (pass 2) and `overlaps.rs` (pass 3).
-//! `covering.rs` answers, for an accepted tree, which block holds a range.
+//! `covering.rs` answers, for an accepted tree, which blocks hold a range.
 //!
 //! # Algorithm and complexity
 //!
@@ -142,7 +144,7 @@ use core::ptr::NonNull;
 // for the host crates, which include this file with `#[path]` (see
 // kho_radix_tree.rs). Each takes what it needs from here (`use super::*`).
 #[path = "kho_radix_validate/covering.rs"]
-mod covering;
+pub mod covering;
 #[path = "kho_radix_validate/keys.rs"]
 mod keys;
 #[path = "kho_radix_validate/overlaps.rs"]
@@ -150,7 +152,7 @@ mod overlaps;
 #[path = "kho_radix_validate/structure.rs"]
 mod structure;
 
-pub use covering::covering_block;
+pub use covering::range_preserved;
 use {keys::*, overlaps::*, structure::*};
 
 /// What the validator needs to know about physical memory.

@@ -31,9 +31,11 @@ pub unsafe fn covering_block<L: PhysLayout + ?Sized>(
     let last = phys.checked_add(size.checked_sub(1)?)?;
     let root = layout.node_ptr(root_phys).filter(|&n| is_node_aligned(n))?;
     (0..=max_order.min(MAX_KEY_ORDER)).find_map(|order| {
+        // Wrapping operations keep overflow checks (panic paths) out:
+        // `block` is not zero and `start <= phys <= last`.
         let block = PAGE_BYTES.checked_shl(order)?;
-        let start = phys & !(block - 1);
-        if last - start >= block {
+        let start = phys & !block.wrapping_sub(1);
+        if last.wrapping_sub(start) >= block {
             return None;
         }
         let key = encode_key(start, order);
@@ -45,4 +47,46 @@ pub unsafe fn covering_block<L: PhysLayout + ?Sized>(
         let word = unsafe { read_word(leaf, bit / 64) };
         (word & (1u64 << (bit % 64)) != 0).then_some((start, order))
     })
+}
+
+/// Whether preserved blocks cover all of `[phys, phys + size)`, one after
+/// the other (a range preserved with `kho_preserve_pages()` is split into
+/// blocks of several orders); `false` for an empty or wrapping range.
+///
+/// One [`covering_block`] per block of the range: it stops at the first
+/// page no block holds, so a huge `size` costs no more than the blocks that
+/// exist.
+///
+/// # Safety
+///
+/// As for [`covering_block`].
+pub unsafe fn range_preserved<L: PhysLayout + ?Sized>(
+    layout: &L,
+    root_phys: u64,
+    phys: u64,
+    size: u64,
+    max_order: u32,
+) -> bool {
+    let Some(last) = size.checked_sub(1).and_then(|s| phys.checked_add(s)) else {
+        return false;
+    };
+    let mut at = phys;
+    loop {
+        // SAFETY: guaranteed by the caller.
+        let Some((start, order)) = (unsafe { covering_block(layout, root_phys, at, 1, max_order) })
+        else {
+            return false;
+        };
+        let Some(block) = PAGE_BYTES.checked_shl(order) else {
+            return false;
+        };
+        // The block is aligned to its size, so its last byte does not wrap,
+        // and `block_last < last` below: the wrapping operations only keep
+        // overflow checks (panic paths) out.
+        let block_last = start | block.wrapping_sub(1);
+        if block_last >= last {
+            return true;
+        }
+        at = block_last.wrapping_add(1);
+    }
 }

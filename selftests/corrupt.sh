@@ -43,7 +43,14 @@ cases=(
 	"fdt_outside_ram|KHO: invalid preserved-memory tree: node outside system RAM: root address 0x10000000000000"
 	"fdt_totalsize|) claims 8192 bytes, 4096 handed over"
 	"fdt_unpreserved|KHO: invalid preserved-memory tree: handover FDT not preserved: 0x"
+	"subtree_unpreserved|KHO: handover subtree 'kho_test' not preserved: blob 0x"
 )
+# Kinds the second kernel contains instead of dropping the handover: it
+# removes the one broken subtree, so test_kho, its owner, finds no handover,
+# while the rest (the self-test's folios) is restored.
+kept=" subtree_unpreserved "
+restored="kho_radix_selftest: restored [0-9]+ of [0-9]+ folios, all bytes verified"
+owner_restored="test_kho: KHO restore succeeded"
 # After a rejected tree, the second kernel says so and drops the handover.
 dropped="KHO: dropping the handover: no preserved memory is restored"
 # And it can preserve memory for a next kexec: the self-test preserves its
@@ -75,7 +82,15 @@ for c in "${cases[@]}"; do
 		reason=$(grep -m1 'qemu-kexec: FAILED' <<<"$out" || echo "qemu-kexec.sh failed")
 	else
 		second=$(sed -n '/kho-init: kexec loaded/,$p' "$log")
-		if grep -qF 'preserved-memory tree validated' <<<"$second"; then
+		if [[ $kept == *" $kind "* ]]; then
+			if ! grep -qF 'preserved-memory tree validated' <<<"$second"; then
+				reason="the second kernel dropped the whole handover"
+			elif ! grep -qE "$restored" <<<"$second"; then
+				reason="the rest of the handover was not restored (no '$restored')"
+			elif grep -qF "$owner_restored" <<<"$second"; then
+				reason="the broken subtree's owner still restored it"
+			fi
+		elif grep -qF 'preserved-memory tree validated' <<<"$second"; then
 			reason="the second kernel accepted the corrupted tree"
 		elif [[ $msg == *"invalid preserved-memory tree"* ]] &&
 			! grep -qF "$dropped" <<<"$second"; then

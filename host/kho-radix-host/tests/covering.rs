@@ -89,7 +89,7 @@ macro_rules! covering_tests {
                 };
                 // SAFETY: `validated()` accepted the tree with this layout
                 // and nothing wrote to it since.
-                let r = unsafe { covering_block(&layout, root, phys, size, max_order) };
+                let r = unsafe { covering::covering_block(&layout, root, phys, size, max_order) };
                 (r, layout.node_ptr_calls.get())
             }
 
@@ -169,6 +169,98 @@ macro_rules! covering_tests {
                 assert!(
                     found > 1000,
                     "only {found} queries were covered: the test is too weak"
+                );
+            }
+
+            /// `range_preserved()` on the tree at `root`.
+            fn preserved(arena: &Arena, root: u64, phys: u64, size: u64) -> bool {
+                let layout = Layout {
+                    arena,
+                    node_ptr_calls: Cell::new(0),
+                };
+                // SAFETY: `validated()` accepted the tree with this layout
+                // and nothing wrote to it since.
+                unsafe { range_preserved(&layout, root, phys, size, MAX_ORDER) }
+            }
+
+            /// The blocks `kho_preserve_pages()` splits `n` pages at `pfn`
+            /// into: the largest aligned block that fits, up to `MAX_ORDER`.
+            fn chunks(mut pfn: u64, n: u64) -> Vec<(u64, u32)> {
+                let end = pfn + n;
+                let mut blocks = Vec::new();
+                while pfn < end {
+                    let o = pfn.trailing_zeros().min((end - pfn).ilog2()).min(MAX_ORDER);
+                    blocks.push((pfn * PAGE, o));
+                    pfn += 1 << o;
+                }
+                blocks
+            }
+
+            #[test]
+            fn ranges_across_blocks() {
+                // 1 + 2 + 4 pages from pfn 1, a gap at pfn 8, then 8 pages.
+                let mut blocks = chunks(1, 7);
+                assert_eq!(blocks, [(PAGE, 0), (2 * PAGE, 1), (4 * PAGE, 2)]);
+                blocks.extend(chunks(9, 8));
+                let mut arena = new_arena();
+                let root = validated(&mut arena, &blocks);
+                let cases = [
+                    (PAGE, 7 * PAGE, true),
+                    (PAGE + 5, 6 * PAGE, true),
+                    (3 * PAGE, 2 * PAGE, true),
+                    (PAGE, 8 * PAGE, false),
+                    (7 * PAGE, 2 * PAGE, false),
+                    (9 * PAGE, 8 * PAGE, true),
+                    (0, PAGE + 1, false),
+                    (PAGE, 0, false),
+                    (u64::MAX - 1, 3, false),
+                    (9 * PAGE, u64::MAX - 9 * PAGE, false),
+                ];
+                for (phys, size, want) in cases {
+                    assert_eq!(
+                        preserved(&arena, root, phys, size),
+                        want,
+                        "[{phys:#x}, +{size:#x})"
+                    );
+                }
+            }
+
+            #[test]
+            fn random_ranges_match_a_page_by_page_search() {
+                let span = 1u64 << 14; // pages
+                let mut x = 0x2545_f491_4f6c_dd1du64;
+                let (mut yes, mut multi) = (0, 0);
+                for _ in 0..40 {
+                    // Ranges of 1 to 64 pages with gaps, chunked like
+                    // kho_preserve_pages().
+                    let mut ranges: Vec<(u64, u64)> = Vec::new();
+                    let mut pfn = next(&mut x) % 16;
+                    while pfn < span {
+                        let n = 1 + next(&mut x) % 64;
+                        ranges.push((pfn, pfn + n));
+                        pfn += n + next(&mut x) % 32;
+                    }
+                    let blocks: Vec<(u64, u32)> =
+                        ranges.iter().flat_map(|&(s, e)| chunks(s, e - s)).collect();
+                    let mut arena = new_arena();
+                    let root = validated(&mut arena, &blocks);
+                    for _ in 0..2000 {
+                        let phys = next(&mut x) % (span * PAGE);
+                        let size = 1 + next(&mut x) % (40 * PAGE);
+                        let (first, last) = (phys / PAGE, (phys + size - 1) / PAGE);
+                        let want =
+                            (first..=last).all(|p| ranges.iter().any(|&(s, e)| s <= p && p < e));
+                        let got = preserved(&arena, root, phys, size);
+                        assert_eq!(got, want, "[{phys:#x}, +{size:#x}) in {ranges:x?}");
+                        yes += usize::from(got);
+                        multi += usize::from(
+                            got && covering(&arena, root, phys, size, MAX_ORDER).0.is_none(),
+                        );
+                    }
+                }
+                assert!(
+                    multi > 1000,
+                    "only {multi} covered queries needed several blocks ({yes} covered)"
                 );
             }
         }
