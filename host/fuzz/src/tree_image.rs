@@ -166,6 +166,29 @@ pub fn run(data: &[u8]) {
         ranges.windows(2).all(|w| w[0].1 <= w[1].0),
         "accepted overlapping ranges"
     );
+
+    // The lookups the kernel makes in an accepted tree (the handover FDT,
+    // subtree blobs) must agree with the keys: each block is found as
+    // itself, and a range one byte longer is preserved exactly when another
+    // block starts where it ends.
+    for &(start, end) in &ranges {
+        // SAFETY: the validator accepted the tree with `layout`, and nothing
+        // wrote to it since.
+        let got = unsafe {
+            covering::covering_block(&layout, root_phys, start, end - start, limits.max_order)
+        };
+        assert_eq!(
+            got.map(|(s, o)| (s, s + (1u64 << (PAGE_SHIFT_OF + o)))),
+            Some((start, end)),
+            "covering_block() of a preserved block"
+        );
+        let adjacent = ranges.iter().any(|&(s, _)| s == end);
+        // SAFETY: as above.
+        let longer = unsafe {
+            range_preserved(&layout, root_phys, start, end - start + 1, limits.max_order)
+        };
+        assert_eq!(longer, adjacent, "range_preserved() one byte past a block");
+    }
 }
 
 /// Page shift of the geometry under test.
