@@ -417,13 +417,12 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
             // `fdt_phys`.
             let fdt = unsafe { bindings::kho_radix_rs_node_virt(fdt_phys) }.cast::<c_void>();
             if !fdt.is_null() {
-                // SAFETY: `fdt` is the handover FDT, checked, writable and
-                // ours during the call (safety requirements);
-                // `validate_tree()` accepted the tree with `layout`, and
-                // nothing wrote to it since.
-                let subtrees =
-                    unsafe { drop_unpreserved_subtrees(&layout, root_phys, limits.max_order, fdt) };
-                if subtrees.is_err() {
+                // SAFETY: `fdt` is the checked handover FDT, ours to write
+                // (safety requirements); `validate_tree()` accepted the tree
+                // with `layout`, and nothing wrote to it since.
+                if unsafe { drop_unpreserved_subtrees(&layout, root_phys, limits.max_order, fdt) }
+                    .is_err()
+                {
                     return EINVAL.to_errno();
                 }
             }
