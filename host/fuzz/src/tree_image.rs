@@ -6,190 +6,225 @@
 //! pages it is allowed to see; whatever it accepts must then be safe to walk
 //! and free of overlaps.
 //!
-//! Input layout: byte 0 selects how many keys (0..=31) the starting tree
-//! holds; each key takes 3 bytes (order, pfn bits), so valid trees of every
+//! Input layout: byte 0 selects the page size (its top three bits: 0 for
+//! 4K, 1 for 16K, more for 64K) and how many keys (0..=31) the starting
+//! tree holds; each key takes 3 bytes (order, pfn bits), so valid trees of every
 //! shape appear. The remaining bytes are mutations, 4 bytes each: page,
 //! word, and a value mode (another page's address, a near miss of one, a raw
 //! small value, a key-like value or zero). Mutated trees are what a broken
 //! or malicious previous kernel could hand over.
 
-use kho_radix_host::geom4k::kho_radix_abi::*;
-use kho_radix_host::geom4k::kho_radix_tree::{add_key, alloc_root, walk};
-use kho_radix_host::geom4k::kho_radix_validate::*;
-use kho_radix_host::geom4k::new_arena;
-use kho_radix_host::Arena;
-use std::cell::Cell;
-use std::mem::MaybeUninit;
-use std::ptr::NonNull;
+/// One copy of the target per page size.
+macro_rules! tree_image_for {
+    ($geom:ident) => {
+        mod $geom {
+            use kho_radix_host::$geom::kho_radix_abi::*;
+            use kho_radix_host::$geom::kho_radix_tree::{add_key, alloc_root, walk};
+            use kho_radix_host::$geom::kho_radix_validate::*;
+            use kho_radix_host::$geom::new_arena;
+            use kho_radix_host::Arena;
+            use std::cell::Cell;
+            use std::mem::MaybeUninit;
+            use std::ptr::NonNull;
 
-/// RAM is `[0, RAM_END)`; one scratch area inside it.
-const RAM_END: u64 = 1 << 60;
-const SCRATCH: (u64, u64) = (0x4000_0000, 0x5000_0000);
-const MAX_NODES: usize = 64;
-/// Bound on `node_ptr()` calls: each of the validator's walks may look at
-/// every entry of at most `MAX_NODES` nodes.
-const MAX_LOOKUPS: usize = 4 * MAX_NODES * (TABLE_ENTRIES + 1);
+            /// RAM is `[0, RAM_END)`; one scratch area inside it.
+            const RAM_END: u64 = 1 << 60;
+            const SCRATCH: (u64, u64) = (0x4000_0000, 0x5000_0000);
+            const MAX_NODES: usize = 64;
+            /// Bound on `node_ptr()` calls: each of the validator's walks may look at
+            /// every entry of at most `MAX_NODES` nodes.
+            const MAX_LOOKUPS: usize = 4 * MAX_NODES * (TABLE_ENTRIES + 1);
 
-struct Layout<'a> {
-    arena: &'a Arena,
-    lookups: Cell<usize>,
+            struct Layout<'a> {
+                arena: &'a Arena,
+                lookups: Cell<usize>,
+            }
+
+            impl PhysLayout for Layout<'_> {
+                fn is_ram(&self, start: u64, size: u64) -> bool {
+                    start.checked_add(size).is_some_and(|end| end <= RAM_END)
+                }
+
+                fn in_scratch(&self, start: u64, size: u64) -> bool {
+                    start < SCRATCH.1 && SCRATCH.0 < start.saturating_add(size)
+                }
+
+                fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
+                    self.lookups.set(self.lookups.get() + 1);
+                    self.arena
+                        .is_live(phys)
+                        .then(|| self.arena.virt_of(phys).cast())
+                }
+            }
+
+            /// Runs one input, whose first byte is `n`; panics on a finding.
+            pub(super) fn run(n: u8, rest: &[u8]) {
+                let mut arena = new_arena();
+                let Ok(root) = alloc_root(&mut arena) else {
+                    return;
+                };
+                let nkeys = usize::from(n % 32);
+                let (keys, muts) = rest.split_at((nkeys * 3).min(rest.len()));
+                for k in keys.chunks_exact(3) {
+                    let order = u32::from(k[0] % 12);
+                    let pfn =
+                        (u64::from(k[1]) << 8 | u64::from(k[2])) << (u32::from(k[0] >> 4) * 3);
+                    let key = encode_key(pfn << PAGE_SHIFT_OF << order >> order, order);
+                    // SAFETY: `root` is a valid tree in `arena`.
+                    let _ = unsafe { add_key(&mut arena, root, key) };
+                }
+                let phys: Vec<u64> = arena.live_set().into_iter().collect();
+                let root_phys = arena.phys_of(root.cast());
+                for m in muts.chunks_exact(4) {
+                    let Some(&target) = phys.get(usize::from(m[0]) % phys.len()) else {
+                        break;
+                    };
+                    let word = usize::from(m[1]) * 4 % (PAGE_SIZE / 8);
+                    let other = phys[usize::from(m[3]) % phys.len()];
+                    let value = match m[2] % 6 {
+                        0 => other,
+                        1 => other + 8,
+                        2 => u64::from(m[3]),
+                        3 => 1u64 << (u64::from(m[3]) % 64),
+                        4 => encode_key(u64::from(m[3]) << 30, u32::from(m[3]) % 20),
+                        _ => 0,
+                    };
+                    let page = arena.virt_of(target).cast::<u64>();
+                    // SAFETY: `page` is a live arena page of PAGE_SIZE bytes.
+                    unsafe { page.as_ptr().add(word).write(value) };
+                }
+
+                let layout = Layout {
+                    arena: &arena,
+                    lookups: Cell::new(0),
+                };
+                let limits = Limits {
+                    max_nodes: MAX_NODES,
+                    max_order: 10,
+                };
+                // Not cleared, as in the kernel: filled with a tree page's address, so
+                // that reading an entry before writing it would change the result.
+                let mut scratch = [MaybeUninit::new(root_phys); MAX_NODES];
+                // SAFETY: `node_ptr` only returns live arena pages, aligned and
+                // PAGE_SIZE bytes long, not written during the call.
+                let res = unsafe { validate_tree(&layout, root_phys, &limits, &mut scratch) };
+                assert!(
+                    layout.lookups.get() <= MAX_LOOKUPS,
+                    "validator looked up {} nodes",
+                    layout.lookups.get()
+                );
+                let Ok(stats) = res else {
+                    return;
+                };
+
+                // Accepted: the walk must see exactly the keys the validator counted,
+                // in ascending order; every preserved range must be of an allowed order,
+                // in RAM, outside the scratch area and off the tree's own pages, and no
+                // two may overlap.
+                let mut keys = Vec::new();
+                let mut nodes = Vec::new();
+                let mut leaf = |k: u64| {
+                    keys.push(k);
+                    0
+                };
+                let mut node = |p: u64| {
+                    nodes.push(p);
+                    0
+                };
+                // SAFETY: the validator accepted the tree: every entry leads to a live
+                // arena page, each reached once, so it is a valid tree for reading.
+                unsafe { walk(&arena, root, Some(&mut leaf), Some(&mut node)) };
+                assert_eq!(keys.len() as u64, stats.keys, "walk and validator disagree");
+                assert!(keys.windows(2).all(|w| w[0] < w[1]), "walk not ascending");
+                let mut ranges: Vec<(u64, u64)> = keys
+                    .iter()
+                    .filter_map(|&k| decode_key(k))
+                    .map(|(p, o)| (p, p + (1u64 << (PAGE_SHIFT_OF + o))))
+                    .collect();
+                assert_eq!(
+                    ranges.len(),
+                    keys.len(),
+                    "accepted a key that does not decode"
+                );
+                for &k in &keys {
+                    let order = decode_key(k).map_or(u32::MAX, |(_, o)| o);
+                    assert!(order <= limits.max_order, "accepted order {order}");
+                }
+                for &(start, end) in &ranges {
+                    assert!(
+                        layout.is_ram(start, end - start),
+                        "accepted a range outside RAM"
+                    );
+                    assert!(
+                        !layout.in_scratch(start, end - start),
+                        "accepted a range in the scratch area"
+                    );
+                    assert!(
+                        !nodes.iter().any(|&n| start <= n && n < end),
+                        "accepted a range covering a tree page"
+                    );
+                }
+                ranges.sort_unstable();
+                assert!(
+                    ranges.windows(2).all(|w| w[0].1 <= w[1].0),
+                    "accepted overlapping ranges"
+                );
+
+                // The lookups the kernel makes in an accepted tree (the handover FDT,
+                // subtree blobs) must agree with the keys: each block is found as
+                // itself, and a range one byte longer is preserved exactly when another
+                // block starts where it ends.
+                for &(start, end) in &ranges {
+                    // SAFETY: the validator accepted the tree with `layout`, and nothing
+                    // wrote to it since.
+                    let got = unsafe {
+                        covering::covering_block(
+                            &layout,
+                            root_phys,
+                            start,
+                            end - start,
+                            limits.max_order,
+                        )
+                    };
+                    assert_eq!(
+                        got.map(|(s, o)| (s, s + (1u64 << (PAGE_SHIFT_OF + o)))),
+                        Some((start, end)),
+                        "covering_block() of a preserved block"
+                    );
+                    let adjacent = ranges.iter().any(|&(s, _)| s == end);
+                    // SAFETY: as above.
+                    let longer = unsafe {
+                        range_preserved(
+                            &layout,
+                            root_phys,
+                            start,
+                            end - start + 1,
+                            limits.max_order,
+                        )
+                    };
+                    assert_eq!(longer, adjacent, "range_preserved() one byte past a block");
+                }
+            }
+
+            /// Page shift of the geometry under test.
+            const PAGE_SHIFT_OF: u32 = kho_radix_host::$geom::PAGE_SHIFT;
+        }
+    };
 }
 
-impl PhysLayout for Layout<'_> {
-    fn is_ram(&self, start: u64, size: u64) -> bool {
-        start.checked_add(size).is_some_and(|end| end <= RAM_END)
-    }
+tree_image_for!(geom4k);
+tree_image_for!(geom16k);
+tree_image_for!(geom64k);
 
-    fn in_scratch(&self, start: u64, size: u64) -> bool {
-        start < SCRATCH.1 && SCRATCH.0 < start.saturating_add(size)
-    }
-
-    fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
-        self.lookups.set(self.lookups.get() + 1);
-        self.arena
-            .is_live(phys)
-            .then(|| self.arena.virt_of(phys).cast())
-    }
-}
-
-/// Runs one input; panics on a finding.
+/// Runs one input; panics on a finding. The top three bits of the first
+/// byte pick the page size (0: 4K, 1: 16K, other: 64K).
 pub fn run(data: &[u8]) {
     let Some((&n, rest)) = data.split_first() else {
         return;
     };
-    let mut arena = new_arena();
-    let Ok(root) = alloc_root(&mut arena) else {
-        return;
-    };
-    let nkeys = usize::from(n % 32);
-    let (keys, muts) = rest.split_at((nkeys * 3).min(rest.len()));
-    for k in keys.chunks_exact(3) {
-        let order = u32::from(k[0] % 12);
-        let pfn = (u64::from(k[1]) << 8 | u64::from(k[2])) << (u32::from(k[0] >> 4) * 3);
-        let key = encode_key(pfn << PAGE_SHIFT_OF << order >> order, order);
-        // SAFETY: `root` is a valid tree in `arena`.
-        let _ = unsafe { add_key(&mut arena, root, key) };
-    }
-    let phys: Vec<u64> = arena.live_set().into_iter().collect();
-    let root_phys = arena.phys_of(root.cast());
-    for m in muts.chunks_exact(4) {
-        let Some(&target) = phys.get(usize::from(m[0]) % phys.len()) else {
-            break;
-        };
-        let word = usize::from(m[1]) * 4 % (PAGE_SIZE / 8);
-        let other = phys[usize::from(m[3]) % phys.len()];
-        let value = match m[2] % 6 {
-            0 => other,
-            1 => other + 8,
-            2 => u64::from(m[3]),
-            3 => 1u64 << (u64::from(m[3]) % 64),
-            4 => encode_key(u64::from(m[3]) << 30, u32::from(m[3]) % 20),
-            _ => 0,
-        };
-        let page = arena.virt_of(target).cast::<u64>();
-        // SAFETY: `page` is a live arena page of PAGE_SIZE bytes.
-        unsafe { page.as_ptr().add(word).write(value) };
-    }
-
-    let layout = Layout {
-        arena: &arena,
-        lookups: Cell::new(0),
-    };
-    let limits = Limits {
-        max_nodes: MAX_NODES,
-        max_order: 10,
-    };
-    // Not cleared, as in the kernel: filled with a tree page's address, so
-    // that reading an entry before writing it would change the result.
-    let mut scratch = [MaybeUninit::new(root_phys); MAX_NODES];
-    // SAFETY: `node_ptr` only returns live arena pages, aligned and
-    // PAGE_SIZE bytes long, not written during the call.
-    let res = unsafe { validate_tree(&layout, root_phys, &limits, &mut scratch) };
-    assert!(
-        layout.lookups.get() <= MAX_LOOKUPS,
-        "validator looked up {} nodes",
-        layout.lookups.get()
-    );
-    let Ok(stats) = res else {
-        return;
-    };
-
-    // Accepted: the walk must see exactly the keys the validator counted,
-    // in ascending order; every preserved range must be of an allowed order,
-    // in RAM, outside the scratch area and off the tree's own pages, and no
-    // two may overlap.
-    let mut keys = Vec::new();
-    let mut nodes = Vec::new();
-    let mut leaf = |k: u64| {
-        keys.push(k);
-        0
-    };
-    let mut node = |p: u64| {
-        nodes.push(p);
-        0
-    };
-    // SAFETY: the validator accepted the tree: every entry leads to a live
-    // arena page, each reached once, so it is a valid tree for reading.
-    unsafe { walk(&arena, root, Some(&mut leaf), Some(&mut node)) };
-    assert_eq!(keys.len() as u64, stats.keys, "walk and validator disagree");
-    assert!(keys.windows(2).all(|w| w[0] < w[1]), "walk not ascending");
-    let mut ranges: Vec<(u64, u64)> = keys
-        .iter()
-        .filter_map(|&k| decode_key(k))
-        .map(|(p, o)| (p, p + (1u64 << (PAGE_SHIFT_OF + o))))
-        .collect();
-    assert_eq!(
-        ranges.len(),
-        keys.len(),
-        "accepted a key that does not decode"
-    );
-    for &k in &keys {
-        let order = decode_key(k).map_or(u32::MAX, |(_, o)| o);
-        assert!(order <= limits.max_order, "accepted order {order}");
-    }
-    for &(start, end) in &ranges {
-        assert!(
-            layout.is_ram(start, end - start),
-            "accepted a range outside RAM"
-        );
-        assert!(
-            !layout.in_scratch(start, end - start),
-            "accepted a range in the scratch area"
-        );
-        assert!(
-            !nodes.iter().any(|&n| start <= n && n < end),
-            "accepted a range covering a tree page"
-        );
-    }
-    ranges.sort_unstable();
-    assert!(
-        ranges.windows(2).all(|w| w[0].1 <= w[1].0),
-        "accepted overlapping ranges"
-    );
-
-    // The lookups the kernel makes in an accepted tree (the handover FDT,
-    // subtree blobs) must agree with the keys: each block is found as
-    // itself, and a range one byte longer is preserved exactly when another
-    // block starts where it ends.
-    for &(start, end) in &ranges {
-        // SAFETY: the validator accepted the tree with `layout`, and nothing
-        // wrote to it since.
-        let got = unsafe {
-            covering::covering_block(&layout, root_phys, start, end - start, limits.max_order)
-        };
-        assert_eq!(
-            got.map(|(s, o)| (s, s + (1u64 << (PAGE_SHIFT_OF + o)))),
-            Some((start, end)),
-            "covering_block() of a preserved block"
-        );
-        let adjacent = ranges.iter().any(|&(s, _)| s == end);
-        // SAFETY: as above.
-        let longer = unsafe {
-            range_preserved(&layout, root_phys, start, end - start + 1, limits.max_order)
-        };
-        assert_eq!(longer, adjacent, "range_preserved() one byte past a block");
+    match n >> 5 {
+        0 => geom4k::run(n, rest),
+        1 => geom16k::run(n, rest),
+        _ => geom64k::run(n, rest),
     }
 }
-
-/// Page shift of the geometry under test.
-const PAGE_SHIFT_OF: u32 = kho_radix_host::geom4k::PAGE_SHIFT;

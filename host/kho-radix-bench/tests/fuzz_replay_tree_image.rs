@@ -3,7 +3,7 @@
 //! The `tree_image` fuzz target on stable, for `make check`: a fixed set of
 //! hand-made images, then `$KHO_FUZZ_REPLAY_N` pseudo-random ones (default
 //! 300, 3000 in release builds), through the same function as the
-//! libFuzzer target.
+//! libFuzzer target, for 4K, 16K and 64K pages in turn.
 
 #[path = "../../fuzz/src/tree_image.rs"]
 mod tree_image;
@@ -17,20 +17,30 @@ fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Bits of the first byte that pick the page size: 4K, 16K and 64K.
+const GEOMETRIES: [u8; 3] = [0, 1 << 5, 2 << 5];
+
+/// Three keys, then a mutation that writes `1 << 63` into a tree page.
+const HUGE_ENTRIES: [u8; 17] = [
+    3, 0x01, 0x10, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f,
+];
+
 #[test]
 fn hand_made_images() {
     // Empty tree, a self-cycle at the root, a chain through all pages, and
-    // misaligned / huge entries.
-    tree_image::run(&[0]);
-    tree_image::run(&[0, 1, 0, 0, 0, 0, 0, 0, 0]);
-    let mut chain = vec![6u8];
-    for p in 1..7u8 {
-        chain.extend_from_slice(&[p, 0, 0, 0, 0, 0, 0, 0]);
+    // misaligned / huge entries; for each page size.
+    for g in GEOMETRIES {
+        tree_image::run(&[g]);
+        tree_image::run(&[g, 1, 0, 0, 0, 0, 0, 0, 0]);
+        let mut chain = vec![g | 6];
+        for p in 1..7u8 {
+            chain.extend_from_slice(&[p, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        tree_image::run(&chain);
+        let mut huge = HUGE_ENTRIES;
+        huge[0] |= g;
+        tree_image::run(&huge);
     }
-    tree_image::run(&chain);
-    tree_image::run(&[
-        3, 0x01, 0x10, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f,
-    ]);
 }
 
 #[test]
@@ -47,7 +57,7 @@ fn random_images() {
         let nmuts = next(&mut state) % 4;
         let len = 1 + 3 * nkeys + 4 * nmuts;
         let mut data: Vec<u8> = (0..len).map(|_| next(&mut state) as u8).collect();
-        data[0] = nkeys as u8;
+        data[0] = nkeys as u8 | GEOMETRIES[(i % 3) as usize];
         let r = std::panic::catch_unwind(|| tree_image::run(&data));
         assert!(r.is_ok(), "random image {i} (seed {seed:#x}) fails");
     }
