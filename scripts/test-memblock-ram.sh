@@ -20,4 +20,8 @@ mkdir -p "$(dirname "$bin")"
 	-o "$bin" "$REPO_ROOT/host/memblock-ram/ram_test.c" "$REPO_ROOT/kho_fdt_ram.c" \
 	$MEMBLOCK_SIM_OBJS -lurcu) >"$bin.build.log" 2>&1 ||
 	{ tail -n 20 "$bin.build.log"; die "building ram_test failed"; }
+# Not -Werror: the simulator's own headers warn. Ours must not.
+if grep -E '(ram_test|kho_fdt_ram)\.c:[0-9]+:[0-9]+: warning' "$bin.build.log"; then
+	die "warnings in ram_test.c or kho_fdt_ram.c (log: $bin.build.log)"
+fi
 "$bin" "$@"
