@@ -95,28 +95,25 @@ pub(crate) unsafe extern "C" fn kho_radix_fdt_put_root(
 pub(crate) unsafe extern "C" fn kho_radix_fdt_get_root(
     fdt: *const c_void,
 ) -> bindings::phys_addr_t {
-    let mut len: c_int = 0;
-    // SAFETY: `fdt` is a checked FDT per the safety requirements and the name
-    // is NUL-terminated; libfdt bounds every access by the FDT's header.
-    let val = unsafe { bindings::fdt_getprop(fdt, 0, prop_name(), &mut len) };
-    if val.is_null() {
-        pr_err!(
-            "preserved-memory-map: property missing from the handover FDT (libfdt error {})\n",
-            len
-        );
-        return 0;
-    }
-    if len != ROOT_PROP_LEN as c_int {
-        pr_err!(
-            "preserved-memory-map: property is {} bytes long, expected {}\n",
-            len,
-            ROOT_PROP_LEN
-        );
-        return 0;
-    }
-    // SAFETY: libfdt returned a pointer to `len` == 8 bytes inside the FDT;
-    // FDT properties are only 4-byte aligned, hence the unaligned read.
-    let phys = unsafe { core::ptr::read_unaligned(val.cast::<u64>()) };
+    // SAFETY: `fdt` is a checked FDT per the safety requirements.
+    let phys = match unsafe { prop_u64(fdt, 0, bindings::KHO_FDT_MEMORY_MAP_PROP_NAME) } {
+        Ok(phys) => phys,
+        Err(PropError::Missing(err)) => {
+            pr_err!(
+                "preserved-memory-map: property missing from the handover FDT (libfdt error {})\n",
+                err
+            );
+            return 0;
+        }
+        Err(PropError::Length(len)) => {
+            pr_err!(
+                "preserved-memory-map: property is {} bytes long, expected {}\n",
+                len,
+                ROOT_PROP_LEN
+            );
+            return 0;
+        }
+    };
     if phys == 0 {
         pr_err!("preserved-memory-map: root address is zero\n");
         return 0;
@@ -131,22 +128,34 @@ pub(crate) unsafe extern "C" fn kho_radix_fdt_get_root(
     phys
 }
 
-/// Reads the property `name` of `node` in `fdt` if it is exactly one `u64`.
+/// Why a property is not one `u64`.
+enum PropError {
+    /// libfdt did not find it; the libfdt error code.
+    Missing(c_int),
+    /// It has this many bytes, not eight.
+    Length(c_int),
+}
+
+/// Reads the property `name` of `node` in `fdt`, which must be exactly one
+/// native-endian `u64` (how KHO writes addresses and sizes).
 ///
 /// # Safety
 ///
 /// `fdt` points to an FDT whose header was checked by `fdt_check_header()`.
-unsafe fn prop_u64(fdt: *const c_void, node: c_int, name: &[u8]) -> Option<u64> {
+unsafe fn prop_u64(fdt: *const c_void, node: c_int, name: &[u8]) -> Result<u64, PropError> {
     let mut len: c_int = 0;
     // SAFETY: `fdt` is a checked FDT (caller), `name` a NUL-terminated
     // ABI constant; libfdt bounds every access by the FDT's header.
     let val = unsafe { bindings::fdt_getprop(fdt, node, name.as_ptr().cast(), &mut len) };
-    if val.is_null() || len != ROOT_PROP_LEN as c_int {
-        return None;
+    if val.is_null() {
+        return Err(PropError::Missing(len));
+    }
+    if len != ROOT_PROP_LEN as c_int {
+        return Err(PropError::Length(len));
     }
     // SAFETY: libfdt returned a pointer to `len` == 8 bytes inside the FDT;
-    // properties are only 4-byte aligned, hence the unaligned read.
-    Some(unsafe { core::ptr::read_unaligned(val.cast::<u64>()) })
+    // FDT properties are only 4-byte aligned, hence the unaligned read.
+    Ok(unsafe { core::ptr::read_unaligned(val.cast::<u64>()) })
 }
 
 /// Removes from the handover FDT every subtree (`kho_add_subtree()`) whose
@@ -181,9 +190,9 @@ unsafe fn drop_unpreserved_subtrees(
         // SAFETY: As above.
         let next = unsafe { bindings::fdt_next_subnode(fdt, node) };
         // SAFETY: As above.
-        let blob = unsafe { prop_u64(fdt, node, bindings::KHO_SUB_TREE_PROP_NAME) };
+        let blob = unsafe { prop_u64(fdt, node, bindings::KHO_SUB_TREE_PROP_NAME) }.ok();
         // SAFETY: As above.
-        let size = unsafe { prop_u64(fdt, node, bindings::KHO_SUB_TREE_SIZE_PROP_NAME) };
+        let size = unsafe { prop_u64(fdt, node, bindings::KHO_SUB_TREE_SIZE_PROP_NAME) }.ok();
         if let (Some(phys), Some(size)) = (blob, size) {
             // SAFETY: The tree was accepted with `layout` and is unchanged
             // (safety requirements).
