@@ -28,8 +28,25 @@ pub unsafe fn covering_block<L: PhysLayout + ?Sized>(
     size: u64,
     max_order: u32,
 ) -> Option<(u64, u32)> {
-    let last = phys.checked_add(size.checked_sub(1)?)?;
     let root = layout.node_ptr(root_phys).filter(|&n| is_node_aligned(n))?;
+    // SAFETY: `root` came from `layout.node_ptr()`; the rest is the caller's.
+    unsafe { block_holding(layout, root, phys, size, max_order) }
+}
+
+/// [`covering_block`] below a root already looked up.
+///
+/// # Safety
+///
+/// As for [`covering_block`], and `root` came from `layout.node_ptr()` of
+/// the tree's root address.
+unsafe fn block_holding<L: PhysLayout + ?Sized>(
+    layout: &L,
+    root: NonNull<RadixNode>,
+    phys: u64,
+    size: u64,
+    max_order: u32,
+) -> Option<(u64, u32)> {
+    let last = phys.checked_add(size.checked_sub(1)?)?;
     (0..=max_order.min(MAX_KEY_ORDER)).find_map(|order| {
         // Wrapping operations keep overflow checks (panic paths) out:
         // `block` is not zero and `start <= phys <= last`.
@@ -53,9 +70,9 @@ pub unsafe fn covering_block<L: PhysLayout + ?Sized>(
 /// the other (a range preserved with `kho_preserve_pages()` is split into
 /// blocks of several orders); `false` for an empty or wrapping range.
 ///
-/// One [`covering_block`] per block of the range: it stops at the first
-/// page no block holds, so a huge `size` costs no more than the blocks that
-/// exist.
+/// One lookup of the root, then one of [`covering_block`]'s per block of
+/// the range: it stops at the first page no block holds, so a huge `size`
+/// costs no more than the blocks that exist.
 ///
 /// # Safety
 ///
@@ -70,10 +87,14 @@ pub unsafe fn range_preserved<L: PhysLayout + ?Sized>(
     let Some(last) = size.checked_sub(1).and_then(|s| phys.checked_add(s)) else {
         return false;
     };
+    let Some(root) = layout.node_ptr(root_phys).filter(|&n| is_node_aligned(n)) else {
+        return false;
+    };
     let mut at = phys;
     loop {
-        // SAFETY: guaranteed by the caller.
-        let Some((start, order)) = (unsafe { covering_block(layout, root_phys, at, 1, max_order) })
+        // SAFETY: `root` came from `layout.node_ptr()`; the rest is
+        // guaranteed by the caller.
+        let Some((start, order)) = (unsafe { block_holding(layout, root, at, 1, max_order) })
         else {
             return false;
         };
