@@ -28,7 +28,7 @@
 
 use super::kho_radix_abi::{decode_key, RadixNode};
 use super::kho_radix_validate::{
-    range_preserved, validate_tree, Limits, PhysLayout, ValidationError, ROOT_LEVEL,
+    validate_tree, AcceptedTree, Limits, PhysLayout, ValidationError, ROOT_LEVEL,
 };
 use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, fmt, prelude::*, str::BStr};
@@ -175,12 +175,10 @@ unsafe fn prop_u64(fdt: *const c_void, node: c_int, name: &[u8]) -> Result<u64, 
 ///
 /// `fdt` points to the handover FDT, whose header was checked by
 /// `fdt_check_header()`, writable, and used by nothing else during the call.
-/// `validate_tree()` accepted the tree at `root_phys` with `layout`, and
-/// nothing wrote to it since.
+/// `tree` preserves all of it, so the NOPs written into it touch no page of
+/// the tree (an accepted tree preserves none of its own pages).
 unsafe fn drop_unpreserved_subtrees(
-    layout: &MemblockLayout<'_>,
-    root_phys: u64,
-    max_order: u32,
+    tree: &AcceptedTree<'_, MemblockLayout<'_>>,
     fdt: *mut c_void,
 ) -> Result<(), ()> {
     // SAFETY: `fdt` is a checked FDT (safety requirements).
@@ -194,9 +192,7 @@ unsafe fn drop_unpreserved_subtrees(
         // SAFETY: As above.
         let size = unsafe { prop_u64(fdt, node, bindings::KHO_SUB_TREE_SIZE_PROP_NAME) }.ok();
         if let (Some(phys), Some(size)) = (blob, size) {
-            // SAFETY: The tree was accepted with `layout` and is unchanged
-            // (safety requirements).
-            if size != 0 && !unsafe { range_preserved(layout, root_phys, phys, size, max_order) } {
+            if size != 0 && !tree.range_preserved(phys, size) {
                 let mut len: c_int = 0;
                 // SAFETY: As for `fdt_first_subnode()`.
                 let name = unsafe { bindings::fdt_get_name(fdt, node, &mut len) };
@@ -396,7 +392,10 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     let start = unsafe { bindings::kho_radix_rs_clock_ns() };
     // SAFETY: `node_ptr()` only returns direct-map addresses of RAM pages,
     // valid for reads of a page, and nothing writes physical memory while we
-    // run (safety requirements).
+    // run (safety requirements), which `res` does not outlive. The one write
+    // while it lives, `drop_unpreserved_subtrees()`'s NOPs, goes to the FDT
+    // only once the tree is known to preserve it, and an accepted tree
+    // preserves none of its own pages.
     let res = unsafe { validate_tree(&layout, root_phys, &limits, nodes) };
     // SAFETY: As above.
     let ns = unsafe { bindings::kho_radix_rs_clock_ns() }.saturating_sub(start);
@@ -407,13 +406,7 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     unsafe { bindings::kho_radix_rs_early_free(buf.cast(), bytes) };
 
     match res {
-        Ok(_)
-            // SAFETY: `validate_tree()` accepted the tree with `layout`, and
-            // nothing wrote to it since (safety requirements).
-            if !unsafe {
-                range_preserved(&layout, root_phys, fdt_phys, fdt_size as u64, limits.max_order)
-            } =>
-        {
+        Ok(tree) if !tree.range_preserved(fdt_phys, fdt_size as u64) => {
             pr_err!(
                 "invalid preserved-memory tree: handover FDT not preserved: {:#x}, {} bytes\n",
                 fdt_phys,
@@ -421,20 +414,18 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
             );
             EINVAL.to_errno()
         }
-        Ok(stats) => {
+        Ok(tree) => {
             // SAFETY: The helper only computes the direct-map address of
             // `fdt_phys`.
             let fdt = unsafe { bindings::kho_radix_rs_node_virt(fdt_phys) }.cast::<c_void>();
             if !fdt.is_null() {
                 // SAFETY: `fdt` is the checked handover FDT, ours to write
-                // (safety requirements); `validate_tree()` accepted the tree
-                // with `layout`, and nothing wrote to it since.
-                if unsafe { drop_unpreserved_subtrees(&layout, root_phys, limits.max_order, fdt) }
-                    .is_err()
-                {
+                // (safety requirements).
+                if unsafe { drop_unpreserved_subtrees(&tree, fdt) }.is_err() {
                     return EINVAL.to_errno();
                 }
             }
+            let stats = tree.stats();
             pr_info!(
                 "preserved-memory tree validated: {} tables, {} leaves, {} keys in {} us ({} ns, {} cycles)\n",
                 stats.tables,

@@ -46,12 +46,14 @@
 //!                              pub other: u64, pub kind: ErrorKind }
 //! pub enum ErrorKind { ... }                 // .name() -> &'static str
 //! pub const ROOT_LEVEL: u32;                 // `level` of errors about the root pointer
-//! pub unsafe fn validate_tree<L>(layout: &L, root_phys: u64, limits: &Limits,
-//!     scratch: &mut [MaybeUninit<u64>]) -> Result<Stats, ValidationError>;
-//! // After validation: whether preserved blocks cover a range, and
-//! // (covering::covering_block) the one block that holds it.
-//! pub unsafe fn range_preserved<L>(layout: &L, root_phys: u64, phys: u64,
-//!     size: u64, max_order: u32) -> bool;
+//! pub unsafe fn validate_tree<'a, L>(layout: &'a L, root_phys: u64, limits: &Limits,
+//!     scratch: &mut [MaybeUninit<u64>]) -> Result<AcceptedTree<'a, L>, ValidationError>;
+//! // The lookups only sound on an accepted tree are its methods:
+//! impl AcceptedTree<'_, L> {
+//!     pub fn stats(&self) -> Stats;
+//!     pub fn covering_block(&self, phys: u64, size: u64) -> Option<(u64, u32)>;
+//!     pub fn range_preserved(&self, phys: u64, size: u64) -> bool;
+//! }
 //! ```
 //!
 //! # Files
@@ -59,7 +61,7 @@
 //! This file holds the API and [`validate_tree`], which runs the three
 //! passes below; each pass is a file in `kho_radix_validate/`:
 //! `structure.rs` (pass 1), `keys.rs` (pass 2) and `overlaps.rs` (pass 3).
-//! `covering.rs` answers, for an accepted tree, which blocks hold a range.
+//! `covering.rs` answers, for an [`AcceptedTree`], which blocks hold a range.
 //!
 //! # Algorithm and complexity
 //!
@@ -144,7 +146,7 @@ use core::ptr::NonNull;
 // for the host crates, which include this file with `#[path]` (see
 // kho_radix_tree.rs). Each takes what it needs from here (`use super::*`).
 #[path = "kho_radix_validate/covering.rs"]
-pub mod covering;
+mod covering;
 #[path = "kho_radix_validate/keys.rs"]
 mod keys;
 #[path = "kho_radix_validate/overlaps.rs"]
@@ -152,7 +154,6 @@ mod overlaps;
 #[path = "kho_radix_validate/structure.rs"]
 mod structure;
 
-pub use covering::range_preserved;
 use {keys::*, overlaps::*, structure::*};
 
 /// What the validator needs to know about physical memory.
@@ -204,6 +205,41 @@ pub struct Stats {
     pub keys: u64,
     /// Number of keys of each order; orders above the limit are always 0.
     pub keys_per_order: [u64; ORDER_SLOTS],
+}
+
+/// A tree [`validate_tree`] accepted, with the layout it was accepted with.
+///
+/// Only [`validate_tree`] makes one, so the lookups that are sound only on an
+/// accepted tree ([`AcceptedTree::covering_block`],
+/// [`AcceptedTree::range_preserved`]) are safe methods: the caller of
+/// [`validate_tree`] promised, once, that the tree's memory stays readable
+/// and unchanged for as long as this value borrows `layout`.
+///
+/// # Invariants
+///
+/// - `root` is what `layout.node_ptr()` returned for the root address of a
+///   tree that [`validate_tree`] accepted with `layout` and `max_order`.
+/// - The contract of [`validate_tree`]'s `# Safety` section holds for every
+///   `node_ptr()` call made through this value, for as long as it lives.
+/// - `max_order` is at most [`MAX_KEY_ORDER`].
+pub struct AcceptedTree<'a, L: ?Sized> {
+    layout: &'a L,
+    root: NonNull<RadixNode>,
+    max_order: u32,
+    stats: Stats,
+}
+
+impl<L: ?Sized> AcceptedTree<'_, L> {
+    /// What the validation found: node and key counts.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The highest order a key of this tree may have (the validation's
+    /// limit, capped at [`MAX_KEY_ORDER`]).
+    pub fn max_order(&self) -> u32 {
+        self.max_order
+    }
 }
 
 /// `ValidationError::level` of errors about the root pointer itself (the
@@ -401,7 +437,8 @@ unsafe fn written(scratch: &mut [MaybeUninit<u64>], n: usize) -> Option<&mut [u6
 /// writes each entry before it reads it. Its contents on return are
 /// unspecified (the sorted node addresses or the leaf numbers, in
 /// practice). Returns
-/// the node and key counts of a valid tree, or the first fault found.
+/// the [`AcceptedTree`] (its node and key counts, and its lookups), or the
+/// first fault found.
 ///
 /// A tree accepted here is a valid tree, in the sense of
 /// [`super::kho_radix_tree`], for any `NodeMemory` whose `phys_to_virt()`
@@ -410,16 +447,18 @@ unsafe fn written(scratch: &mut [MaybeUninit<u64>], n: usize) -> Option<&mut [u6
 ///
 /// # Safety
 ///
-/// Every `Some(p)` that `layout.node_ptr()` returns during the call is
-/// aligned for [`RadixNode`], valid for reads of [`PAGE_SIZE`] bytes, and not
-/// written to until the call returns. Nothing else is assumed about the
-/// memory: its contents may be arbitrary.
-pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
-    layout: &L,
+/// Every `Some(p)` that `layout.node_ptr()` returns during the call, or
+/// through the returned [`AcceptedTree`] while it lives, is aligned for
+/// [`RadixNode`], valid for reads of [`PAGE_SIZE`] bytes, and not written to
+/// until the call returns or, if it returns `Ok`, until that
+/// [`AcceptedTree`] is dropped. Nothing else is assumed about the memory:
+/// its contents may be arbitrary.
+pub unsafe fn validate_tree<'a, L: PhysLayout + ?Sized>(
+    layout: &'a L,
     root_phys: u64,
     limits: &Limits,
     scratch: &mut [MaybeUninit<u64>],
-) -> Result<Stats, ValidationError> {
+) -> Result<AcceptedTree<'a, L>, ValidationError> {
     let root_err = |kind: ErrorKind, value: u64, other: u64| ValidationError {
         level: ROOT_LEVEL,
         index: 0,
@@ -551,8 +590,17 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
     let per_order = stats.keys_per_order;
     let present = |o: u32| per_order.get(o as usize).is_some_and(|&c| c != 0);
     let mut orders = (0..=max_order).filter(|&o| present(o));
+    // INVARIANT: `root` is `layout.node_ptr(root_phys)` of the tree accepted
+    // here, `max_order` is capped at `MAX_KEY_ORDER` above, and the caller's
+    // contract covers the lifetime of the returned value (`# Safety`).
+    let accepted = AcceptedTree {
+        layout,
+        root,
+        max_order,
+        stats,
+    };
     let (Some(lowest), Some(_)) = (orders.next(), orders.next()) else {
-        return Ok(stats);
+        return Ok(accepted);
     };
 
     // Record the leaf numbers (`key >> BITMAP_SIZE_LOG2`) in `scratch`, in
@@ -632,5 +680,5 @@ pub unsafe fn validate_tree<L: PhysLayout + ?Sized>(
         unsafe { for_each_key(leaf, base, &mut check_outer) }?;
     }
 
-    Ok(stats)
+    Ok(accepted)
 }

@@ -106,16 +106,18 @@ macro_rules! tree_image_for {
                 // that reading an entry before writing it would change the result.
                 let mut scratch = [MaybeUninit::new(root_phys); MAX_NODES];
                 // SAFETY: `node_ptr` only returns live arena pages, aligned and
-                // PAGE_SIZE bytes long, not written during the call.
+                // PAGE_SIZE bytes long, not written while `layout` borrows the
+                // arena, which outlives the accepted tree.
                 let res = unsafe { validate_tree(&layout, root_phys, &limits, &mut scratch) };
                 assert!(
                     layout.lookups.get() <= MAX_LOOKUPS,
                     "validator looked up {} nodes",
                     layout.lookups.get()
                 );
-                let Ok(stats) = res else {
+                let Ok(tree) = res else {
                     return;
                 };
+                let stats = tree.stats();
 
                 // Accepted: the walk must see exactly the keys the validator counted,
                 // in ascending order; every preserved range must be of an allowed order,
@@ -175,33 +177,14 @@ macro_rules! tree_image_for {
                 // itself, and a range one byte longer is preserved exactly when another
                 // block starts where it ends.
                 for &(start, end) in &ranges {
-                    // SAFETY: the validator accepted the tree with `layout`, and nothing
-                    // wrote to it since.
-                    let got = unsafe {
-                        covering::covering_block(
-                            &layout,
-                            root_phys,
-                            start,
-                            end - start,
-                            limits.max_order,
-                        )
-                    };
+                    let got = tree.covering_block(start, end - start);
                     assert_eq!(
                         got.map(|(s, o)| (s, s + (1u64 << (PAGE_SHIFT_OF + o)))),
                         Some((start, end)),
                         "covering_block() of a preserved block"
                     );
                     let adjacent = ranges.iter().any(|&(s, _)| s == end);
-                    // SAFETY: as above.
-                    let longer = unsafe {
-                        range_preserved(
-                            &layout,
-                            root_phys,
-                            start,
-                            end - start + 1,
-                            limits.max_order,
-                        )
-                    };
+                    let longer = tree.range_preserved(start, end - start + 1);
                     assert_eq!(longer, adjacent, "range_preserved() one byte past a block");
                 }
             }

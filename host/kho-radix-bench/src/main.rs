@@ -334,7 +334,7 @@ macro_rules! geometry {
                             )
                         };
                         o.ns = elapsed_ns(t);
-                        let stats = r.expect("Rust: the validator rejected the tree");
+                        let stats = r.expect("Rust: the validator rejected the tree").stats();
                         let mut count = 0u64;
                         // SAFETY: `root` is a valid tree of `mem`; the
                         // closure does not touch it.

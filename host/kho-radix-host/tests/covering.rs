@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `covering_block()`: after validation, which preserved block holds a range
-//! (the kernel asks it about the handover FDT). Fixed cases at the edges of
-//! blocks and of the order limit, then random trees of non-overlapping
-//! blocks against a search of the block list, with a bound on the nodes it
-//! reads. Run for 4K, 16K and 64K pages.
+//! `AcceptedTree::covering_block()`: after validation, which preserved block
+//! holds a range (the kernel asks it about the handover FDT). Fixed cases at
+//! the edges of blocks and of the order limit, then random trees of
+//! non-overlapping blocks against a search of the block list, with a bound
+//! on the nodes it reads; `AcceptedTree::range_preserved()` likewise. Run
+//! for 4K, 16K and 64K pages.
 
 use std::mem::MaybeUninit;
 
@@ -32,6 +33,15 @@ macro_rules! covering_tests {
                 node_ptr_calls: Cell<usize>,
             }
 
+            impl<'a> Layout<'a> {
+                fn new(arena: &'a Arena) -> Self {
+                    Layout {
+                        arena,
+                        node_ptr_calls: Cell::new(0),
+                    }
+                }
+            }
+
             impl PhysLayout for Layout<'_> {
                 fn is_ram(&self, _start: u64, _size: u64) -> bool {
                     true
@@ -49,48 +59,56 @@ macro_rules! covering_tests {
                 }
             }
 
-            /// A validated tree of `blocks` (`(phys, order)`), its root
-            /// address and its layout.
-            fn validated(arena: &mut Arena, blocks: &[(u64, u32)]) -> u64 {
+            /// A tree of `blocks` (`(phys, order)`) in `arena`, and its
+            /// root address.
+            fn build(arena: &mut Arena, blocks: &[(u64, u32)]) -> u64 {
                 let root = alloc_root(arena).expect("root");
                 for &(p, o) in blocks {
                     // SAFETY: `root` is a valid tree in `arena`.
                     assert_eq!(unsafe { add_key(arena, root, encode_key(p, o)) }, Ok(()));
                 }
-                let root_phys = arena.phys_of(root.cast());
-                let layout = Layout {
-                    arena,
-                    node_ptr_calls: Cell::new(0),
-                };
+                arena.phys_of(root.cast())
+            }
+
+            /// The tree at `root`, validated with `layout` and keys up to
+            /// `max_order`; panics if it is rejected.
+            fn accept<'a>(
+                layout: &'a Layout<'a>,
+                root: u64,
+                max_order: u32,
+            ) -> AcceptedTree<'a, Layout<'a>> {
                 let limits = Limits {
                     max_nodes: 1 << 12,
-                    max_order: MAX_ORDER,
+                    max_order,
                 };
                 let mut scratch = vec![MaybeUninit::new(0u64); limits.max_nodes];
                 // SAFETY: `node_ptr` only returns live arena pages, which are
-                // aligned, a page long and not written during the call.
-                let r = unsafe { validate_tree(&layout, root_phys, &limits, &mut scratch) };
-                assert!(r.is_ok(), "{blocks:x?}: {r:?}");
-                root_phys
+                // aligned, a page long, and not written while the arena is
+                // borrowed by `layout`.
+                let r = unsafe { validate_tree(layout, root, &limits, &mut scratch) };
+                match r {
+                    Ok(tree) => tree,
+                    Err(e) => panic!("tree at {root:#x} rejected: {e:?}"),
+                }
             }
 
-            /// `covering_block()` on the tree at `root`, and the number of
-            /// nodes it looked up.
+            /// `covering_block()` on `tree`, and the number of nodes it
+            /// looked up.
             fn covering(
-                arena: &Arena,
-                root: u64,
+                layout: &Layout<'_>,
+                tree: &AcceptedTree<'_, Layout<'_>>,
                 phys: u64,
                 size: u64,
-                max_order: u32,
             ) -> (Option<(u64, u32)>, usize) {
-                let layout = Layout {
-                    arena,
-                    node_ptr_calls: Cell::new(0),
-                };
-                // SAFETY: `validated()` accepted the tree with this layout
-                // and nothing wrote to it since.
-                let r = unsafe { covering::covering_block(&layout, root, phys, size, max_order) };
+                layout.node_ptr_calls.set(0);
+                let r = tree.covering_block(phys, size);
                 (r, layout.node_ptr_calls.get())
+            }
+
+            /// Node lookups one `covering_block()` may make on a tree
+            /// accepted with `max_order`: a path below the root per order.
+            fn lookup_bound(max_order: u32) -> usize {
+                (max_order as usize + 1) * (TREE_MAX_DEPTH as usize - 1)
             }
 
             /// The first page whose path leaves page 0's at level 2.
@@ -103,27 +121,50 @@ macro_rules! covering_tests {
                 let big = 1024 * PAGE;
                 let blocks = [(0, 0), (64 * PAGE, 3), (big, MAX_ORDER), (far(), 0)];
                 let mut arena = new_arena();
-                let root = validated(&mut arena, &blocks);
-                let cases: [(u64, u64, u32, Option<(u64, u32)>); 14] = [
-                    (0, PAGE, MAX_ORDER, Some((0, 0))),
-                    (0, 1, MAX_ORDER, Some((0, 0))),
-                    (PAGE - 1, 2, MAX_ORDER, None),
-                    (PAGE, PAGE, MAX_ORDER, None),
-                    (64 * PAGE, 8 * PAGE, MAX_ORDER, Some((64 * PAGE, 3))),
-                    (69 * PAGE + 3, 100, MAX_ORDER, Some((64 * PAGE, 3))),
-                    (71 * PAGE, 2 * PAGE, MAX_ORDER, None),
-                    (big + 100 * PAGE, 17, MAX_ORDER, Some((big, MAX_ORDER))),
-                    (big + 100 * PAGE, 17, MAX_ORDER - 1, None),
-                    (big, (PAGE << MAX_ORDER) + 1, MAX_ORDER, None),
-                    (far(), PAGE, MAX_ORDER, Some((far(), 0))),
-                    (far() + PAGE, PAGE, MAX_ORDER, None),
-                    (0, 0, MAX_ORDER, None),
-                    (u64::MAX - 10, 20, MAX_ORDER, None),
+                let root = build(&mut arena, &blocks);
+                let layout = Layout::new(&arena);
+                let tree = accept(&layout, root, MAX_ORDER);
+                assert_eq!(tree.max_order(), MAX_ORDER);
+                let cases: [(u64, u64, Option<(u64, u32)>); 13] = [
+                    (0, PAGE, Some((0, 0))),
+                    (0, 1, Some((0, 0))),
+                    (PAGE - 1, 2, None),
+                    (PAGE, PAGE, None),
+                    (64 * PAGE, 8 * PAGE, Some((64 * PAGE, 3))),
+                    (69 * PAGE + 3, 100, Some((64 * PAGE, 3))),
+                    (71 * PAGE, 2 * PAGE, None),
+                    (big + 100 * PAGE, 17, Some((big, MAX_ORDER))),
+                    (big, (PAGE << MAX_ORDER) + 1, None),
+                    (far(), PAGE, Some((far(), 0))),
+                    (far() + PAGE, PAGE, None),
+                    (0, 0, None),
+                    (u64::MAX - 10, 20, None),
                 ];
-                for (phys, size, max_order, want) in cases {
-                    let (got, _) = covering(&arena, root, phys, size, max_order);
-                    assert_eq!(got, want, "[{phys:#x}, +{size:#x}) up to order {max_order}");
+                for (phys, size, want) in cases {
+                    let (got, calls) = covering(&layout, &tree, phys, size);
+                    assert_eq!(got, want, "[{phys:#x}, +{size:#x})");
+                    assert!(calls <= lookup_bound(MAX_ORDER), "{calls} node lookups");
                 }
+            }
+
+            #[test]
+            fn lookups_stop_at_the_accepted_order() {
+                // Accepted with keys up to order 3 only: a range that only a
+                // bigger block could hold costs four descents, not eleven.
+                let blocks = [(0, 3), (64 * PAGE, 0)];
+                let mut arena = new_arena();
+                let root = build(&mut arena, &blocks);
+                let layout = Layout::new(&arena);
+                let tree = accept(&layout, root, 3);
+                assert_eq!(tree.max_order(), 3);
+                let (got, calls) = covering(&layout, &tree, 0, 16 * PAGE);
+                assert_eq!(got, None);
+                assert!(calls <= lookup_bound(3), "{calls} node lookups");
+                assert_eq!(covering(&layout, &tree, 5 * PAGE, PAGE).0, Some((0, 3)));
+                // The cap never goes above what a key can encode.
+                let wide = accept(&layout, root, u32::MAX);
+                assert_eq!(wide.max_order(), MAX_KEY_ORDER);
+                assert_eq!(covering(&layout, &wide, 5 * PAGE, PAGE).0, Some((0, 3)));
             }
 
             /// xorshift64: reproducible per seed.
@@ -150,7 +191,9 @@ macro_rules! covering_tests {
                         }
                     }
                     let mut arena = new_arena();
-                    let root = validated(&mut arena, &blocks);
+                    let root = build(&mut arena, &blocks);
+                    let layout = Layout::new(&arena);
+                    let tree = accept(&layout, root, MAX_ORDER);
                     for _ in 0..2000 {
                         let phys = next(&mut x) % (span * PAGE);
                         let size = 1 + next(&mut x) % (PAGE << (next(&mut x) % 4 * 3));
@@ -158,10 +201,10 @@ macro_rules! covering_tests {
                             .iter()
                             .copied()
                             .find(|&(p, o)| p <= phys && phys + size <= p + (PAGE << o));
-                        let (got, calls) = covering(&arena, root, phys, size, MAX_ORDER);
+                        let (got, calls) = covering(&layout, &tree, phys, size);
                         assert_eq!(got, want, "[{phys:#x}, +{size:#x}) in {blocks:x?}");
-                        // The root, then at most one path per order.
-                        let bound = 1 + (MAX_ORDER as usize + 1) * (TREE_MAX_DEPTH as usize - 1);
+                        // At most one path below the root per order.
+                        let bound = lookup_bound(MAX_ORDER);
                         assert!(calls <= bound, "{calls} node lookups, bound {bound}");
                         found += usize::from(got.is_some());
                     }
@@ -170,17 +213,6 @@ macro_rules! covering_tests {
                     found > 1000,
                     "only {found} queries were covered: the test is too weak"
                 );
-            }
-
-            /// `range_preserved()` on the tree at `root`.
-            fn preserved(arena: &Arena, root: u64, phys: u64, size: u64) -> bool {
-                let layout = Layout {
-                    arena,
-                    node_ptr_calls: Cell::new(0),
-                };
-                // SAFETY: `validated()` accepted the tree with this layout
-                // and nothing wrote to it since.
-                unsafe { range_preserved(&layout, root, phys, size, MAX_ORDER) }
             }
 
             /// The blocks `kho_preserve_pages()` splits `n` pages at `pfn`
@@ -203,7 +235,9 @@ macro_rules! covering_tests {
                 assert_eq!(blocks, [(PAGE, 0), (2 * PAGE, 1), (4 * PAGE, 2)]);
                 blocks.extend(chunks(9, 8));
                 let mut arena = new_arena();
-                let root = validated(&mut arena, &blocks);
+                let root = build(&mut arena, &blocks);
+                let layout = Layout::new(&arena);
+                let tree = accept(&layout, root, MAX_ORDER);
                 let cases = [
                     (PAGE, 7 * PAGE, true),
                     (PAGE + 5, 6 * PAGE, true),
@@ -218,7 +252,7 @@ macro_rules! covering_tests {
                 ];
                 for (phys, size, want) in cases {
                     assert_eq!(
-                        preserved(&arena, root, phys, size),
+                        tree.range_preserved(phys, size),
                         want,
                         "[{phys:#x}, +{size:#x})"
                     );
@@ -243,19 +277,19 @@ macro_rules! covering_tests {
                     let blocks: Vec<(u64, u32)> =
                         ranges.iter().flat_map(|&(s, e)| chunks(s, e - s)).collect();
                     let mut arena = new_arena();
-                    let root = validated(&mut arena, &blocks);
+                    let root = build(&mut arena, &blocks);
+                    let layout = Layout::new(&arena);
+                    let tree = accept(&layout, root, MAX_ORDER);
                     for _ in 0..2000 {
                         let phys = next(&mut x) % (span * PAGE);
                         let size = 1 + next(&mut x) % (40 * PAGE);
                         let (first, last) = (phys / PAGE, (phys + size - 1) / PAGE);
                         let want =
                             (first..=last).all(|p| ranges.iter().any(|&(s, e)| s <= p && p < e));
-                        let got = preserved(&arena, root, phys, size);
+                        let got = tree.range_preserved(phys, size);
                         assert_eq!(got, want, "[{phys:#x}, +{size:#x}) in {ranges:x?}");
                         yes += usize::from(got);
-                        multi += usize::from(
-                            got && covering(&arena, root, phys, size, MAX_ORDER).0.is_none(),
-                        );
+                        multi += usize::from(got && tree.covering_block(phys, size).is_none());
                     }
                 }
                 assert!(

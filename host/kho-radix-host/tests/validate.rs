@@ -132,7 +132,7 @@ macro_rules! validate_tests {
                 let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); limits.max_nodes];
                 // SAFETY: `node_ptr` only returns live arena pages, which are
                 // aligned, `PAGE_SIZE` bytes and not written during the call.
-                unsafe { validate_tree(&layout, root, limits, &mut scratch) }
+                unsafe { validate_tree(&layout, root, limits, &mut scratch) }.map(|t| t.stats())
             }
 
             fn validate(arena: &Arena, root: u64) -> Result<Stats, ValidationError> {
@@ -326,7 +326,7 @@ macro_rules! validate_tests {
                     // SAFETY: `node_ptr` returns live arena pages, or for
                     // `bad` a pointer the contract does not allow, which the
                     // validator must refuse before reading.
-                    let r = unsafe { validate_tree(&layout, root, &limits(), &mut scratch) };
+                    let r = unsafe { validate_tree(&layout, root, &limits(), &mut scratch) }.map(|t| t.stats());
                     assert_eq!(r, Err(expect));
                 }
             }
@@ -557,7 +557,7 @@ macro_rules! validate_tests {
                 let layout = Holes { inner, hole, scratch, is_ram_calls: Cell::new(0) };
                 let mut buf = vec![MaybeUninit::new(SCRATCH_FILL); lim.max_nodes];
                 // SAFETY: `node_ptr` only returns live arena pages.
-                let r = unsafe { validate_tree(&layout, root, lim, &mut buf) };
+                let r = unsafe { validate_tree(&layout, root, lim, &mut buf) }.map(|t| t.stats());
                 (r, layout.is_ram_calls.get(), layout.inner.node_ptr_calls.get())
             }
 
@@ -906,13 +906,13 @@ macro_rules! validate_tests {
                 let layout = Layout { arena: &arena, node_ptr_calls: Cell::new(0) };
                 let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); n - 1];
                 // SAFETY: `node_ptr` only returns live arena pages.
-                let r = unsafe { validate_tree(&layout, root, &exact, &mut scratch) };
+                let r = unsafe { validate_tree(&layout, root, &exact, &mut scratch) }.map(|t| t.stats());
                 assert_eq!(r, Err(err(ROOT_LEVEL, 0, (n - 1) as u64, n as u64, ErrorKind::ScratchTooSmall)));
                 assert_eq!(layout.node_ptr_calls.get(), 0);
                 // A longer scratch buffer does not raise the bound.
                 let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); 2 * n];
                 // SAFETY: `node_ptr` only returns live arena pages.
-                let r = unsafe { validate_tree(&layout, root, &short, &mut scratch) };
+                let r = unsafe { validate_tree(&layout, root, &short, &mut scratch) }.map(|t| t.stats());
                 assert_eq!(r.map_err(|e| (e.kind, e.other)), Err((ErrorKind::TooManyNodes, (n - 1) as u64)));
             }
 
@@ -1058,7 +1058,7 @@ macro_rules! validate_tests {
                         let layout = Layout { arena: &arena, node_ptr_calls: Cell::new(0) };
                         let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); lim.max_nodes];
                         // SAFETY: `node_ptr` only returns live arena pages.
-                        let r = unsafe { validate_tree(&layout, root, &lim, &mut scratch) };
+                        let r = unsafe { validate_tree(&layout, root, &lim, &mut scratch) }.map(|t| t.stats());
                         if let Ok(s) = r {
                             prop_assert!(s.tables + s.leaves <= lim.max_nodes);
                             check_accepted(&arena, root, &s);
