@@ -21,11 +21,8 @@ macro_rules! tree_image_for {
             use kho_radix_host::$geom::kho_radix_abi::*;
             use kho_radix_host::$geom::kho_radix_tree::{add_key, alloc_root, walk};
             use kho_radix_host::$geom::kho_radix_validate::*;
-            use kho_radix_host::$geom::new_arena;
-            use kho_radix_host::Arena;
-            use std::cell::Cell;
+            use kho_radix_host::$geom::{new_arena, ArenaLayout};
             use std::mem::MaybeUninit;
-            use std::ptr::NonNull;
 
             /// RAM is `[0, RAM_END)`; one scratch area inside it.
             const RAM_END: u64 = 1 << 60;
@@ -34,28 +31,6 @@ macro_rules! tree_image_for {
             /// Bound on `node_ptr()` calls: each of the validator's walks may look at
             /// every entry of at most `MAX_NODES` nodes.
             const MAX_LOOKUPS: usize = 4 * MAX_NODES * (TABLE_ENTRIES + 1);
-
-            struct Layout<'a> {
-                arena: &'a Arena,
-                lookups: Cell<usize>,
-            }
-
-            impl PhysLayout for Layout<'_> {
-                fn is_ram(&self, start: u64, size: u64) -> bool {
-                    start.checked_add(size).is_some_and(|end| end <= RAM_END)
-                }
-
-                fn in_scratch(&self, start: u64, size: u64) -> bool {
-                    start < SCRATCH.1 && SCRATCH.0 < start.saturating_add(size)
-                }
-
-                fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
-                    self.lookups.set(self.lookups.get() + 1);
-                    self.arena
-                        .is_live(phys)
-                        .then(|| self.arena.virt_of(phys).cast())
-                }
-            }
 
             /// Runs one input, whose first byte is `n`; panics on a finding.
             pub(super) fn run(n: u8, rest: &[u8]) {
@@ -94,10 +69,7 @@ macro_rules! tree_image_for {
                     unsafe { page.as_ptr().add(word).write(value) };
                 }
 
-                let layout = Layout {
-                    arena: &arena,
-                    lookups: Cell::new(0),
-                };
+                let layout = ArenaLayout::new(&arena, RAM_END, SCRATCH);
                 let limits = Limits {
                     max_nodes: MAX_NODES,
                     max_order: 10,
@@ -110,9 +82,9 @@ macro_rules! tree_image_for {
                 // arena, which outlives the accepted tree.
                 let res = unsafe { validate_tree(&layout, root_phys, &limits, &mut scratch) };
                 assert!(
-                    layout.lookups.get() <= MAX_LOOKUPS,
+                    layout.node_ptr_calls.get() <= MAX_LOOKUPS,
                     "validator looked up {} nodes",
-                    layout.lookups.get()
+                    layout.node_ptr_calls.get()
                 );
                 let Ok(tree) = res else {
                     return;

@@ -7,7 +7,10 @@
 //! ([`geom4k`], [`geom16k`], [`geom64k`]); each module defines the
 //! `PAGE_SHIFT` the ABI file reads as `super::PAGE_SHIFT`.
 //! [`Arena`] simulates physical memory for the tree nodes: page-aligned pages
-//! with fake physical addresses, leak tracking and fault injection.
+//! with fake physical addresses, leak tracking and fault injection. Each
+//! geometry's `ArenaLayout` is the validator's view of an arena (RAM bound,
+//! one scratch area, counted node lookups), shared by the validation tests
+//! and the `tree_image` fuzz target.
 
 // The kernel's `rust_common_flags`, so that the shared files are checked
 // with the lints they get in the kernel.
@@ -310,6 +313,53 @@ macro_rules! impl_node_memory {
         /// An empty arena with this geometry's page size.
         pub fn new_arena() -> $crate::Arena {
             $crate::Arena::new(kho_radix_abi::PAGE_SIZE)
+        }
+
+        /// Physical memory as the validator sees it in the host tests: RAM
+        /// is `[0, ram_end)`, one scratch area, and the nodes are the
+        /// arena's live pages. Counts the nodes looked up, so that tests can
+        /// bound the validator's and the lookups' work.
+        pub struct ArenaLayout<'a> {
+            /// The pages of the tree.
+            pub arena: &'a $crate::Arena,
+            /// End of RAM (exclusive); ranges that wrap are never RAM.
+            pub ram_end: u64,
+            /// The scratch area `[start, end)`; empty if `start == end`.
+            pub scratch: (u64, u64),
+            /// Number of `node_ptr()` calls so far.
+            pub node_ptr_calls: ::std::cell::Cell<usize>,
+        }
+
+        impl<'a> ArenaLayout<'a> {
+            /// `arena`'s pages, with RAM `[0, ram_end)` and the scratch
+            /// area `scratch`; no lookups counted yet.
+            pub fn new(arena: &'a $crate::Arena, ram_end: u64, scratch: (u64, u64)) -> Self {
+                ArenaLayout {
+                    arena,
+                    ram_end,
+                    scratch,
+                    node_ptr_calls: ::std::cell::Cell::new(0),
+                }
+            }
+        }
+
+        impl kho_radix_validate::PhysLayout for ArenaLayout<'_> {
+            fn is_ram(&self, start: u64, size: u64) -> bool {
+                start
+                    .checked_add(size)
+                    .is_some_and(|end| end <= self.ram_end)
+            }
+
+            fn in_scratch(&self, start: u64, size: u64) -> bool {
+                start < self.scratch.1 && self.scratch.0 < start.saturating_add(size)
+            }
+
+            fn node_ptr(&self, phys: u64) -> Option<::std::ptr::NonNull<kho_radix_abi::RadixNode>> {
+                self.node_ptr_calls.set(self.node_ptr_calls.get() + 1);
+                self.arena
+                    .is_live(phys)
+                    .then(|| self.arena.virt_of(phys).cast())
+            }
         }
     };
 }

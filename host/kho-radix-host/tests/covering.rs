@@ -19,44 +19,18 @@ macro_rules! covering_tests {
             use kho_radix_host::$geom::kho_radix_abi::*;
             use kho_radix_host::$geom::kho_radix_tree::*;
             use kho_radix_host::$geom::kho_radix_validate::*;
-            use kho_radix_host::$geom::{new_arena, PAGE_SHIFT};
+            use kho_radix_host::$geom::{new_arena, ArenaLayout, PAGE_SHIFT};
             use kho_radix_host::Arena;
-            use std::cell::Cell;
-            use std::ptr::NonNull;
 
             const PAGE: u64 = PAGE_SIZE as u64;
 
             /// All addresses are RAM and none is scratch; nodes are the
             /// arena's live pages. Counts the nodes looked up.
-            struct Layout<'a> {
-                arena: &'a Arena,
-                node_ptr_calls: Cell<usize>,
-            }
+            type Layout<'a> = ArenaLayout<'a>;
 
-            impl<'a> Layout<'a> {
-                fn new(arena: &'a Arena) -> Self {
-                    Layout {
-                        arena,
-                        node_ptr_calls: Cell::new(0),
-                    }
-                }
-            }
-
-            impl PhysLayout for Layout<'_> {
-                fn is_ram(&self, _start: u64, _size: u64) -> bool {
-                    true
-                }
-
-                fn in_scratch(&self, _start: u64, _size: u64) -> bool {
-                    false
-                }
-
-                fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
-                    self.node_ptr_calls.set(self.node_ptr_calls.get() + 1);
-                    self.arena
-                        .is_live(phys)
-                        .then(|| self.arena.virt_of(phys).cast())
-                }
+            /// The tests' layout of `arena`.
+            fn layout(arena: &Arena) -> Layout<'_> {
+                ArenaLayout::new(arena, u64::MAX, (0, 0))
             }
 
             /// A tree of `blocks` (`(phys, order)`) in `arena`, and its
@@ -122,7 +96,7 @@ macro_rules! covering_tests {
                 let blocks = [(0, 0), (64 * PAGE, 3), (big, MAX_ORDER), (far(), 0)];
                 let mut arena = new_arena();
                 let root = build(&mut arena, &blocks);
-                let layout = Layout::new(&arena);
+                let layout = layout(&arena);
                 let tree = accept(&layout, root, MAX_ORDER);
                 assert_eq!(tree.max_order(), MAX_ORDER);
                 let cases: [(u64, u64, Option<(u64, u32)>); 13] = [
@@ -154,7 +128,7 @@ macro_rules! covering_tests {
                 let blocks = [(0, 3), (64 * PAGE, 0)];
                 let mut arena = new_arena();
                 let root = build(&mut arena, &blocks);
-                let layout = Layout::new(&arena);
+                let layout = layout(&arena);
                 let tree = accept(&layout, root, 3);
                 assert_eq!(tree.max_order(), 3);
                 let (got, calls) = covering(&layout, &tree, 0, 16 * PAGE);
@@ -192,7 +166,7 @@ macro_rules! covering_tests {
                     }
                     let mut arena = new_arena();
                     let root = build(&mut arena, &blocks);
-                    let layout = Layout::new(&arena);
+                    let layout = layout(&arena);
                     let tree = accept(&layout, root, MAX_ORDER);
                     for _ in 0..2000 {
                         let phys = next(&mut x) % (span * PAGE);
@@ -236,7 +210,7 @@ macro_rules! covering_tests {
                 blocks.extend(chunks(9, 8));
                 let mut arena = new_arena();
                 let root = build(&mut arena, &blocks);
-                let layout = Layout::new(&arena);
+                let layout = layout(&arena);
                 let tree = accept(&layout, root, MAX_ORDER);
                 let cases = [
                     (PAGE, 7 * PAGE, true),
@@ -278,7 +252,7 @@ macro_rules! covering_tests {
                         ranges.iter().flat_map(|&(s, e)| chunks(s, e - s)).collect();
                     let mut arena = new_arena();
                     let root = build(&mut arena, &blocks);
-                    let layout = Layout::new(&arena);
+                    let layout = layout(&arena);
                     let tree = accept(&layout, root, MAX_ORDER);
                     for _ in 0..2000 {
                         let phys = next(&mut x) % (span * PAGE);

@@ -93,7 +93,7 @@ macro_rules! validate_tests {
             use kho_radix_host::$geom::kho_radix_abi::*;
             use kho_radix_host::$geom::kho_radix_tree::*;
             use kho_radix_host::$geom::kho_radix_validate::*;
-            use kho_radix_host::$geom::{new_arena, PAGE_SHIFT};
+            use kho_radix_host::$geom::{new_arena, ArenaLayout, PAGE_SHIFT};
             use kho_radix_host::Arena;
             use std::cell::Cell;
             use std::ptr::NonNull;
@@ -102,25 +102,11 @@ macro_rules! validate_tests {
             const PAGE: u64 = PAGE_SIZE as u64;
 
             /// RAM, scratch and the arena as the validator sees them.
-            struct Layout<'a> {
-                arena: &'a Arena,
-                node_ptr_calls: Cell<usize>,
-            }
+            type Layout<'a> = ArenaLayout<'a>;
 
-            impl PhysLayout for Layout<'_> {
-                fn is_ram(&self, start: u64, size: u64) -> bool {
-                    start.checked_add(size).is_some_and(|end| end <= RAM_END)
-                }
-
-                fn in_scratch(&self, start: u64, size: u64) -> bool {
-                    let end = start.saturating_add(size);
-                    start < SCRATCH_END && SCRATCH_START < end
-                }
-
-                fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
-                    self.node_ptr_calls.set(self.node_ptr_calls.get() + 1);
-                    self.arena.is_live(phys).then(|| self.arena.virt_of(phys).cast())
-                }
+            /// The tests' layout of `arena`.
+            fn layout(arena: &Arena) -> Layout<'_> {
+                ArenaLayout::new(arena, RAM_END, (SCRATCH_START, SCRATCH_END))
             }
 
             fn limits() -> Limits {
@@ -128,7 +114,7 @@ macro_rules! validate_tests {
             }
 
             fn validate_with(arena: &Arena, root: u64, limits: &Limits) -> Result<Stats, ValidationError> {
-                let layout = Layout { arena, node_ptr_calls: Cell::new(0) };
+                let layout = layout(arena);
                 let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); limits.max_nodes];
                 // SAFETY: `node_ptr` only returns live arena pages, which are
                 // aligned, `PAGE_SIZE` bytes and not written during the call.
@@ -321,7 +307,7 @@ macro_rules! validate_tests {
                     (leaf, err(1, i1, leaf, 0, ErrorKind::Unmapped)),
                     (root, err(ROOT_LEVEL, 0, root, 0, ErrorKind::Unmapped)),
                 ] {
-                    let layout = Skewed { inner: Layout { arena: &arena, node_ptr_calls: Cell::new(0) }, bad };
+                    let layout = Skewed { inner: layout(&arena), bad };
                     let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); MAX_NODES];
                     // SAFETY: `node_ptr` returns live arena pages, or for
                     // `bad` a pointer the contract does not allow, which the
@@ -553,7 +539,7 @@ macro_rules! validate_tests {
                 hole: (u64, u64),
                 scratch: (u64, u64),
             ) -> (Result<Stats, ValidationError>, usize, usize) {
-                let inner = Layout { arena, node_ptr_calls: Cell::new(0) };
+                let inner = layout(arena);
                 let layout = Holes { inner, hole, scratch, is_ram_calls: Cell::new(0) };
                 let mut buf = vec![MaybeUninit::new(SCRATCH_FILL); lim.max_nodes];
                 // SAFETY: `node_ptr` only returns live arena pages.
@@ -903,7 +889,7 @@ macro_rules! validate_tests {
                     Err(err(ROOT_LEVEL, 0, root, 0, ErrorKind::TooManyNodes))
                 );
                 // A scratch buffer shorter than the bound is refused.
-                let layout = Layout { arena: &arena, node_ptr_calls: Cell::new(0) };
+                let layout = layout(&arena);
                 let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); n - 1];
                 // SAFETY: `node_ptr` only returns live arena pages.
                 let r = unsafe { validate_tree(&layout, root, &exact, &mut scratch) }.map(|t| t.stats());
@@ -1055,7 +1041,7 @@ macro_rules! validate_tests {
                         }
                     }
                     for lim in [limits(), Limits { max_nodes, max_order: MAX_ORDER }] {
-                        let layout = Layout { arena: &arena, node_ptr_calls: Cell::new(0) };
+                        let layout = layout(&arena);
                         let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); lim.max_nodes];
                         // SAFETY: `node_ptr` only returns live arena pages.
                         let r = unsafe { validate_tree(&layout, root, &lim, &mut scratch) }.map(|t| t.stats());
