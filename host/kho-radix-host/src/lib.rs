@@ -363,3 +363,12 @@ macro_rules! impl_node_memory {
         }
     };
 }
+
+/// Number of cases of the host proptests: `$PROPTEST_CASES` if set (`make
+/// check` does not set it; a longer local run may), else `default`.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -24,13 +24,7 @@ fn reorder<T>(v: &mut [T], order: u32, seed: u64) {
     }
 }
 
-/// Number of cases: `$PROPTEST_CASES` if set, else `default`.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use kho_radix_host::proptest_cases as cases;
 
 macro_rules! range_tests {
     ($geom:ident, $cases:expr) => {

@@ -14,13 +14,7 @@ enum Event {
     Key(u64),
 }
 
-/// Number of cases: `$PROPTEST_CASES` if set, else `default`.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use kho_radix_host::proptest_cases as cases;
 
 /// Which key an operation uses.
 #[derive(Debug, Clone)]

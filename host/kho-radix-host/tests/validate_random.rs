@@ -7,13 +7,7 @@
 
 use proptest::prelude::*;
 
-/// Number of cases: `$PROPTEST_CASES` if set, else `default`.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use kho_radix_host::proptest_cases as cases;
 
 /// One mutation of a tree image.
 #[derive(Debug, Clone)]
