@@ -8,7 +8,8 @@
  * Second boot (no /kernel): report and reboot, which ends QEMU (-no-reboot).
  *
  * Every line starts with "kho-init:" so the runner can find it in the serial
- * log; failures print "kho-init: FAIL" and reboot rather than hang.
+ * log; failures print "kho-init: FAIL" and reboot rather than hang. The
+ * boot parameter kho_init_hang makes it hang on purpose instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,8 +117,27 @@ static void second_boot(void)
 	fail("reboot(RB_AUTOBOOT)");
 }
 
-int main(void)
+/*
+ * Stop here for good: the runner's own test needs a guest that never
+ * finishes, however fast the machine boots. The kernel passes boot
+ * parameters it does not know, without '=' or '.', to init as arguments.
+ */
+static void hang_if_asked(int argc, char **argv)
 {
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "kho_init_hang") == 0) {
+			say("hanging as asked (kho_init_hang)");
+			for (;;)
+				pause();
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	hang_if_asked(argc, argv);
 	mount_fs("proc", "/proc");
 	mount_fs("sysfs", "/sys");
 	mount_fs("debugfs", "/sys/kernel/debug");
