@@ -18,6 +18,9 @@ RUSTSRC_PKG=rust-src
 RUSTSRC_VER=1.95.0+dfsg1-2~bpo13+1
 RUST_TOOLCHAIN=1.95.0
 BINDGEN_VER=0.72.1
+# Miri exists only for nightly toolchains: `make check-miri` uses the
+# machine's (rustc 1.97.0-nightly of 2026-05-19 on the project's machines).
+MIRI_TOOLCHAIN=${MIRI_TOOLCHAIN:-nightly}
 
 BINDGEN_ROOT=$KHO_CACHE/bindgen-$BINDGEN_VER
 RUSTSRC_DIR=$KHO_CACHE/rust-src-$RUSTSRC_VER

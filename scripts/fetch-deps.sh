@@ -9,6 +9,22 @@
 #    dpkg-deb without installing anything into the system.
 . "$(dirname "$0")/common.sh"
 
+# `fetch-deps.sh --miri` (make check-miri): Miri and the standard library's
+# sources for the machine's nightly toolchain, which is all it needs: the
+# host tests run under Miri, no kernel is built.
+if [ "${1:-}" = --miri ]; then
+	rustup run "$MIRI_TOOLCHAIN" rustc --version >/dev/null 2>&1 ||
+		die "rust toolchain $MIRI_TOOLCHAIN missing (Miri needs a nightly; rustup toolchain install $MIRI_TOOLCHAIN)"
+	installed=$(rustup component list --toolchain "$MIRI_TOOLCHAIN" --installed 2>/dev/null || true)
+	if ! grep -q '^miri' <<<"$installed" || ! grep -q '^rust-src' <<<"$installed"; then
+		step "installing miri and rust-src for $MIRI_TOOLCHAIN"
+		rustup component add --toolchain "$MIRI_TOOLCHAIN" miri rust-src ||
+			die "rustup component add miri rust-src failed for $MIRI_TOOLCHAIN"
+	fi
+	step "miri: $(rustup run "$MIRI_TOOLCHAIN" rustc --version)"
+	exit 0
+fi
+
 HOST_PKGS="flex bison bc libelf-dev libssl-dev cpio rsync dwarves make gcc
 	qemu-system-x86 kexec-tools busybox-static libclang-19-dev xz-utils
 	python3-docutils liburcu-dev"

@@ -3,13 +3,14 @@
 
 WB := $(dir $(lastword $(MAKEFILE_LIST)))
 
-.PHONY: all run check check-kasan bench deps kernel host-test clean help
+.PHONY: all run check check-kasan check-miri bench deps kernel host-test clean help
 all: help
 
 help:
 	@echo "make run    - build the Rust-tracker kernel, boot it under QEMU, kexec, summarise"
 	@echo "make check  - every test (host crate, kernels, QEMU kexec round trips), KTAP output"
 	@echo "make check-kasan - the Rust-tracker kernel built with clang and KASAN, booted (not in check)"
+	@echo "make check-miri - the host tests under Miri, for undefined behaviour (not in check)"
 	@echo "make bench  - C and Rust trackers side by side: host, in-kernel, boot-time restore (markdown)"
 	@echo "make deps   - install/fetch the pinned toolchain pieces and kernel source only"
 	@echo "make kernel FLAVOUR=rust-tracker|c-tracker - build one test kernel"
@@ -30,6 +31,12 @@ check: deps
 check-kasan:
 	@bash $(WB)fetch-deps.sh --clang
 	@bash $(WB)check.sh build_rust_kasan kasan_boots kasan_interop kasan_corrupt
+
+# Not part of check either: Miri needs a nightly toolchain and a component
+# downloaded for it, and interprets the tests thousands of times slower.
+check-miri:
+	@bash $(WB)fetch-deps.sh --miri
+	@bash $(WB)check.sh miri_host
 
 bench: deps
 	@bash $(WB)bench.sh

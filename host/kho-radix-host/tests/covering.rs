@@ -20,7 +20,7 @@ macro_rules! covering_tests {
             use kho_radix_host::$geom::kho_radix_tree::*;
             use kho_radix_host::$geom::kho_radix_validate::*;
             use kho_radix_host::$geom::{new_arena, ArenaLayout, PAGE_SHIFT};
-            use kho_radix_host::Arena;
+            use kho_radix_host::{rounds, Arena};
 
             const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -154,7 +154,7 @@ macro_rules! covering_tests {
                 let span = 1u64 << 16; // pages
                 let mut x = 0x9e37_79b9_7f4a_7c15u64;
                 let mut found = 0;
-                for _ in 0..40 {
+                for _ in 0..rounds(40, 2) {
                     let mut blocks: Vec<(u64, u32)> = Vec::new();
                     while blocks.len() < 64 {
                         let o = (next(&mut x) % u64::from(MAX_ORDER + 1)) as u32;
@@ -168,7 +168,7 @@ macro_rules! covering_tests {
                     let root = build(&mut arena, &blocks);
                     let layout = layout(&arena);
                     let tree = accept(&layout, root, MAX_ORDER);
-                    for _ in 0..2000 {
+                    for _ in 0..rounds(2000, 40) {
                         let phys = next(&mut x) % (span * PAGE);
                         let size = 1 + next(&mut x) % (PAGE << (next(&mut x) % 4 * 3));
                         let want = blocks
@@ -183,8 +183,9 @@ macro_rules! covering_tests {
                         found += usize::from(got.is_some());
                     }
                 }
+                // Under Miri the few rounds look for undefined behaviour only.
                 assert!(
-                    found > 1000,
+                    cfg!(miri) || found > 1000,
                     "only {found} queries were covered: the test is too weak"
                 );
             }
@@ -238,7 +239,7 @@ macro_rules! covering_tests {
                 let span = 1u64 << 14; // pages
                 let mut x = 0x2545_f491_4f6c_dd1du64;
                 let (mut yes, mut multi) = (0, 0);
-                for _ in 0..40 {
+                for _ in 0..rounds(40, 1) {
                     // Ranges of 1 to 64 pages with gaps, chunked like
                     // kho_preserve_pages().
                     let mut ranges: Vec<(u64, u64)> = Vec::new();
@@ -254,7 +255,7 @@ macro_rules! covering_tests {
                     let root = build(&mut arena, &blocks);
                     let layout = layout(&arena);
                     let tree = accept(&layout, root, MAX_ORDER);
-                    for _ in 0..2000 {
+                    for _ in 0..rounds(2000, 40) {
                         let phys = next(&mut x) % (span * PAGE);
                         let size = 1 + next(&mut x) % (40 * PAGE);
                         let (first, last) = (phys / PAGE, (phys + size - 1) / PAGE);
@@ -267,7 +268,7 @@ macro_rules! covering_tests {
                     }
                 }
                 assert!(
-                    multi > 1000,
+                    cfg!(miri) || multi > 1000,
                     "only {multi} covered queries needed several blocks ({yes} covered)"
                 );
             }

@@ -24,7 +24,7 @@ fn reorder<T>(v: &mut [T], order: u32, seed: u64) {
     }
 }
 
-use kho_radix_host::proptest_cases as cases;
+use kho_radix_host::{proptest_cases as cases, rounds};
 
 macro_rules! range_tests {
     ($geom:ident, $cases:expr) => {
@@ -172,7 +172,7 @@ macro_rules! range_tests {
                 #[test]
                 fn range_reclaim_in_any_order_frees_each_emptied_leaf(
                     base in 0u64..1 << 24,
-                    shape in proptest::collection::vec((0u64..300, 1u64..400), 1..60),
+                    shape in proptest::collection::vec((0u64..300, 1u64..400), 1..rounds(60, 8)),
                     order in 0u32..3,
                     seed in any::<u64>(),
                     leaf_words in any::<bool>(),
@@ -234,7 +234,7 @@ macro_rules! range_tests {
                 #[test]
                 fn key_reclaim_in_any_order_frees_each_emptied_leaf(
                     base in 0u64..1 << 24,
-                    picks in proptest::collection::vec((0u64..3 * BITMAP_BITS as u64, 0u32..4, any::<bool>()), 1..200),
+                    picks in proptest::collection::vec((0u64..3 * BITMAP_BITS as u64, 0u32..4, any::<bool>()), 1..rounds(200, 24)),
                     order in 0u32..3,
                     seed in any::<u64>(),
                     words in any::<bool>(),

@@ -14,7 +14,7 @@ enum Event {
     Key(u64),
 }
 
-use kho_radix_host::proptest_cases as cases;
+use kho_radix_host::{proptest_cases as cases, rounds};
 
 /// Which key an operation uses.
 #[derive(Debug, Clone)]
@@ -241,9 +241,11 @@ macro_rules! tree_tests {
                 // Keys under 4 * TABLE_CACHE_SLOTS level-1 tables, in a
                 // scrambled order: at most a quarter of the tables can be
                 // cached at a time, so slots are replaced all the time.
-                let tables = 4 * TABLE_CACHE_SLOTS as u64;
+                // Under Miri twice as many tables as slots, one key each.
+                let tables = rounds(4, 2) as u64 * TABLE_CACHE_SLOTS as u64;
+                let deletes = rounds(200, 40);
                 let mut model = BTreeSet::from_iter(first..first + 64);
-                for i in 0..4 * tables {
+                for i in 0..rounds(4, 1) as u64 * tables {
                     let table = (i * 37) % tables + 1;
                     // Three leaves per table, so that a table mistaken for
                     // another has the leaf asked for.
@@ -253,11 +255,11 @@ macro_rules! tree_tests {
                     assert_eq!(unsafe { add_key_cached(&mut arena, root, &mut cache, key) }, Ok(()));
                     model.insert(key);
                 }
-                for &k in model.iter().rev().take(200) {
+                for &k in model.iter().rev().take(deletes) {
                     // SAFETY: as above.
                     assert_eq!(unsafe { del_key_cached(&mut arena, root, &mut cache, k) }, Ok(()));
                 }
-                let model: BTreeSet<u64> = model.iter().rev().skip(200).copied().collect();
+                let model: BTreeSet<u64> = model.iter().rev().skip(deletes).copied().collect();
                 check(&arena, root, &model);
                 // SAFETY: `root` is a valid tree in `arena`, unused afterwards.
                 unsafe { destroy(&mut arena, root) };
@@ -567,13 +569,13 @@ macro_rules! tree_tests {
                 #![proptest_config(ProptestConfig::with_cases(cases($cases)))]
 
                 #[test]
-                fn random_ops_match_model(ops in prop::collection::vec(op_strategy(), 1..48)) {
+                fn random_ops_match_model(ops in prop::collection::vec(op_strategy(), 1..rounds(48, 16))) {
                     run(&ops, false);
                 }
 
                 #[test]
                 fn random_ops_with_table_cache_match_model(
-                    ops in prop::collection::vec(op_strategy(), 1..48),
+                    ops in prop::collection::vec(op_strategy(), 1..rounds(48, 16)),
                 ) {
                     run(&ops, true);
                 }
@@ -581,7 +583,7 @@ macro_rules! tree_tests {
                 #[test]
                 fn dense_keys_match_model(
                     base in 0..=MAX_KEY,
-                    offs in prop::collection::vec(0u64..(4 * BITMAP_BITS as u64), 1..200),
+                    offs in prop::collection::vec(0u64..(4 * BITMAP_BITS as u64), 1..rounds(200, 40)),
                     del in prop::collection::vec(any::<usize>(), 0..100),
                 ) {
                     let (mut arena, root) = new_tree();

@@ -8,6 +8,7 @@
 
 #[macro_use]
 mod validate_support;
+use kho_radix_host::rounds;
 use validate_support::*;
 
 macro_rules! validate_keys {
@@ -397,7 +398,7 @@ macro_rules! validate_keys {
                 // The window: 8 blocks of the largest order.
                 let window = 8u64 << (b + 2);
                 let (mut ok, mut overlaps, mut faults) = (0, 0, 0);
-                for case in 0..200 {
+                for case in 0..rounds(200, 20) {
                     let n = 1 + rng.below(12);
                     let mut keys: Vec<u64> = Vec::new();
                     for _ in 0..n {
@@ -446,8 +447,9 @@ macro_rules! validate_keys {
                         _ => panic!("case {case}: got {r:?}, want {want:?}, keys {keys:x?}"),
                     }
                 }
+                // Under Miri the few cases look for undefined behaviour only.
                 assert!(
-                    ok >= 20 && overlaps >= 20 && faults >= 10,
+                    cfg!(miri) || (ok >= 20 && overlaps >= 20 && faults >= 10),
                     "ok {ok}, overlaps {overlaps}, faults {faults}"
                 );
             }
