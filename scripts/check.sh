@@ -595,7 +595,8 @@ t_kasan_corrupt() {
 # leaks. The canary first: a read of a freed leaf on purpose, which Miri
 # must stop. Then one page size (`KHO_MIRI_FILTER`, default 4K: the code is
 # the same for all three) with two cases per proptest; the hand-made random
-# tests run a few rounds under Miri (`kho_radix_host::rounds()`).
+# tests run a few rounds under Miri (`kho_radix_host::rounds()`). Last the
+# tree_image fuzz replay, for the validator on damaged trees.
 t_miri_host() {
 	local out
 	cd "$REPO_ROOT/host"
@@ -610,6 +611,14 @@ t_miri_host() {
 	cargo +"$MIRI_TOOLCHAIN" miri test --locked --no-fail-fast -p kho-radix-host -- "${KHO_MIRI_FILTER:-geom4k::}" \
 		-Z unstable-options --report-time 2>&1 |
 		awk '{ print } /^test result:/ { p += $4; f += $6 } END { printf "# under Miri: %d ok, %d failing\n", p, f; exit (f > 0 || p == 0) }'
+	# The validator on mutated tree images: the tree_image fuzz target's
+	# stable replay, all three page sizes, on fewer random images. Its crate
+	# builds the C benchmark side from the pristine tree (not called here).
+	export KHO_LINUX_SRC=${KHO_LINUX_SRC:-${KERNEL_SRC:-$LINUX_PRISTINE}}
+	local images=${KHO_MIRI_FUZZ_N:-30}
+	KHO_FUZZ_REPLAY_N=$images cargo +"$MIRI_TOOLCHAIN" miri test --locked \
+		-p kho-radix-bench --test fuzz_replay_tree_image -- -Z unstable-options --report-time 2>&1 |
+		awk -v n="$images" '{ print } /^test result:/ { p += $4; f += $6 } END { printf "# tree_image replay under Miri (%d random images): %d ok, %d failing\n", n, p, f; exit (f > 0 || p != 2) }'
 }
 
 for t in "${tests[@]}"; do

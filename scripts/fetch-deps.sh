@@ -9,9 +9,9 @@
 #    dpkg-deb without installing anything into the system.
 . "$(dirname "$0")/common.sh"
 
-# `fetch-deps.sh --miri` (make check-miri): Miri and the standard library's
-# sources for the machine's nightly toolchain, which is all it needs: the
-# host tests run under Miri, no kernel is built.
+# `fetch-deps.sh --miri` (make check-miri, after the plain run): Miri and
+# the standard library's sources for the machine's nightly toolchain. The
+# host tests run under Miri; no kernel is built.
 if [ "${1:-}" = --miri ]; then
 	rustup run "$MIRI_TOOLCHAIN" rustc --version >/dev/null 2>&1 ||
 		die "rust toolchain $MIRI_TOOLCHAIN missing (Miri needs a nightly; rustup toolchain install $MIRI_TOOLCHAIN)"

@@ -34,7 +34,7 @@ check-kasan:
 
 # Not part of check either: Miri needs a nightly toolchain and a component
 # downloaded for it, and interprets the tests thousands of times slower.
-check-miri:
+check-miri: deps
 	@bash $(WB)fetch-deps.sh --miri
 	@bash $(WB)check.sh miri_host
 
