@@ -390,12 +390,12 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     let start_cycles = cycles();
     // SAFETY: The helper has no preconditions.
     let start = unsafe { bindings::kho_radix_rs_clock_ns() };
-    // SAFETY: `node_ptr()` only returns direct-map addresses of RAM pages,
-    // valid for reads of a page, and nothing writes physical memory while we
-    // run (safety requirements), which `res` does not outlive. The one write
+    // The accepted tree (`res`) does not outlive this call. The one write
     // while it lives, `drop_unpreserved_subtrees()`'s NOPs, goes to the FDT
     // only once the tree is known to preserve it, and an accepted tree
     // preserves none of its own pages.
+    // SAFETY: `node_ptr()` only returns direct-map addresses of RAM pages,
+    // valid for reads of a page, which nothing writes while `res` lives.
     let res = unsafe { validate_tree(&layout, root_phys, &limits, nodes) };
     // SAFETY: As above.
     let ns = unsafe { bindings::kho_radix_rs_clock_ns() }.saturating_sub(start);
