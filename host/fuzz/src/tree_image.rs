@@ -19,9 +19,9 @@ macro_rules! tree_image_for {
     ($geom:ident) => {
         mod $geom {
             use kho_radix_host::$geom::kho_radix_abi::*;
-            use kho_radix_host::$geom::kho_radix_tree::{add_key, alloc_root, walk};
+            use kho_radix_host::$geom::kho_radix_tree::{add_key, alloc_root};
             use kho_radix_host::$geom::kho_radix_validate::*;
-            use kho_radix_host::$geom::{new_arena, ArenaLayout};
+            use kho_radix_host::$geom::{keys_and_nodes, new_arena, ArenaLayout};
             use std::mem::MaybeUninit;
 
             /// RAM is `[0, RAM_END)`; one scratch area inside it.
@@ -95,19 +95,9 @@ macro_rules! tree_image_for {
                 // in ascending order; every preserved range must be of an allowed order,
                 // in RAM, outside the scratch area and off the tree's own pages, and no
                 // two may overlap.
-                let mut keys = Vec::new();
-                let mut nodes = Vec::new();
-                let mut leaf = |k: u64| {
-                    keys.push(k);
-                    0
-                };
-                let mut node = |p: u64| {
-                    nodes.push(p);
-                    0
-                };
                 // SAFETY: the validator accepted the tree: every entry leads to a live
                 // arena page, each reached once, so it is a valid tree for reading.
-                unsafe { walk(&arena, root, Some(&mut leaf), Some(&mut node)) };
+                let (keys, nodes) = unsafe { keys_and_nodes(&arena, root) };
                 assert_eq!(keys.len() as u64, stats.keys, "walk and validator disagree");
                 assert!(keys.windows(2).all(|w| w[0] < w[1]), "walk not ascending");
                 let mut ranges: Vec<(u64, u64)> = keys

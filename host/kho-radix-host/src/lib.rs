@@ -317,6 +317,32 @@ macro_rules! impl_node_memory {
             $crate::Arena::new(kho_radix_abi::PAGE_SIZE)
         }
 
+        /// The keys and the node addresses of the tree at `root`, in walk
+        /// order (ascending keys; pre-order nodes).
+        ///
+        /// # Safety
+        ///
+        /// `root` is a valid tree for `arena`, as one the validator accepted
+        /// is for reading.
+        pub unsafe fn keys_and_nodes(
+            arena: &$crate::Arena,
+            root: ::std::ptr::NonNull<kho_radix_abi::RadixNode>,
+        ) -> (Vec<u64>, Vec<u64>) {
+            let (mut keys, mut nodes) = (Vec::new(), Vec::new());
+            let mut leaf = |k: u64| {
+                keys.push(k);
+                0
+            };
+            let mut node = |p: u64| {
+                nodes.push(p);
+                0
+            };
+            // SAFETY: `root` is a valid tree for `arena` (caller); the
+            // callbacks do not touch it, and return 0, so the walk is whole.
+            unsafe { kho_radix_tree::walk(arena, root, Some(&mut leaf), Some(&mut node)) };
+            (keys, nodes)
+        }
+
         /// Physical memory as the validator sees it in the host tests: RAM
         /// is `[0, ram_end)`, one scratch area, and the nodes are the
         /// arena's live pages. Counts the nodes looked up, so that tests can

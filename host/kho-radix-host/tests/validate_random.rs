@@ -84,19 +84,9 @@ macro_rules! validate_random {
             /// from each other and from the tree pages.
             fn check_accepted(arena: &Arena, root: u64, s: &Stats) {
                 let r = NonNull::new(arena.virt_of(root).cast::<RadixNode>().as_ptr()).expect("root");
-                let mut keys = Vec::new();
-                let mut nodes = Vec::new();
-                let mut leaf = |k: u64| {
-                    keys.push(k);
-                    0
-                };
-                let mut node = |p: u64| {
-                    nodes.push(p);
-                    0
-                };
                 // SAFETY: the validator accepted the tree: every reachable
                 // entry is a live arena page, each reached once.
-                assert_eq!(unsafe { walk(arena, r, Some(&mut leaf), Some(&mut node)) }, 0);
+                let (keys, nodes) = unsafe { keys_and_nodes(arena, r) };
                 // SAFETY: as above.
                 assert_eq!(unsafe { count_nodes(arena, r) }, (s.tables, s.leaves));
                 assert_eq!(keys.len() as u64, s.keys);

@@ -40,7 +40,7 @@ macro_rules! validate_support {
         #[allow(unused_imports)]
         use kho_radix_host::$geom::kho_radix_validate::*;
         #[allow(unused_imports)]
-        use kho_radix_host::$geom::{new_arena, ArenaLayout, PAGE_SHIFT};
+        use kho_radix_host::$geom::{keys_and_nodes, new_arena, ArenaLayout, PAGE_SHIFT};
         #[allow(unused_imports)]
         use kho_radix_host::Arena;
         #[allow(unused_imports)]
