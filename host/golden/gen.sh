@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Regenerates ../kho-radix-host/tests/golden/*.txt by compiling the radix tree
-# of the pristine kernel source, unchanged, against shim.h for each page size.
+# of the pristine kernel source, unchanged, against shim.h (with the part it
+# shares with the benchmark, ../c-shim/kho_shim_common.h) for each page size.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=${LINUX_PRISTINE:-$HOME/.cache/kho-radix-rs/linux-pristine-7.3.4-1~bpo13+1}
@@ -24,6 +25,6 @@ for g in 4k:12 16k:14 64k:16; do
 	name=${g%%:*}
 	shift=${g##*:}
 	gcc -O1 -Wall -Wno-unused-parameter -Wno-unused-function -DPAGE_SHIFT="$shift" \
-		-I"$here" -I"$tmp" -o "$tmp/gen$name" "$here/main.c"
+		-I"$here" -I"$here/../c-shim" -I"$tmp" -o "$tmp/gen$name" "$here/main.c"
 	"$tmp/gen$name" >"$here/../kho-radix-host/tests/golden/$name.txt"
 done

@@ -1,57 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Just enough of the kernel environment to compile the radix tree code of
- * kernel/liveupdate/kexec_handover.c unchanged in user space. The node
- * allocator mirrors the host Arena: zeroed page-aligned pages at fake
- * physical addresses 0x100000000 + n * PAGE_SIZE, never reused.
+ * The golden data generator's shim: host/c-shim/kho_shim_common.h plus what
+ * differs from the benchmark's (that header says why). The node allocator
+ * mirrors the host Arena: zeroed page-aligned pages at fake physical
+ * addresses 0x100000000 + n * PAGE_SIZE, never reused; each free is logged
+ * to out.
  */
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-typedef uint64_t u64;
-typedef u64 phys_addr_t;
+#include "kho_shim_common.h"
 
-#define PAGE_SIZE (1UL << PAGE_SHIFT)
-#define BITS_PER_BYTE 8
-#define const_ilog2(n) (63 - __builtin_clzll(n))
-#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
-#define DECLARE_BITMAP(name, bits) unsigned long name[(bits) / 64]
-#define __set_bit(nr, addr) ((addr)[(nr) / 64] |= 1UL << ((nr) % 64))
-#define __clear_bit(nr, addr) ((addr)[(nr) / 64] &= ~(1UL << ((nr) % 64)))
+#define unlikely(x) (x)
 #define for_each_set_bit(bit, addr, size) \
 	for ((bit) = 0; (bit) < (size); (bit)++) \
-		if ((addr)[(bit) / 64] & (1UL << ((bit) % 64)))
-#define WARN_ON_ONCE(x) (x)
-#define WARN_ON(x) (x)
-#define unlikely(x) (x)
-#define might_sleep() do { } while (0)
-#define guard(x) (void)
-#define EXPORT_SYMBOL_GPL(x) extern int __export_##x
-#define mutex_init(x) do { } while (0)
-#define __ref
-#define EINVAL 22
-#define ENOMEM 12
-#define ERANGE 34
-
-static inline int fls64(u64 x)
-{
-	return x ? 64 - __builtin_clzll(x) : 0;
-}
-
-struct kho_radix_node;
-
-struct kho_radix_tree {
-	struct kho_radix_node *root;
-	int lock;
-};
-
-struct kho_radix_walk_cb {
-	int (*leaf)(unsigned long key, void *data);
-	int (*node)(phys_addr_t phys, void *data);
-};
+		if ((addr)[(bit) / BITS_PER_LONG] & (1UL << ((bit) % BITS_PER_LONG)))
 
 #define ARENA_BASE 0x100000000ULL
 #define MAX_PAGES 65536

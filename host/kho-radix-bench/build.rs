@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Cuts the radix tree code out of the kernel's `kexec_handover.c` and
-//! compiles it, unchanged, against `c/shim.h` once per page size.
+//! compiles it, unchanged, against `c/shim.h` (with the part it shares with
+//! the golden data generator, `../c-shim/kho_shim_common.h`) once per page
+//! size.
 //!
 //! The kernel source is read from `$KHO_LINUX_SRC` (default: the pristine
 //! 7.3 tree in `~/.cache/kho-radix-rs`), so no kernel C code is committed.
@@ -38,6 +40,7 @@ fn cut(text: &str, start: &str, end: &str, keep_end: bool, what: &Path) -> Strin
 fn main() {
     println!("cargo:rerun-if-env-changed=KHO_LINUX_SRC");
     println!("cargo:rerun-if-changed=c/shim.h");
+    println!("cargo:rerun-if-changed=../c-shim/kho_shim_common.h");
     println!("cargo:rerun-if-changed=c/bench.c");
 
     let src = match env::var_os("KHO_LINUX_SRC") {
@@ -85,6 +88,7 @@ fn main() {
         let mut b = cc::Build::new();
         b.file("c/bench.c")
             .include("c")
+            .include("../c-shim")
             .include(&out)
             .define("PAGE_SHIFT", shift)
             .define("KB_GEOM", name)

@@ -1,52 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Just enough of the kernel environment to compile the radix tree code of
- * kernel/liveupdate/kexec_handover.c unchanged in user space, for timing.
- *
- * Adapted from host/golden/shim.h, with two differences that matter for a
- * benchmark:
- *
- * - for_each_set_bit() is the kernel's: find_next_bit() skipping zero words
- *   with __ffs(), the search itself out of line like lib/find_bit.c;
- * - nodes come from a page pool with an identity virt/phys mapping, the
- *   same algorithm as the Rust side's pool in src/pool.rs, so that the two
- *   sides differ only in the tree code.
- *
- * No locking: guard(mutex) expands to nothing, and the Rust core does not
- * lock either (the kernel glue does).
+ * The benchmark's shim: host/c-shim/kho_shim_common.h plus what differs from
+ * the golden data generator's (that header says why): the kernel's likely()
+ * and unlikely(), for_each_set_bit() on the kernel's find_next_bit(), the
+ * search itself out of line like lib/find_bit.c, and nodes from a page pool
+ * with an identity virt/phys mapping, the same algorithm as src/pool.rs.
  */
-#include <stdbool.h>
-#include <stdint.h>
-#include <string.h>
+#include "kho_shim_common.h"
 
-typedef uint64_t u64;
-typedef u64 phys_addr_t;
-
-#define PAGE_SIZE (1UL << PAGE_SHIFT)
-#define BITS_PER_BYTE 8
-#define BITS_PER_LONG 64
-#define const_ilog2(n) (63 - __builtin_clzll(n))
-#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
-#define DECLARE_BITMAP(name, bits) unsigned long name[(bits) / BITS_PER_LONG]
-#define __set_bit(nr, addr) ((addr)[(nr) / BITS_PER_LONG] |= 1UL << ((nr) % BITS_PER_LONG))
-#define __clear_bit(nr, addr) ((addr)[(nr) / BITS_PER_LONG] &= ~(1UL << ((nr) % BITS_PER_LONG)))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-#define WARN_ON_ONCE(x) unlikely(x)
-#define WARN_ON(x) unlikely(x)
-#define might_sleep() do { } while (0)
-#define guard(x) (void)
-#define EXPORT_SYMBOL_GPL(x) extern int __export_##x
-#define mutex_init(x) do { } while (0)
-#define __ref
-#define EINVAL 22
-#define ENOMEM 12
-#define ERANGE 34
-
-static inline int fls64(u64 x)
-{
-	return x ? 64 - __builtin_clzll(x) : 0;
-}
 
 static inline unsigned long __ffs(unsigned long x)
 {
@@ -78,18 +41,6 @@ _find_next_bit(const unsigned long *addr, unsigned long size, unsigned long star
 #define find_next_bit(addr, size, offset) _find_next_bit(addr, size, offset)
 #define for_each_set_bit(bit, addr, size) \
 	for ((bit) = 0; (bit) = find_next_bit((addr), (size), (bit)), (bit) < (size); (bit)++)
-
-struct kho_radix_node;
-
-struct kho_radix_tree {
-	struct kho_radix_node *root;
-	int lock;
-};
-
-struct kho_radix_walk_cb {
-	int (*leaf)(unsigned long key, void *data);
-	int (*node)(phys_addr_t phys, void *data);
-};
 
 /*
  * Page pool: LIFO free list threaded through the first word of free pages,
