@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of the tree's `TableCache`: it forgets the tables a reclaiming
+//! delete frees, and adds and deletes through it match a `BTreeSet<u64>`
+//! model while its slots are replaced all the time. Run for 4K, 16K and
+//! 64K pages.
+
+#[macro_use]
+mod tree_support;
+use kho_radix_host::rounds;
+use tree_support::*;
+
+macro_rules! tree_cache {
+    ($geom:ident) => {
+        mod $geom {
+            use super::*;
+            tree_support!($geom);
+
+            /// Adds the `n` keys from `first` through `cache`.
+            fn add_run(
+                arena: &mut Arena,
+                root: NonNull<RadixNode>,
+                cache: &mut TableCache,
+                first: u64,
+                n: u64,
+            ) {
+                for k in first..first + n {
+                    // SAFETY: `root` is a valid tree in `arena`; `cache` belongs to it.
+                    assert_eq!(unsafe { add_key_cached(arena, root, cache, k) }, Ok(()));
+                }
+            }
+
+            #[test]
+            fn table_cache_forgets_freed_tables() {
+                let (mut arena, root) = new_tree();
+                let mut cache = TableCache::new();
+                let first = encode_key(1u64 << 32, 0);
+                add_run(&mut arena, root, &mut cache, first, 64);
+
+                // Emptying the leaf frees it and its tables; the cache must
+                // not hand the freed level-1 table out again.
+                for k in first..first + 64 {
+                    // SAFETY: as above.
+                    assert_eq!(
+                        unsafe { del_key_reclaim_cached(&mut arena, root, &mut cache, k) },
+                        Ok(())
+                    );
+                }
+                assert_eq!(arena.live_pages(), 1);
+                add_run(&mut arena, root, &mut cache, first, 1);
+                check(&arena, root, &BTreeSet::from([first]));
+                assert_eq!(arena.live_pages(), TREE_MAX_DEPTH as usize);
+                // SAFETY: `root` is a valid tree in `arena`, unused afterwards.
+                unsafe { destroy(&mut arena, root) };
+            }
+
+            #[test]
+            fn table_cache_under_conflicts_matches_model() {
+                let (mut arena, root) = new_tree();
+                let mut cache = TableCache::new();
+                let first = encode_key(0, 0);
+                add_run(&mut arena, root, &mut cache, first, 64);
+                // Keys under 4 * TABLE_CACHE_SLOTS level-1 tables, in a
+                // scrambled order: at most a quarter of the tables can be
+                // cached at a time, so slots are replaced all the time.
+                // Under Miri twice as many tables as slots, one key each.
+                let tables = rounds(4, 2) as u64 * TABLE_CACHE_SLOTS as u64;
+                let deletes = rounds(200, 40);
+                let mut model = BTreeSet::from_iter(first..first + 64);
+                for i in 0..rounds(4, 1) as u64 * tables {
+                    let table = (i * 37) % tables + 1;
+                    // Three leaves per table, so that a table mistaken for
+                    // another has the leaf asked for.
+                    let leaf = i % 3;
+                    let key = (table << (BITMAP_SIZE_LOG2 + TABLE_SIZE_LOG2))
+                        | (leaf << BITMAP_SIZE_LOG2)
+                        | i;
+                    // SAFETY: `root` is a valid tree in `arena`; `cache` belongs to it.
+                    assert_eq!(
+                        unsafe { add_key_cached(&mut arena, root, &mut cache, key) },
+                        Ok(())
+                    );
+                    model.insert(key);
+                }
+                for &k in model.iter().rev().take(deletes) {
+                    // SAFETY: as above.
+                    assert_eq!(
+                        unsafe { del_key_cached(&mut arena, root, &mut cache, k) },
+                        Ok(())
+                    );
+                }
+                let model: BTreeSet<u64> = model.iter().rev().skip(deletes).copied().collect();
+                check(&arena, root, &model);
+                // SAFETY: `root` is a valid tree in `arena`, unused afterwards.
+                unsafe { destroy(&mut arena, root) };
+            }
+        }
+    };
+}
+
+tree_cache!(geom4k);
+tree_cache!(geom16k);
+tree_cache!(geom64k);
