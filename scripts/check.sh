@@ -179,11 +179,28 @@ t_runner_detects_failures() {
 	echo "# kernel without init: detected ($(grep -m1 -o 'FAILED: [a-z ]*' <<<"$out"))"
 }
 
+# Every roundtrip also hands over a reserve_mem= area, which memblock
+# preserves and describes in its own subtree (mm/memblock.c): the second
+# kernel, given the same command line, must take the area over instead of
+# allocating a new one. It reads the subtree in a __setup() handler, after
+# kho_memory_init_early() checked the tree and the subtrees.
+reserve_mem_args=(--append "reserve_mem=1M:4K:khotest_rm"
+	--expect "Revived memory reservation 'khotest_rm' from KHO")
+
+# With the Rust tracker in the second kernel, the check must come first.
+validated_before_revived() {
+	local log=$1 v r
+	v=$(grep -n -m1 'preserved-memory tree validated' "$log" | cut -d: -f1)
+	r=$(grep -n -m1 "Revived memory reservation 'khotest_rm'" "$log" | cut -d: -f1)
+	[ -n "$v" ] && [ -n "$r" ] && [ "$v" -lt "$r" ] ||
+		{ echo "reserve_mem read its subtree (log line ${r:-none}) before the tree was validated (line ${v:-none})"; return 1; }
+}
+
 t_roundtrip_c_tracker() {
 	local k=$KHO_CACHE/build-c-tracker/arch/x86/boot/bzImage
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$logdir/roundtrip-c.serial" \
-		--expect "test_kho: KHO restore succeeded"
-	echo "# C tracker -> C tracker: test_kho restore succeeded"
+		--expect "test_kho: KHO restore succeeded" "${reserve_mem_args[@]}"
+	echo "# C tracker -> C tracker: test_kho restore succeeded, reserve_mem area taken over"
 }
 
 t_build_rust_tracker() {
@@ -304,9 +321,10 @@ t_roundtrip_rust_tracker() {
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$logdir/roundtrip-rust.serial" \
 		--expect-first "radix tracker: Rust" --expect "radix tracker: Rust" \
 		--expect "preserved-memory tree validated" \
-		--expect "test_kho: KHO restore succeeded"
+		--expect "test_kho: KHO restore succeeded" "${reserve_mem_args[@]}"
+	validated_before_revived "$logdir/roundtrip-rust.serial"
 	grep -m1 -o 'preserved-memory tree validated.*' "$logdir/roundtrip-rust.serial" | sed 's/^/# /'
-	echo "# Rust tracker -> Rust tracker: test_kho restore succeeded"
+	echo "# Rust tracker -> Rust tracker: test_kho restore succeeded, reserve_mem area taken over after the check"
 }
 
 # Our Rust selftest driver (built into the Rust-tracker kernel) preserves
@@ -348,7 +366,7 @@ interop_kexec() {
 		--second "$KHO_CACHE/build-$to/arch/x86/boot/bzImage" \
 		--expect-first "radix tracker: $(tracker_of "$from")" \
 		--expect "radix tracker: $(tracker_of "$to")" \
-		--expect "test_kho: KHO restore succeeded" \
+		--expect "test_kho: KHO restore succeeded" "${reserve_mem_args[@]}" \
 		${validated[@]+"${validated[@]}"} "$@"
 }
 tracker_of() { if [ "$1" = c-tracker ]; then echo C; else echo Rust; fi; }
@@ -357,12 +375,13 @@ tracker_of() { if [ "$1" = c-tracker ]; then echo C; else echo Rust; fi; }
 # built by the other implementation.
 t_interop_c_to_rust() {
 	interop_kexec c-tracker rust-tracker interop-c-to-rust.serial
-	echo "# C tracker -> Rust tracker: test_kho restore succeeded"
+	validated_before_revived "$logdir/interop-c-to-rust.serial"
+	echo "# C tracker -> Rust tracker: test_kho restore succeeded, reserve_mem area taken over after the check"
 }
 
 t_interop_rust_to_c() {
 	interop_kexec rust-tracker c-tracker interop-rust-to-c.serial
-	echo "# Rust tracker -> C tracker: test_kho restore succeeded"
+	echo "# Rust tracker -> C tracker: test_kho restore succeeded, reserve_mem area taken over"
 }
 
 # Every KUnit suite of the Rust-tracker kernel must print its ok line in

@@ -14,7 +14,7 @@
 # On failure, prints the reason and the tail of the log, and exits 1.
 #
 # Usage: qemu-kexec.sh --first BZIMAGE [--second BZIMAGE] --log FILE
-#        [--append "ARGS"] [--expect TEXT]... [--expect-first TEXT]...
+#        [--append "ARGS"]... [--expect TEXT]... [--expect-first TEXT]...
 #        [--timeout SECONDS] [--mem SIZE] [--smp CPUS]
 # QEMU_ACCEL=kvm opts in to KVM (it hangs on the project's build machines).
 # QEMU_CPU is the TCG CPU model (default: max). KHO_QEMU_NO_THP=1 runs QEMU
@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--first) first=$2; shift ;;
 	--second) second=$2; shift ;;
 	--log) log=$2; shift ;;
-	--append) append=$2; shift ;;
+	--append) append="${append:+$append }$2"; shift ;;
 	--expect) expects+=("$2"); shift ;;
 	--expect-first) expects_first+=("$2"); shift ;;
 	--timeout) timeout=$2; shift ;;
