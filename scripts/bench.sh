@@ -12,14 +12,16 @@
 # which Documentation/performance.rst quotes. KHO_BENCH_HOST_ARGS is passed
 # to the host benchmark (default --quick); see the three scripts for their
 # own settings (the restore runs 3 boots per case unless KHO_RESTORE_RUNS
-# says otherwise). Took 17 minutes on a warm cache at 61ef27c and 11 at
-# ff0dfa8 and 4955942 (2 CPUs), most of it the restore step (a kernel
-# build and 18 kexec runs).
+# says otherwise). Took 17 minutes on a warm cache at 61ef27c, 11 at
+# ff0dfa8 and 4955942 and 10 at d1042df (2 CPUs), most of it the restore
+# step (a kernel build and 18 kexec runs).
 . "$(dirname "$0")/common.sh"
 
 out=$KHO_CACHE/bench
 mkdir -p "$out"
 start=$SECONDS
+# Taken now: the results are written after ten minutes of benchmarks.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 step "1/4 host benchmark"
 # shellcheck disable=SC2086 # word splitting of the arguments is wanted
@@ -39,7 +41,7 @@ step "4/4 reservation order on the real memblock, native"
 		"$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
 		"on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
 		"with $(nproc) CPUs and $(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1048576)) GiB;" \
-		"load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)." \
+		"load average before the run: $load_before." \
 		"Ratios are Rust/C: below 1 means Rust is faster."
 	echo
 	echo "## 1. Host: Rust core against the 7.3 C radix code, native"
