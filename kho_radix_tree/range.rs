@@ -9,52 +9,29 @@ use super::*;
 /// largest order to which it is aligned that fits before the end, capped and
 /// split as [`RangeChunks::next_chunk`] describes.
 ///
-/// Those greedy chunks follow from the range's bits, which lets a chunk's
-/// order not wait for the last chunk's: with `h` the highest bit in which
-/// `start` and `end` differ, `mid` (`end` with the bits below `h` cleared) is
-/// aligned to `1 << h` and `start < mid <= end`. Up to `mid` each chunk is
-/// the lowest set bit of what is left of `mid - start` (the pfn stays aligned
-/// to it and `mid` is aligned beyond it); from `mid` on it is the highest set
-/// bit of what is left of `end - mid` (the pfn is aligned to every bit
-/// already taken, each above the rest). Before, the loops chained a `tzcnt`,
-/// an `lzcnt` and a compare from one chunk to the next; this took about a
-/// tenth off a chunk's time in the host range loops.
+/// Each chunk's order comes from the pfn the chunk before it ends at, as in
+/// C: a `tzcnt`, an `lzcnt` and a minimum on the chain from one chunk to
+/// the next. Taking the orders from the set bits of the range's two halves
+/// instead (below and above the highest power-of-two boundary inside it)
+/// keeps them off that chain, but costs a mispredicted branch per range
+/// between the halves. That took about a tenth off a chunk's time in the
+/// host range loops on the machine where it was tried, and added a tenth on
+/// the AMD EPYC host of the quoted benchmark run, in most range rows; in the
+/// kernel under QEMU the range unpreserves took 0.46 (address order) and
+/// 1.02 (random order) of C at 1048576 pages with this form against 0.53-0.55
+/// and 1.08-1.12 with the halves (see performance.rst).
 struct RangeChunks {
     /// The first pfn of the next chunk.
     pfn: u64,
     /// The end of the range.
     end_pfn: u64,
-    /// The sizes of the greedy chunks before `mid` still to come, one bit
-    /// each.
-    up: u64,
-    /// The sizes of the greedy chunks from `mid` on still to come, one bit
-    /// each.
-    down: u64,
 }
 
 impl RangeChunks {
     /// The chunks of `pfn..end_pfn`; none if `pfn >= end_pfn`.
     #[inline(always)]
     fn new(pfn: u64, end_pfn: u64) -> Self {
-        if pfn >= end_pfn {
-            return Self {
-                pfn,
-                end_pfn,
-                up: 0,
-                down: 0,
-            };
-        }
-        // `pfn != end_pfn`, so the XOR has a set bit and `h <= 63`.
-        let h = 63 ^ (pfn ^ end_pfn).leading_zeros();
-        let mid = end_pfn >> h << h;
-        // `pfn < mid <= end_pfn` (see above): wrapping only to keep panic
-        // paths out.
-        Self {
-            pfn,
-            end_pfn,
-            up: mid.wrapping_sub(pfn),
-            down: end_pfn.wrapping_sub(mid),
-        }
+        Self { pfn, end_pfn }
     }
 
     /// The first pfn and the order of the next chunk, or `None` after the
@@ -67,19 +44,17 @@ impl RangeChunks {
         max_order: u32,
         split: &mut F,
     ) -> Option<(u64, u32)> {
-        let greedy = if self.up != 0 {
-            let order = self.up.trailing_zeros();
-            self.up &= self.up.wrapping_sub(1);
-            order
-        } else if self.down != 0 {
-            // `down != 0`: the XOR is `63 - leading_zeros`, at most 63.
-            let order = 63 ^ self.down.leading_zeros();
-            self.down ^= 1u64 << order;
-            order
-        } else {
-            return None;
-        };
         let pfn = self.pfn;
+        if pfn >= self.end_pfn {
+            return None;
+        }
+        // The largest order `pfn` is aligned to (63 at most, hence the top
+        // bit), capped by the largest that fits before the end: `end_pfn -
+        // pfn` is not zero, so the XOR is at most 63. Wrapping only to keep
+        // panic paths out.
+        let greedy = (pfn | 1 << 63)
+            .trailing_zeros()
+            .min(63 ^ self.end_pfn.wrapping_sub(pfn).leading_zeros());
         // The chunks end at `end_pfn` at the latest, so this cannot
         // overflow; wrapping, the exported functions have no panic path.
         self.pfn = pfn.wrapping_add(1u64 << greedy);
@@ -88,16 +63,21 @@ impl RangeChunks {
             order -= 1;
         }
         if order != greedy {
-            self.restart(pfn.wrapping_add(1u64 << order));
+            // `order < greedy <= 63`: the shift cannot overflow.
+            self.end_chunk_at(pfn.wrapping_add(1u64 << order));
         }
         Some((pfn, order))
     }
 
-    /// Starts the greedy chunking over at `pfn`, after a chunk smaller than
-    /// its greedy order.
+    /// Ends the last chunk at `end`, short of its greedy order. Out of line,
+    /// behind a branch: the cap and the splits are rare, and a conditional
+    /// move of the next pfn would put them on the chain of dependent
+    /// instructions from one chunk to the next (in the host range loops that
+    /// took a chunk about a tenth longer).
     #[cold]
-    fn restart(&mut self, pfn: u64) {
-        *self = Self::new(pfn, self.end_pfn);
+    #[inline(never)]
+    fn end_chunk_at(&mut self, end: u64) {
+        self.pfn = end;
     }
 }
 

@@ -38,25 +38,14 @@ impl FlatBitmaps {
     }
 
     /// Sets the bit of each chunk of `pfn..end_pfn`, found as
-    /// `RangeChunks` in `kho_radix_tree/range.rs` finds them: the set bits of
-    /// `mid - pfn` upwards, then those of `end_pfn - mid` downwards.
+    /// `RangeChunks` in `kho_radix_tree/range.rs` finds them: at each pfn
+    /// the largest order it is aligned to that fits before the end.
     #[inline(always)]
     pub(crate) fn set_range(&mut self, mut pfn: u64, end_pfn: u64) {
-        if pfn >= end_pfn {
-            return;
-        }
-        let h = 63 ^ (pfn ^ end_pfn).leading_zeros();
-        let mid = end_pfn >> h << h;
-        let (mut up, mut down) = (mid - pfn, end_pfn - mid);
-        while up != 0 {
-            let order = up.trailing_zeros();
-            up &= up - 1;
-            self.set(pfn, order);
-            pfn += 1 << order;
-        }
-        while down != 0 {
-            let order = 63 ^ down.leading_zeros();
-            down ^= 1 << order;
+        while pfn < end_pfn {
+            let order = (pfn | 1 << 63)
+                .trailing_zeros()
+                .min(63 ^ (end_pfn - pfn).leading_zeros());
             self.set(pfn, order);
             pfn += 1 << order;
         }
