@@ -82,13 +82,13 @@ macro_rules! tree_support {
             reference_walk(arena, arena.phys_of(root.cast()), TOP, 0, &mut reference);
             assert_eq!(ev, reference, "walk order differs from C");
 
-            let keys: Vec<u64> = ev
-                .iter()
-                .filter_map(|e| match e {
-                    Event::Key(k) => Some(*k),
-                    Event::Node(_) => None,
-                })
-                .collect();
+            let (mut keys, mut nodes) = (Vec::new(), Vec::new());
+            for e in &ev {
+                match *e {
+                    Event::Key(k) => keys.push(k),
+                    Event::Node(p) => nodes.push(p),
+                }
+            }
             assert_eq!(keys, model.iter().copied().collect::<Vec<_>>());
 
             // The closure walk sees the same keys, and stops where told.
@@ -132,13 +132,6 @@ macro_rules! tree_support {
             assert_eq!(r, if stop_at == 0 { 0 } else { 7 });
             assert_eq!(seen, reversed[..want]);
 
-            let nodes: Vec<u64> = ev
-                .iter()
-                .filter_map(|e| match e {
-                    Event::Node(p) => Some(*p),
-                    Event::Key(_) => None,
-                })
-                .collect();
             let unique: BTreeSet<u64> = nodes.iter().copied().collect();
             assert_eq!(unique.len(), nodes.len(), "node reported twice");
             assert_eq!(
