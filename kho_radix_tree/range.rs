@@ -19,7 +19,7 @@ use super::*;
 /// the AMD EPYC host of the quoted benchmark run, in most range rows; in the
 /// kernel under QEMU the range unpreserves took 0.46 (address order) and
 /// 1.02 (random order) of C at 1048576 pages with this form against 0.53-0.55
-/// and 1.08-1.12 with the halves (see performance.rst).
+/// and 1.08-1.12 with the halves (see design.rst).
 struct RangeChunks {
     /// The first pfn of the next chunk.
     pfn: u64,
