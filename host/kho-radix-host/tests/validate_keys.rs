@@ -27,17 +27,10 @@ macro_rules! validate_keys {
                 assert_eq!(r.map(|s| s.keys), Ok(63));
                 // A hole under one key: exactly that key is reported.
                 let (arena, root) = build(&run(base, 0..64));
-                let key = encode_key((base + 5) * PAGE, 0);
                 let (r, _, _) = validate_holes(&arena, root, &limits(), pages(base + 5, 1), (0, 0));
                 assert_eq!(
                     r,
-                    Err(err(
-                        0,
-                        bitmap_index(key),
-                        key,
-                        (base + 5) * PAGE,
-                        ErrorKind::RangeNotRam
-                    ))
+                    Err(key_err((base + 5) * PAGE, 0, ErrorKind::RangeNotRam))
                 );
                 // Two holes' worth of faults: the first key in key order.
                 let (r, _, _) = validate_holes(
@@ -47,16 +40,9 @@ macro_rules! validate_keys {
                     pages(base + 9, 1),
                     pages(base + 3, 1),
                 );
-                let key = encode_key((base + 3) * PAGE, 0);
                 assert_eq!(
                     r,
-                    Err(err(
-                        0,
-                        bitmap_index(key),
-                        key,
-                        (base + 3) * PAGE,
-                        ErrorKind::RangeInScratch
-                    ))
+                    Err(key_err((base + 3) * PAGE, 0, ErrorKind::RangeInScratch))
                 );
                 // A hole right after the last key or before the first one
                 // does not matter.
@@ -77,16 +63,9 @@ macro_rules! validate_keys {
                 // Scratch reaching one key.
                 let (r, _, _) =
                     validate_holes(&arena, root, &limits(), (0, 0), pages(base + 20, 11));
-                let key = encode_key((base + 30) * PAGE, 0);
                 assert_eq!(
                     r,
-                    Err(err(
-                        0,
-                        bitmap_index(key),
-                        key,
-                        (base + 30) * PAGE,
-                        ErrorKind::RangeInScratch
-                    ))
+                    Err(key_err((base + 30) * PAGE, 0, ErrorKind::RangeInScratch))
                 );
                 // Higher orders: 8 blocks of order 3 in one word, the
                 // middle one missing and in scratch, then one in scratch.
@@ -99,14 +78,11 @@ macro_rules! validate_keys {
                 let (r, _, _) = validate_holes(&arena, root, &limits(), (0, 0), gap);
                 assert_eq!(r.map(|s| s.keys_per_order[3]), Ok(7));
                 let (r, _, _) = validate_holes(&arena, root, &limits(), (0, 0), (gap.0, gap.1 + 1));
-                let key = encode_key((base * 64 + 40) * PAGE, 3);
                 assert_eq!(
                     r,
-                    Err(err(
-                        0,
-                        bitmap_index(key),
-                        key,
+                    Err(key_err(
                         (base * 64 + 40) * PAGE,
+                        3,
                         ErrorKind::RangeInScratch
                     ))
                 );
@@ -200,13 +176,7 @@ macro_rules! validate_keys {
                     let (arena, root) = build_keys(&[outer, inner, encode_key(FAR - PAGE, 0)]);
                     assert_eq!(
                         validate_with(&arena, root, &big_limits()),
-                        Err(err(
-                            0,
-                            bitmap_index(inner),
-                            inner,
-                            outer,
-                            ErrorKind::Overlap
-                        )),
+                        Err(overlap_err(inner, outer)),
                         "pfn {pfn:#x}"
                     );
                 }
@@ -227,20 +197,14 @@ macro_rules! validate_keys {
                 }
                 assert_eq!(
                     validate_with(&arena, root, &big_limits()),
-                    Err(err(0, bitmap_index(a), a, outer, ErrorKind::Overlap))
+                    Err(overlap_err(a, outer))
                 );
                 // Order 1 in the last two pages.
                 let inner = encode_key(FAR + (PAGE << h) - 2 * PAGE, 1);
                 let (arena, root) = build_keys(&[outer, inner]);
                 assert_eq!(
                     validate_with(&arena, root, &big_limits()),
-                    Err(err(
-                        0,
-                        bitmap_index(inner),
-                        inner,
-                        outer,
-                        ErrorKind::Overlap
-                    ))
+                    Err(overlap_err(inner, outer))
                 );
             }
 
@@ -253,15 +217,9 @@ macro_rules! validate_keys {
                 // The nearest lower order is reported first, whatever the
                 // addresses.
                 let (arena, root) = build_keys(&[outer, o5, o3, o0]);
-                assert_eq!(
-                    validate(&arena, root),
-                    Err(err(0, bitmap_index(o5), o5, outer, ErrorKind::Overlap))
-                );
+                assert_eq!(validate(&arena, root), Err(overlap_err(o5, outer)));
                 let (arena, root) = build_keys(&[outer, o3, o0]);
-                assert_eq!(
-                    validate(&arena, root),
-                    Err(err(0, bitmap_index(o3), o3, outer, ErrorKind::Overlap))
-                );
+                assert_eq!(validate(&arena, root), Err(overlap_err(o3, outer)));
                 // Outer blocks are taken in key order (higher orders first):
                 // an order-5 block holding a page, beside an order-10 block
                 // holding nothing.
@@ -270,16 +228,10 @@ macro_rules! validate_keys {
                 assert!(validate(&arena, root).is_ok());
                 let p = encode_key(FAR + (PAGE << MAX_ORDER) - PAGE, 0);
                 let (arena, root) = build_keys(&[beside, o5, o0, o3]);
-                assert_eq!(
-                    validate(&arena, root),
-                    Err(err(0, bitmap_index(o0), o0, o3, ErrorKind::Overlap))
-                );
+                assert_eq!(validate(&arena, root), Err(overlap_err(o0, o3)));
                 // With `p` inside `o5` too, `o5` comes first (a lower key).
                 let (arena, root) = build_keys(&[beside, o5, o0, p, o3]);
-                assert_eq!(
-                    validate(&arena, root),
-                    Err(err(0, bitmap_index(p), p, o5, ErrorKind::Overlap))
-                );
+                assert_eq!(validate(&arena, root), Err(overlap_err(p, o5)));
                 // Orders 0 and 1 only: the order-1 leaf is searched.
                 let o1 = encode_key(FAR + 2 * PAGE, 1);
                 let (arena, root) =
@@ -287,10 +239,7 @@ macro_rules! validate_keys {
                 assert!(validate(&arena, root).is_ok());
                 let inner = encode_key(FAR + 3 * PAGE, 0);
                 let (arena, root) = build_keys(&[o1, encode_key(FAR + PAGE, 0), inner]);
-                assert_eq!(
-                    validate(&arena, root),
-                    Err(err(0, bitmap_index(inner), inner, o1, ErrorKind::Overlap))
-                );
+                assert_eq!(validate(&arena, root), Err(overlap_err(inner, o1)));
                 // Many orders present, none nested.
                 let blocks: Vec<(u64, u32)> = (0..=MAX_ORDER)
                     .map(|o| (FAR + (PAGE << MAX_ORDER) * u64::from(o + 1), o))
@@ -320,13 +269,7 @@ macro_rules! validate_keys {
                     build_keys(&[outer, below, inner, encode_key(base + (PAGE << (h - 1)), 0)]);
                 assert_eq!(
                     validate_with(&arena, root, &lim),
-                    Err(err(
-                        0,
-                        bitmap_index(inner),
-                        inner,
-                        outer,
-                        ErrorKind::Overlap
-                    ))
+                    Err(overlap_err(inner, outer))
                 );
             }
 
@@ -382,7 +325,7 @@ macro_rules! validate_keys {
                         .filter(|&(_, (_, _, o))| o < h)
                         .max_by_key(|&(k, (_, _, o))| (o, std::cmp::Reverse(k)));
                     if let Some((k, _)) = inner {
-                        return Err(err(0, bitmap_index(k), k, outer, ErrorKind::Overlap));
+                        return Err(overlap_err(k, outer));
                     }
                 }
                 Ok(())

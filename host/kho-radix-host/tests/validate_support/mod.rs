@@ -171,6 +171,21 @@ macro_rules! validate_support {
             }
         }
 
+        /// The error the key pass reports for the key of the `order` block
+        /// at `phys`: in its leaf, at level 0, with the block's address.
+        #[allow(dead_code)]
+        fn key_err(phys: u64, order: u32, kind: ErrorKind) -> ValidationError {
+            let key = encode_key(phys, order);
+            err(0, bitmap_index(key), key, phys, kind)
+        }
+
+        /// The error the overlap pass reports for key `inner` inside the
+        /// block of key `outer`.
+        #[allow(dead_code)]
+        fn overlap_err(inner: u64, outer: u64) -> ValidationError {
+            err(0, bitmap_index(inner), inner, outer, ErrorKind::Overlap)
+        }
+
         /// A page whose order-0 key takes another level-1 table than
         /// page 0's: its path leaves page 0's at level 2.
         #[allow(dead_code)]
