@@ -26,25 +26,16 @@
 
 /* Every line is KTAP: results, or "# " diagnostics naming the benchmark. */
 #define pr_fmt(fmt) fmt
-#define BENCH "# kho_radix_bench: "
 
-#include <linux/bitops.h>
-#include <linux/count_zeros.h>
 #include <linux/init.h>
 #include <linux/kexec_handover.h>
-#include <linux/kho/abi/kexec_handover.h>
-#include <linux/log2.h>
 #include <linux/math64.h>
 #include <linux/minmax.h>
-#include <linux/mm.h>
 #include <linux/moduleparam.h>
-#include <linux/mutex.h>
-#include <linux/prandom.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
-#include <linux/sizes.h>
 
 #include "kho_radix_bench.h"
 
@@ -60,21 +51,7 @@ static unsigned int reps = 5;
 module_param(reps, uint, 0444);
 MODULE_PARM_DESC(reps, "Runs per workload, size and tracker (default: 5, at most 31)");
 
-#define BENCH_MAX_REPS		31
-/* All workloads start at 4 GiB; the trees never touch the pages. */
-#define BENCH_BASE_PFN		(SZ_4G >> PAGE_SHIFT)
-/* Range lengths are 1..BENCH_RANGE_MAX pages, with gaps below BENCH_GAP. */
-#define BENCH_RANGE_MAX		1024
-#define BENCH_GAP		8
-/* The sparse walk has one key per leaf and this many fewer keys than n. */
-#define BENCH_SPARSE_DIV	256
-
 static const unsigned long bench_sizes[] = { 1024, 65536, 1UL << 20 };
-
-enum bench_tracker {
-	BENCH_C,
-	BENCH_RUST,
-};
 
 enum bench_op {
 	OP_ADD,			/* kho_radix_add_key() per key */
@@ -85,16 +62,6 @@ enum bench_op {
 	OP_WALK,		/* walk with a C callback */
 	OP_WALK_CLOSURE,	/* C: walk with a C callback; Rust: a closure */
 	OP_WALK_RESTORE,	/* the next kernel's reservation walk */
-};
-
-enum bench_input {
-	IN_SEQ,
-	IN_RAND,
-	IN_MIXED,
-	IN_RANGES,
-	IN_RANGES_RAND,
-	IN_SPARSE,
-	IN_NR,
 };
 
 struct bench_workload {
@@ -120,20 +87,9 @@ static const struct bench_workload bench_workloads[] = {
 	{ "walk_sparse_restore", OP_WALK_RESTORE, IN_SPARSE },
 };
 
-/*
- * The inputs of one size. For IN_RANGES, vals holds (first pfn, pages)
- * pairs and chunks the number of blocks kho_preserve_pages() makes of them;
- * IN_RANGES_RAND holds the same pairs in random order; the others hold keys.
- */
-struct bench_inputs {
-	unsigned long *vals[IN_NR];
-	unsigned long len[IN_NR];
-	unsigned long chunks;
-};
-
 struct bench_result {
 	u64 ns;
-	u64 read_ns;	/* bench_read_leaves() of a sparse walk's tree, or 0 */
+	u64 read_ns;	/* kho_radix_bench_read_leaves() of a sparse walk's tree, or 0 */
 	u64 ops;
 	u64 keys;
 	u64 sum;
@@ -145,37 +101,6 @@ struct bench_walk {
 	u64 sum;
 	u64 nodes;
 };
-
-/* kho_encode_radix_key() of kexec_handover.c, which is static there. */
-static unsigned long bench_key(unsigned long pfn, unsigned int order)
-{
-	unsigned int shift = PAGE_SHIFT + order;
-
-	return (1UL << (64 - shift)) | (PFN_PHYS(pfn) >> shift);
-}
-
-/* __kho_preserve_pages_order() of kexec_handover.c, which is static there. */
-static unsigned int bench_chunk_order(unsigned long pfn, unsigned long end_pfn)
-{
-	unsigned int order = min(count_trailing_zeros(pfn),
-				 ilog2(end_pfn - pfn));
-
-	while (pfn_to_nid(pfn) != pfn_to_nid(pfn + (1UL << order) - 1))
-		order--;
-	return order;
-}
-
-/*
- * The timed loops and the walk callbacks each start a page of their own.
- * QEMU TCG chains translated blocks directly only within one guest page;
- * a call or jump to another page goes through a lookup. Linked next to
- * kho_radix_cref.o, the loops would share a page with the C tracker and
- * call it (and be called back by it) without that lookup, while every call
- * into the Rust tracker paid it. On their own pages, every call between
- * the benchmark and either tracker crosses a page. Costs a few pages of
- * padding in this opt-in code only.
- */
-#define BENCH_OWN_PAGE __aligned(PAGE_SIZE)
 
 static BENCH_OWN_PAGE int bench_count_key(unsigned long key, void *data)
 {
@@ -312,116 +237,6 @@ static BENCH_OWN_PAGE int bench_walk_restore(enum bench_tracker t,
 	return kho_radix_cref_walk_tree(tree, &bench_key_cb, w);
 }
 
-/* The OR of the eight words from @w. */
-static __always_inline unsigned long bench_or8(const unsigned long *w)
-{
-	return w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7];
-}
-
-#define BENCH_LEAF_WORDS	(PAGE_SIZE / sizeof(unsigned long))
-
-/* The leaves of a tree in walk order, gathered through bench_leaves_cb. */
-struct bench_leaves {
-	const unsigned long **leaf;
-	unsigned long nr, max;
-	phys_addr_t last_node;
-};
-
-/* A leaf's node callback comes right before its keys' callbacks. */
-static int bench_leaves_node(phys_addr_t phys, void *data)
-{
-	struct bench_leaves *l = data;
-
-	l->last_node = phys;
-	return 0;
-}
-
-static int bench_leaves_key(unsigned long key, void *data)
-{
-	struct bench_leaves *l = data;
-	const unsigned long *leaf = __va(l->last_node);
-
-	if (l->nr && l->leaf[l->nr - 1] == leaf)
-		return 0;
-	if (l->nr == l->max)
-		return -E2BIG;
-	l->leaf[l->nr++] = leaf;
-	return 0;
-}
-
-static const struct kho_radix_walk_cb bench_leaves_cb = {
-	.leaf = bench_leaves_key,
-	.node = bench_leaves_node,
-};
-
-/**
- * bench_read_leaves() - Times reading the leaves of a tree once.
- * @t:     The tracker of @tree.
- * @tree:  A tree with one key per leaf.
- * @nkeys: The number of keys in @tree.
- * @desc:  Read the leaves in descending order, as the walk timed did.
- * @ns:    Where to store the time.
- *
- * A walk learns a leaf's keys only from its bitmap, so it reads every word
- * of every leaf at least once; with one key per leaf (walk_sparse), that
- * read is nearly all of its work. This gathers the leaves in walk order
- * (untimed) and then only reads them: 32 words per step, ORed into one
- * value, one test per leaf. No walk of @tree can do less, so it is the
- * floor that scripts/bench-kernel.sh compares the walk of the same tree
- * with: where its pages lie matters under TCG (the same keys in another
- * tree read up to a fifth faster or slower), hence the walked tree's own
- * leaves, right after its walk.
- *
- * Return: 0, or -ENOMEM, or -EIO if the leaves are not one per key.
- */
-static BENCH_OWN_PAGE int bench_read_leaves(enum bench_tracker t,
-					    struct kho_radix_tree *tree,
-					    unsigned long nkeys, bool desc, u64 *ns)
-{
-	struct bench_leaves l = { .max = nkeys };
-	unsigned long i, j, k, seen = 0;
-	u64 start;
-	int err;
-
-	l.leaf = kvmalloc_array(nkeys, sizeof(*l.leaf), GFP_KERNEL);
-	if (!l.leaf)
-		return -ENOMEM;
-	if (t == BENCH_RUST)
-		err = kho_radix_walk_tree(tree, &bench_leaves_cb, &l);
-	else
-		err = kho_radix_cref_walk_tree(tree, &bench_leaves_cb, &l);
-	if (err || l.nr != nkeys) {
-		pr_err(BENCH "%lu keys gave %lu leaves (error %d)\n", nkeys,
-		       l.nr, err);
-		err = -EIO;
-		goto out;
-	}
-
-	start = local_clock();
-	for (j = 0; j < l.nr; j++) {
-		const unsigned long *leaf;
-		unsigned long or = 0;
-
-		i = desc ? l.nr - 1 - j : j;
-		leaf = l.leaf[i];
-
-		for (k = 0; k < BENCH_LEAF_WORDS; k += 32)
-			or |= bench_or8(leaf + k) | bench_or8(leaf + k + 8) |
-			      bench_or8(leaf + k + 16) |
-			      bench_or8(leaf + k + 24);
-		seen += or != 0;
-	}
-	*ns = local_clock() - start;
-	/* Every leaf has its key, so a read that missed one read too little. */
-	if (seen != l.nr) {
-		pr_err(BENCH "found keys in %lu of %lu leaves\n", seen, l.nr);
-		err = -EIO;
-	}
-out:
-	kvfree(l.leaf);
-	return err;
-}
-
 /**
  * bench_run() - Runs one workload once on a fresh tree of one tracker.
  * @t:   The tracker.
@@ -495,9 +310,10 @@ static int bench_run(enum bench_tracker t, const struct bench_workload *wl,
 	if (!err && wl->input == IN_SPARSE &&
 	    (wl->op == OP_WALK || wl->op == OP_WALK_CLOSURE ||
 	     wl->op == OP_WALK_RESTORE))
-		err = bench_read_leaves(t, tree, len,
-					t == BENCH_RUST && wl->op == OP_WALK_RESTORE,
-					&res->read_ns);
+		err = kho_radix_bench_read_leaves(t, tree, len,
+						  t == BENCH_RUST &&
+						  wl->op == OP_WALK_RESTORE,
+						  &res->read_ns);
 	if (err)
 		goto out_destroy;
 
@@ -525,9 +341,16 @@ static int bench_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Picoseconds per operation: minimum and median over the runs. */
-static void bench_stats(u64 *ns, unsigned int nr, u64 ops, u64 *min_ps,
-			u64 *med_ps)
+/**
+ * kho_radix_bench_stats() - Picoseconds per operation of a set of runs.
+ * @ns:     The time of each run, sorted in place.
+ * @nr:     The number of runs.
+ * @ops:    Operations per run.
+ * @min_ps: Where to store the minimum.
+ * @med_ps: Where to store the median.
+ */
+void kho_radix_bench_stats(u64 *ns, unsigned int nr, u64 ops, u64 *min_ps,
+			   u64 *med_ps)
 {
 	sort(ns, nr, sizeof(*ns), bench_cmp_u64, NULL);
 	*min_ps = div64_u64(ns[0] * 1000, max_t(u64, ops, 1));
@@ -615,9 +438,10 @@ static bool bench_workload(const struct bench_workload *wl,
 	}
 
 	for (t = BENCH_C; t <= BENCH_RUST; t++) {
-		bench_stats(ns[t], reps, first[t].ops, &min_ps[t], &med_ps[t]);
-		bench_stats(read_ns[t], reps, first[t].ops, &read_ps[t],
-			    &unused);
+		kho_radix_bench_stats(ns[t], reps, first[t].ops, &min_ps[t],
+				      &med_ps[t]);
+		kho_radix_bench_stats(read_ns[t], reps, first[t].ops,
+				      &read_ps[t], &unused);
 	}
 	pr_info(BENCH "row %s n=%lu ops=%llu c_min_ps=%llu c_med_ps=%llu rs_min_ps=%llu rs_med_ps=%llu c_pages=%llu rs_pages=%llu c_read_ps=%llu rs_read_ps=%llu\n",
 		wl->name, n, first[BENCH_C].ops, min_ps[BENCH_C],
@@ -630,204 +454,6 @@ static bool bench_workload(const struct bench_workload *wl,
 fail:
 	pr_info("not ok %u %s_%lu\n", test, wl->name, n);
 	return false;
-}
-
-/**
- * bench_lock_floor() - Prints the cost of the tree lock alone.
- * @n: Lock and unlock pairs to time.
- *
- * Every call of the per-page API takes and releases the tree's mutex, so no
- * per-page preserve can be cheaper than one uncontended lock and unlock: the
- * floor that scripts/bench-kernel.sh compares the preserve rows with.
- */
-static BENCH_OWN_PAGE void bench_lock_floor(unsigned long n)
-{
-	u64 ns[BENCH_MAX_REPS], min_ps, med_ps;
-	struct kho_radix_tree *tree;
-	unsigned long i;
-	unsigned int r;
-	u64 start;
-
-	tree = kzalloc_obj(*tree);
-	if (!tree || kho_radix_init_tree(tree, NULL)) {
-		pr_err(BENCH "no memory for the lock floor\n");
-		kfree(tree);
-		return;
-	}
-	for (r = 0; r < reps; r++) {
-		start = local_clock();
-		for (i = 0; i < n; i++) {
-			mutex_lock(&tree->lock);
-			mutex_unlock(&tree->lock);
-		}
-		ns[r] = local_clock() - start;
-		cond_resched();
-	}
-	kho_radix_destroy_tree(tree);
-	kfree(tree);
-	bench_stats(ns, reps, n, &min_ps, &med_ps);
-	pr_info(BENCH "floor lock_unlock n=%lu min_ps=%llu med_ps=%llu\n", n,
-		min_ps, med_ps);
-}
-
-#define BENCH_NODE_ALLOCS	1024
-
-/**
- * bench_node_floor() - Prints the cost of allocating and of freeing a tree
- * page.
- *
- * Every tracker allocates and zeroes a page per new tree node: the part of
- * a preserve that no tree code can avoid, which bounds the range workload
- * (it adds many nodes per block). Freeing is timed on its own: a tracker
- * that frees the nodes an unpreserve empties pays it there, and C, which
- * keeps them, does not.
- */
-static BENCH_OWN_PAGE void bench_node_floor(void)
-{
-	u64 alloc_ns[BENCH_MAX_REPS], free_ns[BENCH_MAX_REPS];
-	u64 min_ps, med_ps, start;
-	struct kho_radix_node **nodes;
-	unsigned int r, i, n;
-
-	nodes = kvmalloc_array(BENCH_NODE_ALLOCS, sizeof(*nodes), GFP_KERNEL);
-	if (!nodes)
-		return;
-	for (r = 0; r < reps; r++) {
-		start = local_clock();
-		for (n = 0; n < BENCH_NODE_ALLOCS; n++) {
-			nodes[n] = kho_radix_rs_alloc_node();
-			if (!nodes[n])
-				break;
-		}
-		alloc_ns[r] = local_clock() - start;
-		start = local_clock();
-		for (i = 0; i < n; i++)
-			kho_radix_rs_free_node(nodes[i]);
-		free_ns[r] = local_clock() - start;
-		cond_resched();
-		if (n < BENCH_NODE_ALLOCS) {
-			pr_err(BENCH "node allocation failed after %u pages\n", n);
-			kvfree(nodes);
-			return;
-		}
-	}
-	kvfree(nodes);
-	bench_stats(alloc_ns, reps, BENCH_NODE_ALLOCS, &min_ps, &med_ps);
-	pr_info(BENCH "floor node_alloc n=%u min_ps=%llu med_ps=%llu\n",
-		BENCH_NODE_ALLOCS, min_ps, med_ps);
-	bench_stats(free_ns, reps, BENCH_NODE_ALLOCS, &min_ps, &med_ps);
-	pr_info(BENCH "floor node_free n=%u min_ps=%llu med_ps=%llu\n",
-		BENCH_NODE_ALLOCS, min_ps, med_ps);
-}
-
-/* Fisher-Yates with a fixed seed: the same order on every boot. */
-static void bench_shuffle(unsigned long *v, unsigned long n,
-			  struct rnd_state *rnd)
-{
-	unsigned long i, j;
-
-	for (i = n; i > 1; i--) {
-		j = prandom_u32_state(rnd) % i;
-		swap(v[i - 1], v[j]);
-	}
-}
-
-/* Fisher-Yates over the n (first pfn, pages) pairs of v. */
-static void bench_shuffle_pairs(unsigned long *v, unsigned long n,
-				struct rnd_state *rnd)
-{
-	unsigned long i, j;
-
-	for (i = n; i > 1; i--) {
-		j = prandom_u32_state(rnd) % i;
-		swap(v[2 * (i - 1)], v[2 * j]);
-		swap(v[2 * (i - 1) + 1], v[2 * j + 1]);
-	}
-}
-
-static void bench_free_inputs(struct bench_inputs *in)
-{
-	int i;
-
-	for (i = 0; i < IN_NR; i++)
-		kvfree(in->vals[i]);
-	memset(in, 0, sizeof(*in));
-}
-
-/**
- * bench_make_inputs() - Generates the inputs of one size.
- * @in: Where to store them.
- * @n:  The size, in pages.
- *
- * Return: 0 or -ENOMEM.
- */
-static int bench_make_inputs(struct bench_inputs *in, unsigned long n)
-{
-	unsigned long i, pfn, end_pfn = BENCH_BASE_PFN + n, len;
-	unsigned long nsparse = max(n / BENCH_SPARSE_DIV, 1UL);
-	struct rnd_state rnd;
-	unsigned int order;
-
-	prandom_seed_state(&rnd, 0x6b686f);
-	memset(in, 0, sizeof(*in));
-	for (i = 0; i < IN_NR; i++) {
-		/* Ranges need two values each, at most one range per page. */
-		in->vals[i] = kvmalloc_array(i == IN_RANGES || i == IN_RANGES_RAND ?
-					     2 * n : n,
-					     sizeof(unsigned long), GFP_KERNEL);
-		if (!in->vals[i]) {
-			bench_free_inputs(in);
-			return -ENOMEM;
-		}
-	}
-
-	for (i = 0; i < n; i++)
-		in->vals[IN_SEQ][i] = bench_key(BENCH_BASE_PFN + i, 0);
-	in->len[IN_SEQ] = n;
-
-	memcpy(in->vals[IN_RAND], in->vals[IN_SEQ], n * sizeof(unsigned long));
-	bench_shuffle(in->vals[IN_RAND], n, &rnd);
-	in->len[IN_RAND] = n;
-
-	/* Aligned blocks of orders 0-9 covering the n pages. */
-	for (pfn = BENCH_BASE_PFN; pfn < end_pfn; pfn += 1UL << order) {
-		order = prandom_u32_state(&rnd) % 10;
-		while (order && ((pfn & ((1UL << order) - 1)) ||
-				 pfn + (1UL << order) > end_pfn))
-			order--;
-		in->vals[IN_MIXED][in->len[IN_MIXED]++] = bench_key(pfn, order);
-	}
-
-	/* Ranges of 1-1024 pages with small gaps, up to the n pages. */
-	for (pfn = BENCH_BASE_PFN; pfn < end_pfn;) {
-		len = min_t(unsigned long,
-			    1 + prandom_u32_state(&rnd) % BENCH_RANGE_MAX,
-			    end_pfn - pfn);
-		in->vals[IN_RANGES][2 * in->len[IN_RANGES]] = pfn;
-		in->vals[IN_RANGES][2 * in->len[IN_RANGES] + 1] = len;
-		in->len[IN_RANGES]++;
-		for (i = pfn; i < pfn + len; i += 1UL << order) {
-			order = bench_chunk_order(i, pfn + len);
-			in->chunks++;
-		}
-		pfn += len + prandom_u32_state(&rnd) % BENCH_GAP;
-	}
-
-	/*
-	 * The same ranges in random order, as drivers unpreserve folios that
-	 * the page allocator handed out scattered.
-	 */
-	memcpy(in->vals[IN_RANGES_RAND], in->vals[IN_RANGES],
-	       2 * in->len[IN_RANGES] * sizeof(unsigned long));
-	bench_shuffle_pairs(in->vals[IN_RANGES_RAND], in->len[IN_RANGES], &rnd);
-	in->len[IN_RANGES_RAND] = in->len[IN_RANGES];
-
-	/* One key per leaf: the leaf bitmap covers this many order-0 pages. */
-	for (i = 0; i < nsparse; i++)
-		in->vals[IN_SPARSE][i] =
-			bench_key(BENCH_BASE_PFN + (i << KHO_BITMAP_SIZE_LOG2), 0);
-	in->len[IN_SPARSE] = nsparse;
-	return 0;
 }
 
 static int __init kho_radix_bench_init(void)
@@ -862,7 +488,7 @@ static int __init kho_radix_bench_init(void)
 	pr_info("1..%zu\n", nsizes * ARRAY_SIZE(bench_workloads));
 	for (s = 0; s < nsizes; s++) {
 		n = bench_sizes[s];
-		if (bench_make_inputs(&in, n)) {
+		if (kho_radix_bench_make_inputs(&in, n)) {
 			pr_err(BENCH "no memory for the inputs of n=%lu\n", n);
 			for (w = 0; w < ARRAY_SIZE(bench_workloads); w++)
 				pr_info("not ok %u %s_%lu\n", ++test,
@@ -876,10 +502,10 @@ static int __init kho_radix_bench_init(void)
 		for (w = 0; w < ARRAY_SIZE(bench_workloads); w++)
 			failed += !bench_workload(&bench_workloads[w], &in, n,
 						  ++test);
-		bench_free_inputs(&in);
+		kho_radix_bench_free_inputs(&in);
 	}
-	bench_lock_floor(bench_sizes[nsizes - 1]);
-	bench_node_floor();
+	kho_radix_bench_lock_floor(bench_sizes[nsizes - 1], reps);
+	kho_radix_bench_node_floor(reps);
 	pr_info(BENCH "done: %u of %u tests failed\n", failed, test);
 	return 0;
 }

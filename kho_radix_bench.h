@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What kho_radix_bench.c needs besides <linux/kho_radix_tree.h>: the C
- * tracker built a second time under other names (kho_radix_cref.c) and a
- * walk of the Rust tracker through a Rust closure (kho_radix.rs).
+ * What the objects of the in-kernel benchmark share (kho_radix_bench.c: the
+ * workloads and their KTAP output; kho_radix_bench_inputs.c: the inputs;
+ * kho_radix_bench_floors.c: the floors the workloads are compared with),
+ * and what they need besides <linux/kho_radix_tree.h>: the C tracker built
+ * a second time under other names (kho_radix_cref.c) and a walk of the Rust
+ * tracker through a Rust closure (kho_radix.rs).
  */
 #ifndef _KHO_RADIX_BENCH_H
 #define _KHO_RADIX_BENCH_H
 
+#include <linux/compiler.h>
+#include <linux/count_zeros.h>
 #include <linux/kho_radix_tree.h>
+#include <linux/log2.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
 #include <linux/types.h>
 
 int kho_radix_cref_add_key(struct kho_radix_tree *tree, unsigned long key);
@@ -20,5 +28,84 @@ void kho_radix_cref_destroy_tree(struct kho_radix_tree *tree);
 
 int kho_radix_rs_bench_walk_closure(struct kho_radix_tree *tree, u64 *count,
 				    u64 *sum);
+
+/* The prefix of the benchmark's KTAP diagnostics. */
+#define BENCH "# kho_radix_bench: "
+
+/* At most this many runs per workload, size and tracker ("reps"). */
+#define BENCH_MAX_REPS		31
+
+/*
+ * The timed loops and the walk callbacks each start a page of their own.
+ * QEMU TCG chains translated blocks directly only within one guest page;
+ * a call or jump to another page goes through a lookup. Linked next to
+ * kho_radix_cref.o, the loops would share a page with the C tracker and
+ * call it (and be called back by it) without that lookup, while every call
+ * into the Rust tracker paid it. On their own pages, every call between
+ * the benchmark and either tracker crosses a page. Costs a few pages of
+ * padding in this opt-in code only.
+ */
+#define BENCH_OWN_PAGE __aligned(PAGE_SIZE)
+
+enum bench_tracker {
+	BENCH_C,
+	BENCH_RUST,
+};
+
+enum bench_input {
+	IN_SEQ,
+	IN_RAND,
+	IN_MIXED,
+	IN_RANGES,
+	IN_RANGES_RAND,
+	IN_SPARSE,
+	IN_NR,
+};
+
+/*
+ * The inputs of one size. For IN_RANGES, vals holds (first pfn, pages)
+ * pairs and chunks the number of blocks kho_preserve_pages() makes of them;
+ * IN_RANGES_RAND holds the same pairs in random order; the others hold keys.
+ */
+struct bench_inputs {
+	unsigned long *vals[IN_NR];
+	unsigned long len[IN_NR];
+	unsigned long chunks;
+};
+
+/* kho_encode_radix_key() of kexec_handover.c, which is static there. */
+static inline unsigned long bench_key(unsigned long pfn, unsigned int order)
+{
+	unsigned int shift = PAGE_SHIFT + order;
+
+	return (1UL << (64 - shift)) | (PFN_PHYS(pfn) >> shift);
+}
+
+/* __kho_preserve_pages_order() of kexec_handover.c, which is static there. */
+static inline unsigned int bench_chunk_order(unsigned long pfn,
+					     unsigned long end_pfn)
+{
+	unsigned int order = min(count_trailing_zeros(pfn),
+				 ilog2(end_pfn - pfn));
+
+	while (pfn_to_nid(pfn) != pfn_to_nid(pfn + (1UL << order) - 1))
+		order--;
+	return order;
+}
+
+/* kho_radix_bench_inputs.c */
+int kho_radix_bench_make_inputs(struct bench_inputs *in, unsigned long n);
+void kho_radix_bench_free_inputs(struct bench_inputs *in);
+
+/* kho_radix_bench.c */
+void kho_radix_bench_stats(u64 *ns, unsigned int nr, u64 ops, u64 *min_ps,
+			   u64 *med_ps);
+
+/* kho_radix_bench_floors.c */
+int kho_radix_bench_read_leaves(enum bench_tracker t,
+				struct kho_radix_tree *tree,
+				unsigned long nkeys, bool desc, u64 *ns);
+void kho_radix_bench_lock_floor(unsigned long n, unsigned int reps);
+void kho_radix_bench_node_floor(unsigned int reps);
 
 #endif /* _KHO_RADIX_BENCH_H */
