@@ -49,9 +49,40 @@ else
 	step "build packages present"
 fi
 
-if ! rustup run "$RUST_TOOLCHAIN" rustc --version >/dev/null 2>&1; then
-	die "rust toolchain $RUST_TOOLCHAIN missing (rustup toolchain install $RUST_TOOLCHAIN)"
+# rustup cannot download toolchains on the project's machines, but their
+# `stable` is $RUST_TOOLCHAIN: then $RUST_TOOLCHAIN is made a link to
+# stable's sysroot, so that `cargo +$RUST_TOOLCHAIN` works. `rustup
+# toolchain link` refuses names that look like a release ("invalid custom
+# toolchain name"), so the link is made in rustup's toolchains directory,
+# under the name rustup gives an installed release. The probes do not let
+# rustup try to install a missing toolchain.
+if ! RUSTUP_AUTO_INSTALL=0 rustup run "$RUST_TOOLCHAIN" rustc --version >/dev/null 2>&1; then
+	stable=$(RUSTUP_AUTO_INSTALL=0 rustup run stable rustc --version 2>/dev/null || true)
+	case $stable in
+	"rustc $RUST_TOOLCHAIN "*)
+		sysroot=$(rustup run stable rustc --print sysroot) ||
+			die "rustc --print sysroot failed for the stable toolchain"
+		host=$(rustup run stable rustc -vV | sed -n 's/^host: //p')
+		[ -n "$host" ] || die "rustc -vV of the stable toolchain names no host triple"
+		link=$(rustup show home)/toolchains/$RUST_TOOLCHAIN-$host
+		if [ -e "$link" ] || [ -L "$link" ]; then
+			die "rust toolchain $RUST_TOOLCHAIN does not run, but $link exists; remove it or rustup toolchain install $RUST_TOOLCHAIN"
+		fi
+		step "rust toolchain $RUST_TOOLCHAIN missing; linking it to stable (rustc $RUST_TOOLCHAIN): $link -> $sysroot"
+		ln -s "$sysroot" "$link" || die "cannot create $link"
+		RUSTUP_AUTO_INSTALL=0 rustup run "$RUST_TOOLCHAIN" rustc --version >/dev/null 2>&1 ||
+			die "rust toolchain $RUST_TOOLCHAIN still does not run after linking $link to $sysroot"
+		;;
+	*)
+		die "rust toolchain $RUST_TOOLCHAIN missing and stable is not $RUST_TOOLCHAIN (${stable:-no stable toolchain}); rustup toolchain install $RUST_TOOLCHAIN"
+		;;
+	esac
 fi
+rustup run "$RUST_TOOLCHAIN" cargo clippy --version >/dev/null 2>&1 ||
+	die "rust toolchain $RUST_TOOLCHAIN has no clippy (rustup component add --toolchain $RUST_TOOLCHAIN clippy)"
+rustup run "$RUST_TOOLCHAIN" rustfmt --version >/dev/null 2>&1 ||
+	die "rust toolchain $RUST_TOOLCHAIN has no rustfmt (rustup component add --toolchain $RUST_TOOLCHAIN rustfmt)"
+step "rust $RUST_TOOLCHAIN with clippy and rustfmt present"
 
 if [ "$("$BINDGEN_ROOT/bin/bindgen" --version 2>/dev/null)" != "bindgen $BINDGEN_VER" ]; then
 	step "installing bindgen-cli $BINDGEN_VER (about 70 s)"
