@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
-# The kernel's memblock simulator (tools/testing/memblock of the pristine
-# 7.3 source): the real mm/memblock.c built for user space. Sourced after
-# common.sh by bench-memblock.sh and test-memblock-ram.sh, not run.
+# The kernel's memblock simulator (tools/testing/memblock of the 7.3
+# source: $KERNEL_SRC if set, as for the rest of the workbench, else the
+# pristine tree fetch-deps.sh unpacks): the real mm/memblock.c built for
+# user space. Sourced after common.sh by bench-memblock.sh and
+# test-memblock-ram.sh, not run.
 
 # Objects of the simulator a program links with (and -lurcu).
 MEMBLOCK_SIM_OBJS="memblock.o lib/slab.o mmzone.o slab.o cmdline.o"
@@ -13,9 +15,11 @@ MEMBLOCK_SIM_CFLAGS="-I. -I../../include -Wall -O2 -D CONFIG_PHYS_ADDR_T_64BIT"
 # print the directory to build programs in (SIM/tools/testing/memblock).
 # The build log is SIM/build.log.
 memblock_sim_build() {
-	local sim=$1 patch=${2:-} want=$LINUX_PRISTINE
-	[ -f "$LINUX_PRISTINE/mm/memblock.c" ] ||
-		die "no kernel source at $LINUX_PRISTINE (run scripts/fetch-deps.sh)"
+	local sim=$1 patch=${2:-} src=${KERNEL_SRC:-$LINUX_PRISTINE} want
+	# With KERNEL_SRC set, fetch-deps.sh does not fetch the pristine tree.
+	[ -f "$src/mm/memblock.c" ] ||
+		die "no kernel source at $src (run scripts/fetch-deps.sh or set KERNEL_SRC)"
+	want=$src
 	[ "$(dpkg-query -W -f='${Status}' liburcu-dev 2>/dev/null)" = "install ok installed" ] ||
 		die "the memblock simulator needs liburcu-dev (scripts/fetch-deps.sh installs it)"
 	[ -z "$patch" ] || want="$want $(sha256sum <"$patch" | cut -c1-16)"
@@ -25,7 +29,7 @@ memblock_sim_build() {
 		step "copying the memblock simulator's sources to $sim"
 		rm -rf "$sim"
 		mkdir -p "$sim"
-		(cd "$LINUX_PRISTINE" && rsync -a --relative tools/include tools/lib tools/arch \
+		(cd "$src" && rsync -a --relative tools/include tools/lib tools/arch \
 			tools/testing/memblock tools/testing/selftests/kselftest.h \
 			mm/memblock.c mm/internal.h include arch/x86/include "$sim/") ||
 			die "copying the simulator's sources failed"
