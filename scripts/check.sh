@@ -75,8 +75,9 @@ run_test() {
 # --- the tests --------------------------------------------------------------
 
 # Style gates: rustfmt with the kernel's configuration, checkpatch --strict
-# on the series and our C files, and the series applied by git am on the
-# pristine tree (prepare-tree.sh does that; here we check it really did).
+# on the series and our C files and headers, and the series applied by git
+# am on the pristine tree (prepare-tree.sh does that; here we check it
+# really did).
 t_lint() {
 	local tree rs c p n
 	tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
@@ -91,11 +92,11 @@ t_lint() {
 	echo "# checkpatch --strict: ${#p[@]} patches clean"
 	# The glue exports functions that are defined in the Rust object, so
 	# EXPORT_SYMBOL cannot follow its function there.
-	c=$(cd "$REPO_ROOT" && ls ./*.c scripts/*.c selftests/init/*.c host/memblock-order/*.c \
+	c=$(cd "$REPO_ROOT" && ls ./*.c ./*.h scripts/*.c selftests/init/*.c host/memblock-order/*.c \
 		host/memblock-ram/*.c)
 	(cd "$REPO_ROOT" && perl "$tree/scripts/checkpatch.pl" --strict --no-tree -q \
 		--ignore EXPORT_SYMBOL -f $c)
-	echo "# checkpatch --strict -f: $(wc -w <<<"$c") C files clean"
+	echo "# checkpatch --strict -f: $(wc -w <<<"$c") C files and headers clean"
 	n=$(git -C "$tree" rev-list --count pristine..HEAD)
 	[ "$n" -eq "${#p[@]}" ] || { echo "tree has $n commits over pristine, series has ${#p[@]}"; return 1; }
 	echo "# git am: ${#p[@]} patches applied to the pristine tree"
