@@ -32,7 +32,7 @@ runner=$here/../scripts/qemu-kexec.sh
 bz=${1:?usage: corrupt.sh BZIMAGE [LOGDIR] [KIND...]}
 logdir=${2:-${TMPDIR:-/tmp}/kho-corrupt}
 shift $(($# < 2 ? $# : 2))
-mkdir -p "$logdir"
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # KIND|expected message in the second boot's log
 cases=(
@@ -70,7 +70,13 @@ dropped="KHO: dropping the handover: no preserved memory is restored"
 # folios there as in a first boot (before patch 0022 cleared memblock's
 # scratch-only mode on that path, KHO disabled itself instead).
 kho_again="kho_radix_selftest: preserved order 0:"
+# A misspelt KIND must not select nothing and pass: die before any boot.
 if [ $# -gt 0 ]; then
+	known=" ${cases[*]%%|*} "
+	for k in "$@"; do
+		[[ $known == *" $k "* ]] ||
+			die "unknown corruption kind '$k'; known:${known% }"
+	done
 	sel=()
 	for c in "${cases[@]}"; do
 		for k in "$@"; do
@@ -79,6 +85,8 @@ if [ $# -gt 0 ]; then
 	done
 	cases=("${sel[@]}")
 fi
+[ ${#cases[@]} -gt 0 ] || die "no corruption kind selected"
+mkdir -p "$logdir"
 
 echo "KTAP version 1"
 echo "1..${#cases[@]}"
