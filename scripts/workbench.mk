@@ -14,6 +14,7 @@ help:
 	@echo "make bench  - C and Rust trackers side by side: host, in-kernel, boot-time restore (markdown)"
 	@echo "make deps   - install/fetch the pinned toolchain pieces and kernel source only"
 	@echo "make kernel FLAVOUR=rust-tracker|c-tracker - build one test kernel"
+	@echo "make host-test - the host crate's tests only (cargo test), no kernel"
 	@echo "Cache: \$$KHO_CACHE (default ~/.cache/kho-radix-rs); own tree: KERNEL_SRC=/path"
 
 deps:
@@ -44,8 +45,13 @@ bench: deps
 kernel: deps
 	@bash $(WB)build-kernel.sh $(or $(FLAVOUR),rust-tracker)
 
-host-test:
-	cd $(WB)../host && cargo test
+# The host crate's tests as check.sh's host_crate runs them: the pinned
+# toolchain, the locked dependencies, and the kernel source that
+# host/kho-radix-bench/build.rs compiles the C radix code out of.
+host-test: deps
+	@bash -c '. $(WB)common.sh && cd "$$REPO_ROOT/host" && \
+		export KHO_LINUX_SRC=$${KHO_LINUX_SRC:-$${KERNEL_SRC:-$$LINUX_PRISTINE}} && \
+		cargo +"$$RUST_TOOLCHAIN" test --locked'
 
 clean:
 	@echo "removing build directories under $${KHO_CACHE:-$$HOME/.cache/kho-radix-rs}"
