@@ -26,9 +26,9 @@ run: deps
 check: deps
 	@bash $(WB)check.sh
 
-# Not part of check: the clang build takes 11-15 minutes from scratch on
-# the 2-core machines, which would take a fresh machine's check past its
-# 45 minutes on a slow day.
+# Not part of check: the clang build takes 6-15 minutes from scratch on
+# the 2-core machines (14.5 on a slow day, Documentation/testing.rst),
+# which would take a fresh machine's check past its 45 minutes then.
 check-kasan:
 	@bash $(WB)fetch-deps.sh --clang
 	@bash $(WB)check.sh build_rust_kasan kasan_boots kasan_interop kasan_corrupt
