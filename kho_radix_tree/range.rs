@@ -275,9 +275,11 @@ pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
 /// [`del_key_reclaim`] does (`kho_unpreserve_pages()`).
 ///
 /// After each chunk it reads the witness word that `cache` keeps for the
-/// chunk's leaf (see [`TableCache`]); only if that word is zero, or the
-/// leaf was just looked up, the eight words around the chunk's key; and
-/// the rest of the leaf only if those are zero too. Testing the eight words
+/// chunk's leaf (see [`TableCache`]); only if that word is zero the eight
+/// words around the chunk's key; and the rest of the leaf only if those are
+/// zero too. A leaf just looked up has, on memory without leaf words, no
+/// witness yet: the key's own word, as the clear left it, serves as one.
+/// Testing the eight words
 /// after every chunk made each chunk wait for the cache line its clear had
 /// just fetched: on the host with 64 KiB pages, where the tree outgrows the
 /// L2 cache, the range delete with freeing took 1.02-1.27 times C's (which
