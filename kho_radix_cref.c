@@ -33,4 +33,12 @@
 #undef pr_info_once
 #define pr_info_once(fmt, ...) no_printk(fmt, ##__VA_ARGS__)
 
+/*
+ * The tracker's kho_radix_*() are exported; this copy is only for the tests
+ * and the benchmark built into this kernel, so export none of it.
+ */
+#include <linux/export.h>
+#undef EXPORT_SYMBOL_GPL
+#define EXPORT_SYMBOL_GPL(sym)
+
 #include "../kho_radix_c.h"
