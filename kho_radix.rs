@@ -470,7 +470,7 @@ fn crosses_nodes(pfn: u64, order: u32) -> bool {
     }
     // Wrapping: a caller's range past the end of the address space is
     // refused before any block is split, but this must not panic either.
-    let last = pfn.wrapping_add((1u64 << order) - 1);
+    let last = pfn.wrapping_add(1u64.wrapping_shl(order).wrapping_sub(1));
     // SAFETY: The helper only looks up the node of page frames, which are
     // valid: the block lies inside the caller's range.
     unsafe {
@@ -520,9 +520,18 @@ pub unsafe extern "C" fn kho_radix_del_pfn_range(
         }
     };
     // SAFETY: As in `kho_radix_add_key()`.
-    let missing = unsafe { with_locked_tree(tree, op) };
-    // Unpreserving pages that were never preserved.
-    kernel::warn_on!(missing.is_some_and(|m| m != 0));
+    let missing = unsafe { with_locked_tree(tree, op) }.unwrap_or(0);
+    // Unpreserving pages that were never preserved: say which, the warning's
+    // backtrace says who.
+    if missing != 0 {
+        pr_warn!(
+            "unpreserving {} pages from pfn {:#x}: {} blocks were not preserved\n",
+            nr_pages,
+            start_pfn,
+            missing
+        );
+    }
+    kernel::warn_on!(missing != 0);
 }
 
 /// Walks the radix tree and calls the callbacks of `cb` on it.
