@@ -309,6 +309,13 @@ unsafe fn free_unlinked<M: NodeMemory + ?Sized>(
 /// (freed), so counting costs nothing on the per-key paths, and a reclaiming
 /// delete that frees a leaf no longer reads each table above it whole to see
 /// whether it emptied too.
+///
+/// # Invariants
+///
+/// The [`NodeMemory::node_word`] of every table of the tree is 0 or its
+/// number of non-zero entries plus one. Every write of a table entry that
+/// links or unlinks a node goes through these functions, and a table that
+/// memory keeps no word for has no count.
 struct TableCount;
 
 impl TableCount {

@@ -27,7 +27,7 @@
 //! allocator exists, so it uses `core` only: no `alloc`, no `std`, no
 //! `kernel` crate, no recursion, no panics reachable from the tree contents.
 //! Memory for duplicate and overlap detection comes from the caller as a
-//! `&mut [u64]` of at least `max_nodes` entries (the kernel can
+//! `&mut [MaybeUninit<u64>]` of at least `max_nodes` entries (the kernel can
 //! `memblock_alloc()` it and free it afterwards). It never writes to the tree
 //! and never dereferences an address [`PhysLayout::node_ptr`] did not return.
 //!

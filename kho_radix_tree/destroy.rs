@@ -14,8 +14,8 @@ use super::*;
 /// `mem.alloc_node()` or `mem.alloc_nodes()`; nothing uses the tree
 /// afterwards.
 pub unsafe fn destroy<M: NodeMemory + ?Sized>(mem: &mut M, root: NonNull<RadixNode>) {
-    // INVARIANT: `stack[l]` for `level <= l <= TOP_LEVEL` is the table at
-    // level `l` being emptied and the next index to look at.
+    // Throughout the loop, `stack[l]` for `level <= l <= TOP_LEVEL` is the
+    // table at level `l` being emptied and the next index to look at.
     let mut stack = [(root, 0usize); DEPTH];
     let mut level = TOP_LEVEL;
     loop {

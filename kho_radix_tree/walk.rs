@@ -56,10 +56,10 @@ where
         return err;
     }
 
-    // INVARIANT: `stack[l]` for `level <= l <= TOP_LEVEL` is the table being
-    // scanned at level `l`, its cursor (ascending: the next index to look
-    // at; descending: the index below which entries remain) and its key
-    // prefix.
+    // Throughout the loop, `stack[l]` for `level <= l <= TOP_LEVEL` is the
+    // table being scanned at level `l`, its cursor (ascending: the next
+    // index to look at; descending: the index below which entries remain)
+    // and its key prefix.
     let mut stack = [Frame {
         node: root,
         cursor: first_cursor(DESCENDING),

@@ -78,10 +78,10 @@ pub(super) unsafe fn walk_checked<L: PhysLayout + ?Sized>(
         tables: 1,
         leaves: 0,
     };
-    // INVARIANT: `stack[l]` for `level <= l <= TOP_LEVEL` is the table being
-    // scanned at level `l` (mapped by `node_ptr`), its address, the next index
-    // to look at and its key prefix; they are the current table and its
-    // ancestors.
+    // Throughout the loop, `stack[l]` for `level <= l <= TOP_LEVEL` is the
+    // table being scanned at level `l` (mapped by `node_ptr`), its address,
+    // the next index to look at and its key prefix; they are the current
+    // table and its ancestors.
     let mut stack = [Frame {
         node: root,
         phys: root_phys,
@@ -155,8 +155,9 @@ pub(super) unsafe fn walk_checked<L: PhysLayout + ?Sized>(
         } else {
             counts.tables = counts.tables.wrapping_add(1);
             level -= 1;
-            // INVARIANT: `node` came from `node_ptr` and `entry` is neither
-            // the current table nor one of its ancestors.
+            // Keeps the loop's rule on `stack`: `node` came from `node_ptr`
+            // and `entry` is neither the current table nor one of its
+            // ancestors.
             if let Some(slot) = stack.get_mut(level as usize) {
                 *slot = Frame {
                     node,
