@@ -16,7 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 out_dir=$KHO_CACHE/bench
 mkdir -p "$out_dir"
-export KHO_LINUX_SRC=${KHO_LINUX_SRC:-$LINUX_PRISTINE}
+export KHO_LINUX_SRC=${KHO_LINUX_SRC:-${KERNEL_SRC:-$LINUX_PRISTINE}}
 [[ -f $KHO_LINUX_SRC/kernel/liveupdate/kexec_handover.c ]] ||
 	die "$KHO_LINUX_SRC has no kernel/liveupdate/kexec_handover.c (run scripts/fetch-deps.sh or set KHO_LINUX_SRC)"
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=${KHO_BENCH_OPT_LEVEL:-2}

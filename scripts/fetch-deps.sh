@@ -26,9 +26,11 @@ if [ "${1:-}" = --miri ]; then
 fi
 
 # No kexec-tools or busybox: the test init (selftests/init/kho_init.c,
-# built with gcc -static) calls kexec_file_load() itself.
+# built with gcc -static) calls kexec_file_load() itself; libc6-dev has
+# the static libc it links.
 HOST_PKGS="flex bison bc libelf-dev libssl-dev cpio rsync dwarves make gcc
-	qemu-system-x86 libclang-19-dev xz-utils python3-docutils liburcu-dev"
+	libc6-dev qemu-system-x86 libclang-19-dev xz-utils python3-docutils
+	liburcu-dev"
 # `fetch-deps.sh --clang` (make check-kasan): clang, lld and the LLVM tools
 # of version 19 build the KASAN test kernel (LLVM=-19), since a kernel with
 # Rust can only have KASAN when clang compiles its C.
