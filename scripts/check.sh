@@ -25,6 +25,7 @@ tests=(
 	roundtrip_rust_tracker
 	rust_selftest_folios
 	kunit_suites
+	numa_roundtrip
 	kernel_bench_smoke
 	radix_stats_debugfs
 	interop_c_to_rust
@@ -345,7 +346,14 @@ t_rust_selftest_folios() {
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$log" --mem 6G \
 		--expect-first "kho_radix_selftest: radix walk:" \
 		--expect "kho_radix_selftest: restored"
-	local first span hi second oks
+	selftest_folios_ok "$log"
+}
+
+# The selftest's checks on LOG, a 6 GiB boot of a kernel with the selftest:
+# folios below and above 4 GiB, every folio's KTAP line ok in the second
+# boot. Prints what was preserved and restored.
+selftest_folios_ok() {
+	local log=$1 first span hi second oks plan
 	first=$(sed '/kho-init: kexec loaded/q' "$log")
 	span=$(grep -m1 -o 'folios span phys 0x[0-9a-f]*\.\.0x[0-9a-f]*' <<<"$first" || true)
 	hi=${span##*..}
@@ -394,8 +402,8 @@ t_interop_rust_to_c() {
 # Every KUnit suite of the Rust-tracker kernel must print its ok line in
 # each of the two boots of LOG. "ok N kho_radix_x # SKIP" does not count.
 kunit_suites_ok_in_both_boots() {
-	local log=$1 s n
-	for s in concurrency differential alloc_failure edge reclaim range glue unmap; do
+	local log=$1 s n suites=${2:-concurrency differential alloc_failure edge reclaim range glue unmap}
+	for s in $suites; do
 		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$" || true)
 		[ "$n" -eq 2 ] || { echo "suite kho_radix_$s: $n ok lines, expected 2 (one per boot)"; return 1; }
 	done
@@ -415,6 +423,29 @@ t_kunit_suites() {
 	sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
 		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential|reclaim|range): |nodes freed, ' |
 		sed 's/^\[[^]]*\] //; s/^/# /'
+}
+
+# The Rust tracker on a NUMA kernel (configs/rust-numa.config), booted with
+# two emulated nodes, below and above 4 GiB. No other test kernel has NUMA,
+# and only with it do the range calls ask for the node of every block
+# (crosses_nodes(), kho_radix_rs_pfn_nid()), as kho_preserve_pages() does on
+# a NUMA server. The selftest's folios lie on both nodes; they, test_kho and
+# a reserve_mem area must come back in the second kernel, and the KUnit
+# suites pass in both boots (all but the range suite, which needs !NUMA, see
+# kho_radix_kunit.rs).
+t_numa_roundtrip() {
+	local k log=$logdir/numa.serial
+	k=$("$REPO_ROOT/scripts/build-kernel.sh" rust-numa) || return 1
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$log" --mem 6G \
+		--append "numa=fake=2" --expect-first "Faking node 1 at" \
+		--expect-first "radix tracker: Rust" --expect "radix tracker: Rust" \
+		--expect "preserved-memory tree validated" \
+		--expect "test_kho: KHO restore succeeded" \
+		--expect "kho_radix_selftest: restored" "${reserve_mem_args[@]}"
+	validated_before_revived "$log"
+	kunit_suites_ok_in_both_boots "$log" "concurrency differential alloc_failure edge reclaim glue unmap"
+	grep -a -m2 'Faking node [01] at' "$log" | tr -d '\r' | sed 's/^\[[^]]*\] //; s/^/# /'
+	selftest_folios_ok "$log"
 }
 
 # The in-kernel benchmark (kho_radix_bench.c, `make bench` runs it at full
