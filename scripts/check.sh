@@ -434,8 +434,13 @@ t_kunit_suites() {
 # suites pass in both boots (all but the range suite, which needs !NUMA, see
 # kho_radix_kunit.rs).
 t_numa_roundtrip() {
-	local k log=$logdir/numa.serial
+	local k log=$logdir/numa.serial o=$KHO_CACHE/build-rust-numa/kernel/liveupdate/kho_radix_rs/kho_radix.o
 	k=$("$REPO_ROOT/scripts/build-kernel.sh" rust-numa) || return 1
+	# The code that only NUMA compiles has no panic path either, and this
+	# kernel's tracker does ask for nodes.
+	"$REPO_ROOT/scripts/check-no-panic.sh" "$o" || return 1
+	nm -u "$o" | grep -qw kho_radix_rs_pfn_nid ||
+		{ echo "kho_radix.o of the NUMA kernel does not call kho_radix_rs_pfn_nid()"; return 1; }
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$log" --mem 6G \
 		--append "numa=fake=2" --expect-first "Faking node 1 at" \
 		--expect-first "radix tracker: Rust" --expect "radix tracker: Rust" \
