@@ -16,15 +16,25 @@
  * direct map at once, which debug_pagealloc does in the test kernel
  * (configs/rust-tracker.config): that is what makes any use of a freed node
  * in the other suites and boots a page fault instead of a silent read.
+ *
+ * A third, kho_radix_numa, preserves a range across a node boundary with
+ * kho_radix_add_pfn_range() and requires the blocks kho_preserve_pages()
+ * makes there, split at the boundary. It skips without NUMA or without a
+ * boundary inside memory, which none of make check's boots has: see
+ * Documentation/testing.rst for how to run it.
  */
 
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/gfp.h>
 #include <linux/kho_radix_tree.h>
+#include <linux/count_zeros.h>
+#include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/nodemask.h>
 #include <linux/set_memory.h>
+#include <linux/sort.h>
 
 #include "kho_radix_glue.h"
 
@@ -293,4 +303,130 @@ static struct kunit_suite kho_radix_unmap_suite = {
 	.test_cases = kho_radix_unmap_cases,
 };
 
-kunit_test_suites(&kho_radix_glue_suite, &kho_radix_unmap_suite);
+/* The key of the block of order @order at @pfn (kho_encode_radix_key()). */
+static unsigned long block_key(unsigned long pfn, unsigned int order)
+{
+	unsigned int shift = PAGE_SHIFT + order;
+
+	return BIT(64 - shift) | (PFN_PHYS(pfn) >> shift);
+}
+
+/* Half the length of the range the NUMA suite preserves around a boundary. */
+#define NUMA_HALF_RANGE	8
+
+/*
+ * The first pfn of a node whose previous pfn is on another node, both in
+ * memory and with NUMA_HALF_RANGE pages of memory on either side, or 0.
+ */
+static unsigned long node_boundary_in_memory(void)
+{
+	unsigned long b, p;
+	int nid;
+
+	for_each_online_node(nid) {
+		b = node_start_pfn(nid);
+		if (b < NUMA_HALF_RANGE)
+			continue;
+		for (p = b - NUMA_HALF_RANGE; p < b + NUMA_HALF_RANGE; p++)
+			if (!pfn_valid(p))
+				break;
+		if (p == b + NUMA_HALF_RANGE && pfn_to_nid(b - 1) != pfn_to_nid(b))
+			return b;
+	}
+	return 0;
+}
+
+/* Collects the keys of a walk, in walk order, into a struct numa_keys. */
+struct numa_keys {
+	unsigned long key[2 * NUMA_HALF_RANGE];
+	unsigned int nr;
+};
+
+static int collect_key(unsigned long key, void *data)
+{
+	struct numa_keys *k = data;
+
+	if (k->nr == ARRAY_SIZE(k->key))
+		return -E2BIG;
+	k->key[k->nr++] = key;
+	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * kho_preserve_pages() never lets a block span two nodes, and
+ * kho_radix_add_pfn_range() asks kho_radix_rs_pfn_nid() to split its
+ * blocks the same way. Across a node boundary inside memory, the range
+ * call's keys must be those of kho_preserve_pages()'s chunking, node check
+ * included, and that check must have split a block. Needs two nodes with
+ * memory on both sides of their boundary, e.g. the NUMA test kernel
+ * (configs/rust-numa.config) with 6 GiB and numa=fake=3.
+ */
+static void range_splits_at_node_boundary(struct kunit *test)
+{
+	const struct kho_radix_walk_cb cb = { .leaf = collect_key };
+	unsigned long b, start, end, pfn;
+	unsigned int order, greedy = 0, i;
+	struct kho_radix_tree *tree;
+	struct numa_keys *want, *got;
+
+	if (!IS_ENABLED(CONFIG_NUMA))
+		kunit_skip(test, "no NUMA");
+	b = node_boundary_in_memory();
+	if (!b)
+		kunit_skip(test, "no node boundary with memory on both sides");
+	start = b - NUMA_HALF_RANGE;
+	end = b + NUMA_HALF_RANGE;
+
+	want = kunit_kzalloc(test, sizeof(*want), GFP_KERNEL);
+	got = kunit_kzalloc(test, sizeof(*got), GFP_KERNEL);
+	tree = kunit_kzalloc(test, sizeof(*tree), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, want);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	KUNIT_ASSERT_NOT_NULL(test, tree);
+
+	/* __kho_preserve_pages_order() of kexec_handover.c, per block. */
+	for (pfn = start; pfn < end; pfn += 1UL << order) {
+		order = min(count_trailing_zeros(pfn), ilog2(end - pfn));
+		while (pfn_to_nid(pfn) != pfn_to_nid(pfn + (1UL << order) - 1))
+			order--;
+		KUNIT_ASSERT_LT(test, want->nr, ARRAY_SIZE(want->key));
+		want->key[want->nr++] = block_key(pfn, order);
+	}
+	/* The same range without the node check: fewer, larger blocks. */
+	for (pfn = start; pfn < end; pfn += 1UL << order, greedy++)
+		order = min(count_trailing_zeros(pfn), ilog2(end - pfn));
+	KUNIT_EXPECT_GT(test, want->nr, greedy);
+
+	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(tree, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kho_radix_add_pfn_range(tree, start, end - start), 0);
+	KUNIT_EXPECT_EQ(test, kho_radix_walk_tree(tree, &cb, got), 0);
+	kho_radix_destroy_tree(tree);
+
+	sort(want->key, want->nr, sizeof(want->key[0]), cmp_key, NULL);
+	KUNIT_ASSERT_EQ(test, got->nr, want->nr);
+	for (i = 0; i < want->nr; i++)
+		KUNIT_EXPECT_EQ(test, got->key[i], want->key[i]);
+	kunit_info(test, "pfns %#lx..%#lx across nodes %d/%d: %u blocks (%u without the node check)",
+		   start, end, pfn_to_nid(b - 1), pfn_to_nid(b), want->nr, greedy);
+}
+
+static struct kunit_case kho_radix_numa_cases[] = {
+	KUNIT_CASE(range_splits_at_node_boundary),
+	{}
+};
+
+static struct kunit_suite kho_radix_numa_suite = {
+	.name = "kho_radix_numa",
+	.test_cases = kho_radix_numa_cases,
+};
+
+kunit_test_suites(&kho_radix_glue_suite, &kho_radix_unmap_suite,
+		  &kho_radix_numa_suite);
