@@ -279,12 +279,11 @@ pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
 /// words around the chunk's key; and the rest of the leaf only if those are
 /// zero too. A leaf just looked up has, on memory without leaf words, no
 /// witness yet: the key's own word, as the clear left it, serves as one.
-/// Testing the eight words
-/// after every chunk made each chunk wait for the cache line its clear had
-/// just fetched: on the host with 64 KiB pages, where the tree outgrows the
-/// L2 cache, the range delete with freeing took 1.02-1.27 times C's (which
-/// frees nothing), against 0.83-1.03 with the witness, and 0.74-0.87
-/// against 0.53-0.63 with 4 KiB pages.
+/// Testing the eight words after every chunk made each chunk wait for the
+/// cache line its clear had just fetched: on the host with 64 KiB pages,
+/// where the tree outgrows the L2 cache, the range delete with freeing took
+/// 1.02-1.27 times C's (which frees nothing), against 0.83-1.03 with the
+/// witness, and 0.74-0.87 against 0.53-0.63 with 4 KiB pages.
 ///
 /// On memory with leaf words ([`NodeMemory::has_leaf_words`]) a leaf just
 /// looked up brings the witness kept in its word, and each new witness is
