@@ -238,10 +238,12 @@ static int count_node(phys_addr_t phys, void *data)
 	return 0;
 }
 
-/* The key of the order-0 block at @pfn (kho_encode_radix_key()). */
-static unsigned long order0_key(unsigned long pfn)
+/* The key of the block of order @order at @pfn (kho_encode_radix_key()). */
+static unsigned long block_key(unsigned long pfn, unsigned int order)
 {
-	return BIT(64 - PAGE_SHIFT) | pfn;
+	unsigned int shift = PAGE_SHIFT + order;
+
+	return BIT(64 - shift) | (PFN_PHYS(pfn) >> shift);
 }
 
 #define UNMAP_KEYS 64
@@ -276,7 +278,7 @@ static void freed_nodes_leave_direct_map(struct kunit *test)
 	test->priv = count;
 	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(tree, NULL), 0);
 	for (i = 0; i < UNMAP_KEYS; i++)
-		KUNIT_ASSERT_EQ(test, kho_radix_add_key(tree, order0_key(unmap_pfn(i))), 0);
+		KUNIT_ASSERT_EQ(test, kho_radix_add_key(tree, block_key(unmap_pfn(i), 0)), 0);
 	KUNIT_ASSERT_EQ(test, kho_radix_walk_tree(tree, &cb, &nodes), 0);
 	/* At least the root, the eight level-1 tables and the 64 leaves. */
 	KUNIT_EXPECT_GE(test, nodes, 1 + 8 + UNMAP_KEYS);
@@ -284,7 +286,7 @@ static void freed_nodes_leave_direct_map(struct kunit *test)
 	kunit_activate_static_stub(test, kho_radix_rs_free_node,
 				   stub_free_node_unmapped);
 	for (i = 0; i < UNMAP_KEYS; i++)
-		kho_radix_del_key_reclaim(tree, order0_key(unmap_pfn(i)));
+		kho_radix_del_key_reclaim(tree, block_key(unmap_pfn(i), 0));
 	KUNIT_EXPECT_EQ(test, count->freed, nodes - 1);
 	kho_radix_destroy_tree(tree);
 	KUNIT_EXPECT_EQ(test, count->freed, nodes);
@@ -302,14 +304,6 @@ static struct kunit_suite kho_radix_unmap_suite = {
 	.name = "kho_radix_unmap",
 	.test_cases = kho_radix_unmap_cases,
 };
-
-/* The key of the block of order @order at @pfn (kho_encode_radix_key()). */
-static unsigned long block_key(unsigned long pfn, unsigned int order)
-{
-	unsigned int shift = PAGE_SHIFT + order;
-
-	return BIT(64 - shift) | (PFN_PHYS(pfn) >> shift);
-}
 
 /* Half the length of the range the NUMA suite preserves around a boundary. */
 #define NUMA_HALF_RANGE	8
