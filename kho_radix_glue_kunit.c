@@ -20,8 +20,8 @@
  * A third, kho_radix_numa, preserves a range across a node boundary with
  * kho_radix_add_pfn_range() and requires the blocks kho_preserve_pages()
  * makes there, split at the boundary. It skips without NUMA or without a
- * boundary inside memory, which none of make check's boots has: see
- * Documentation/testing.rst for how to run it.
+ * boundary inside memory; make check's numa_roundtrip boots the NUMA test
+ * kernel with such a boundary and requires the suite's ok line.
  */
 
 #include <kunit/static_stub.h>
@@ -361,7 +361,8 @@ static int cmp_key(const void *a, const void *b)
  * call's keys must be those of kho_preserve_pages()'s chunking, node check
  * included, and that check must have split a block. Needs two nodes with
  * memory on both sides of their boundary, e.g. the NUMA test kernel
- * (configs/rust-numa.config) with 6 GiB and numa=fake=3.
+ * (configs/rust-numa.config) with 6 GiB and numa=fake=2560M, whose boundary
+ * at pfn 0xa2001 is not on an order-1 block boundary.
  */
 static void range_splits_at_node_boundary(struct kunit *test)
 {
