@@ -163,8 +163,8 @@ static BENCH_OWN_PAGE int bench_ranges(enum bench_tracker t,
 			continue;
 		}
 		while (pfn < end_pfn && !err) {
-			order = bench_chunk_order(pfn, end_pfn);
-			err = kho_radix_cref_add_key(tree, bench_key(pfn, order));
+			order = kho_block_order(pfn, end_pfn);
+			err = kho_radix_cref_add_key(tree, kho_block_key(pfn, order));
 			pfn += 1UL << order;
 		}
 	}
@@ -188,8 +188,8 @@ static BENCH_OWN_PAGE void bench_unpreserve_ranges(enum bench_tracker t,
 			continue;
 		}
 		while (pfn < end_pfn) {
-			order = bench_chunk_order(pfn, end_pfn);
-			kho_radix_cref_del_key(tree, bench_key(pfn, order));
+			order = kho_block_order(pfn, end_pfn);
+			kho_radix_cref_del_key(tree, kho_block_key(pfn, order));
 			pfn += 1UL << order;
 		}
 	}
@@ -388,7 +388,7 @@ static bool bench_workload(const struct bench_workload *wl,
 
 	if ((wl->op == OP_RANGES || wl->op == OP_UNPRESERVE_RANGES) &&
 	    IS_ENABLED(CONFIG_NUMA)) {
-		/* bench_chunk_order() would look up pages that do not exist. */
+		/* kho_block_order() would look up pages that do not exist. */
 		pr_info("ok %u %s_%lu # SKIP needs !CONFIG_NUMA\n",
 			test, wl->name, n);
 		return true;

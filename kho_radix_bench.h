@@ -3,20 +3,20 @@
  * What the objects of the in-kernel benchmark share (kho_radix_bench.c: the
  * workloads and their KTAP output; kho_radix_bench_inputs.c: the inputs;
  * kho_radix_bench_floors.c: the floors the workloads are compared with),
- * and what they need besides <linux/kho_radix_tree.h>: the C tracker built
- * a second time under other names (kho_radix_cref.c) and a walk of the Rust
- * tracker through a Rust closure (kho_radix.rs).
+ * and what they need besides <linux/kho_radix_tree.h> and the keys of
+ * kho_radix_keys.h: the C tracker built a second time under other names
+ * (kho_radix_cref.c) and a walk of the Rust tracker through a Rust closure
+ * (kho_radix.rs).
  */
 #ifndef _KHO_RADIX_BENCH_H
 #define _KHO_RADIX_BENCH_H
 
 #include <linux/compiler.h>
-#include <linux/count_zeros.h>
 #include <linux/kho_radix_tree.h>
-#include <linux/log2.h>
-#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/types.h>
+
+#include "kho_radix_keys.h"
 
 int kho_radix_cref_add_key(struct kho_radix_tree *tree, unsigned long key);
 void kho_radix_cref_del_key(struct kho_radix_tree *tree, unsigned long key);
@@ -72,26 +72,6 @@ struct bench_inputs {
 	unsigned long len[IN_NR];
 	unsigned long chunks;
 };
-
-/* kho_encode_radix_key() of kexec_handover.c, which is static there. */
-static inline unsigned long bench_key(unsigned long pfn, unsigned int order)
-{
-	unsigned int shift = PAGE_SHIFT + order;
-
-	return (1UL << (64 - shift)) | (PFN_PHYS(pfn) >> shift);
-}
-
-/* __kho_preserve_pages_order() of kexec_handover.c, which is static there. */
-static inline unsigned int bench_chunk_order(unsigned long pfn,
-					     unsigned long end_pfn)
-{
-	unsigned int order = min(count_trailing_zeros(pfn),
-				 ilog2(end_pfn - pfn));
-
-	while (pfn_to_nid(pfn) != pfn_to_nid(pfn + (1UL << order) - 1))
-		order--;
-	return order;
-}
 
 /* kho_radix_bench_inputs.c */
 int kho_radix_bench_make_inputs(struct bench_inputs *in, unsigned long n);

@@ -90,7 +90,7 @@ int kho_radix_bench_make_inputs(struct bench_inputs *in, unsigned long n)
 	}
 
 	for (i = 0; i < n; i++)
-		in->vals[IN_SEQ][i] = bench_key(BENCH_BASE_PFN + i, 0);
+		in->vals[IN_SEQ][i] = kho_block_key(BENCH_BASE_PFN + i, 0);
 	in->len[IN_SEQ] = n;
 
 	memcpy(in->vals[IN_RAND], in->vals[IN_SEQ], n * sizeof(unsigned long));
@@ -103,7 +103,7 @@ int kho_radix_bench_make_inputs(struct bench_inputs *in, unsigned long n)
 		while (order && ((pfn & ((1UL << order) - 1)) ||
 				 pfn + (1UL << order) > end_pfn))
 			order--;
-		in->vals[IN_MIXED][in->len[IN_MIXED]++] = bench_key(pfn, order);
+		in->vals[IN_MIXED][in->len[IN_MIXED]++] = kho_block_key(pfn, order);
 	}
 
 	/* Ranges of 1-1024 pages with small gaps, up to the n pages. */
@@ -115,7 +115,7 @@ int kho_radix_bench_make_inputs(struct bench_inputs *in, unsigned long n)
 		in->vals[IN_RANGES][2 * in->len[IN_RANGES] + 1] = len;
 		in->len[IN_RANGES]++;
 		for (i = pfn; i < pfn + len; i += 1UL << order) {
-			order = bench_chunk_order(i, pfn + len);
+			order = kho_block_order(i, pfn + len);
 			in->chunks++;
 		}
 		pfn += len + prandom_u32_state(&rnd) % BENCH_GAP;
@@ -133,7 +133,7 @@ int kho_radix_bench_make_inputs(struct bench_inputs *in, unsigned long n)
 	/* One key per leaf: the leaf bitmap covers this many order-0 pages. */
 	for (i = 0; i < nsparse; i++)
 		in->vals[IN_SPARSE][i] =
-			bench_key(BENCH_BASE_PFN + (i << KHO_BITMAP_SIZE_LOG2), 0);
+			kho_block_key(BENCH_BASE_PFN + (i << KHO_BITMAP_SIZE_LOG2), 0);
 	in->len[IN_SPARSE] = nsparse;
 	return 0;
 }

@@ -51,17 +51,10 @@
 #include <linux/unaligned.h>
 
 #include "../kexec_handover_internal.h"
+#include "kho_radix_keys.h"
 
 static char *corrupt_kind;
 core_param(khotest_corrupt, corrupt_kind, charp, 0);
-
-/* Same encoding as kho_encode_radix_key() in kexec_handover.c. */
-static unsigned long corrupt_key(phys_addr_t phys, unsigned int order)
-{
-	unsigned long shift = PAGE_SHIFT + order;
-
-	return (1UL << (64 - shift)) | (phys >> shift);
-}
 
 static int first_entry(struct kho_radix_node *node)
 {
@@ -122,14 +115,14 @@ static int corrupt_tree(phys_addr_t root_phys)
 	} else if (!strcmp(corrupt_kind, "order")) {
 		/* A 4 PiB block at 0: larger than any RAM this test runs on. */
 		order = 52 - PAGE_SHIFT;
-		return corrupt_add_key(root_phys, corrupt_key(0, order));
+		return corrupt_add_key(root_phys, kho_block_key(0, order));
 	} else if (!strcmp(corrupt_kind, "overlap")) {
 		page = alloc_pages(GFP_KERNEL, 1);
 		if (!page)
 			return -ENOMEM;
 		phys = page_to_phys(page);
-		return corrupt_add_key(root_phys, corrupt_key(phys, 1)) ?:
-			corrupt_add_key(root_phys, corrupt_key(phys, 0));
+		return corrupt_add_key(root_phys, kho_block_key(PHYS_PFN(phys), 1)) ?:
+			corrupt_add_key(root_phys, kho_block_key(PHYS_PFN(phys), 0));
 	} else {
 		return -EINVAL;
 	}

@@ -37,6 +37,7 @@
 #include <linux/sort.h>
 
 #include "kho_radix_glue.h"
+#include "kho_radix_keys.h"
 
 /**
  * struct glue_alloc_plan - What the stubs hand out, and what they counted.
@@ -238,14 +239,6 @@ static int count_node(phys_addr_t phys, void *data)
 	return 0;
 }
 
-/* The key of the block of order @order at @pfn (kho_encode_radix_key()). */
-static unsigned long block_key(unsigned long pfn, unsigned int order)
-{
-	unsigned int shift = PAGE_SHIFT + order;
-
-	return BIT(64 - shift) | (PFN_PHYS(pfn) >> shift);
-}
-
 #define UNMAP_KEYS 64
 
 /*
@@ -278,7 +271,7 @@ static void freed_nodes_leave_direct_map(struct kunit *test)
 	test->priv = count;
 	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(tree, NULL), 0);
 	for (i = 0; i < UNMAP_KEYS; i++)
-		KUNIT_ASSERT_EQ(test, kho_radix_add_key(tree, block_key(unmap_pfn(i), 0)), 0);
+		KUNIT_ASSERT_EQ(test, kho_radix_add_key(tree, kho_block_key(unmap_pfn(i), 0)), 0);
 	KUNIT_ASSERT_EQ(test, kho_radix_walk_tree(tree, &cb, &nodes), 0);
 	/* At least the root, the eight level-1 tables and the 64 leaves. */
 	KUNIT_EXPECT_GE(test, nodes, 1 + 8 + UNMAP_KEYS);
@@ -286,7 +279,7 @@ static void freed_nodes_leave_direct_map(struct kunit *test)
 	kunit_activate_static_stub(test, kho_radix_rs_free_node,
 				   stub_free_node_unmapped);
 	for (i = 0; i < UNMAP_KEYS; i++)
-		kho_radix_del_key_reclaim(tree, block_key(unmap_pfn(i), 0));
+		kho_radix_del_key_reclaim(tree, kho_block_key(unmap_pfn(i), 0));
 	KUNIT_EXPECT_EQ(test, count->freed, nodes - 1);
 	kho_radix_destroy_tree(tree);
 	KUNIT_EXPECT_EQ(test, count->freed, nodes);
@@ -387,13 +380,10 @@ static void range_splits_at_node_boundary(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, got);
 	KUNIT_ASSERT_NOT_NULL(test, tree);
 
-	/* __kho_preserve_pages_order() of kexec_handover.c, per block. */
 	for (pfn = start; pfn < end; pfn += 1UL << order) {
-		order = min(count_trailing_zeros(pfn), ilog2(end - pfn));
-		while (pfn_to_nid(pfn) != pfn_to_nid(pfn + (1UL << order) - 1))
-			order--;
+		order = kho_block_order(pfn, end);
 		KUNIT_ASSERT_LT(test, want->nr, ARRAY_SIZE(want->key));
-		want->key[want->nr++] = block_key(pfn, order);
+		want->key[want->nr++] = kho_block_key(pfn, order);
 	}
 	/* The same range without the node check: fewer, larger blocks. */
 	for (pfn = start; pfn < end; pfn += 1UL << order, greedy++)
