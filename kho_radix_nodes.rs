@@ -138,10 +138,12 @@ unsafe impl NodeMemory for KernelNodes {
     /// the page allocator leaves it to whoever allocated the page, and clears
     /// it on allocation. Nodes from memblock get none.
     ///
-    /// The tracker only asks for tables of trees it writes, which it
-    /// allocated itself: a tree handed over by the previous kernel is only
-    /// read. So nobody else uses the word while the node lives, and the tree
-    /// lock, which the caller holds, keeps other threads away from it.
+    /// The tracker keeps counts in the words of the tables it allocates
+    /// itself, and reads them in its ascending walks; it never writes a tree
+    /// handed over by the previous kernel, which is only walked in early boot
+    /// (no words before slab) and in descending order (which reads no
+    /// words). So nobody else uses the word while the node lives, and the
+    /// tree lock, which the caller holds, keeps other threads away from it.
     #[inline]
     unsafe fn node_word(&self, node: NonNull<RadixNode>) -> Option<&Cell<usize>> {
         // SAFETY: The helper only checks and converts the address.

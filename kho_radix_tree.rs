@@ -92,6 +92,10 @@
 //!   suitably aligned, reachable from the root exactly once, and nothing else
 //!   reads or writes them for the duration of the call (the tree lock is held;
 //!   walk callbacks do not touch the tree);
+//! - the [`NodeMemory::node_word`] of every table is 0 or the table's number
+//!   of non-zero entries plus one (see `TableCount`): the reclaiming deletes
+//!   free a table when its count drops to none, and the ascending walks stop
+//!   scanning a table once they have visited that many entries;
 //! - functions that free tree nodes (the reclaiming deletes
 //!   [`del_key_reclaim`], [`del_key_reclaim_cached`] and
 //!   [`del_pfn_range_reclaim`], [`add_pfn_range`] when it rolls back, and
@@ -351,6 +355,22 @@ impl TableCount {
                 word.set(word.get().wrapping_add(1));
             }
         }
+    }
+
+    /// The number of non-zero entries of `table`, or `None` if unknown.
+    ///
+    /// # Safety
+    ///
+    /// `table` is a table of a valid tree for `mem` (see the module
+    /// documentation).
+    #[inline]
+    unsafe fn entries<M: NodeMemory + ?Sized>(mem: &M, table: NonNull<RadixNode>) -> Option<usize> {
+        // SAFETY: nothing else accesses a valid tree during the call (module
+        // documentation), so the caller has the access `node_word()` asks
+        // for; the word is only read.
+        let word = unsafe { mem.node_word(table) }?.get();
+        // A count above a full table cannot be right: unknown, as 0 is.
+        (1..=TABLE_ENTRIES + 1).contains(&word).then(|| word - 1)
     }
 
     /// Records that an entry of `table` was just cleared; returns whether

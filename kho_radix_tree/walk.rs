@@ -18,16 +18,22 @@ where
     F: FnMut(u32, NonNull<RadixNode>, u64) -> i32,
 {
     // SAFETY: guaranteed by the caller.
-    unsafe { visit_tree::<false, M, F>(mem, root, f) }
+    unsafe { visit_tree::<false, true, M, F>(mem, root, f) }
 }
 
 /// [`visit_preorder`], with tables scanned by descending index if
 /// `DESCENDING` (every table still before its children).
 ///
+/// With `COUNTED`, the scan of a table whose count of entries is known
+/// ([`NodeMemory::node_word`], see `TableCount`) stops once it has found
+/// that many, instead of reading the rest of the table: in a sparse tree of
+/// a few leaves, the tables are most of what a walk reads (the root's count
+/// is not kept).
+///
 /// # Safety
 ///
 /// As for [`visit_preorder`].
-unsafe fn visit_tree<const DESCENDING: bool, M, F>(
+unsafe fn visit_tree<const DESCENDING: bool, const COUNTED: bool, M, F>(
     mem: &M,
     root: NonNull<RadixNode>,
     f: &mut F,
@@ -41,6 +47,8 @@ where
         node: NonNull<RadixNode>,
         cursor: usize,
         prefix: u64,
+        // Entries of `node` not yet found, or `usize::MAX` if unknown.
+        left: usize,
     }
     // Where the scan of a table starts.
     const fn first_cursor(descending: bool) -> usize {
@@ -58,12 +66,13 @@ where
 
     // Throughout the loop, `stack[l]` for `level <= l <= TOP_LEVEL` is the
     // table being scanned at level `l`, its cursor (ascending: the next
-    // index to look at; descending: the index below which entries remain)
-    // and its key prefix.
+    // index to look at; descending: the index below which entries remain),
+    // its key prefix and how many of its entries are left to find.
     let mut stack = [Frame {
         node: root,
         cursor: first_cursor(DESCENDING),
         prefix: 0,
+        left: usize::MAX,
     }; DEPTH];
     let mut level = TOP_LEVEL;
     loop {
@@ -72,7 +81,9 @@ where
         };
         // SAFETY: `frame.node` is a table of the tree; `f` does not modify it.
         let next = unsafe {
-            if DESCENDING {
+            if frame.left == 0 {
+                None
+            } else if DESCENDING {
                 prev_entry(frame.node, frame.cursor)
             } else {
                 next_entry(frame.node, frame.cursor)
@@ -86,6 +97,8 @@ where
             continue;
         };
         frame.cursor = if DESCENDING { i } else { i + 1 };
+        // Not below 0: a table has no more entries than its count says.
+        frame.left = frame.left.saturating_sub(1);
         // `level_shift(level) < 64` for table levels (checked in the ABI).
         let prefix = frame.prefix | ((i as u64) << level_shift(level));
         let child = mem.phys_to_virt(entry);
@@ -98,11 +111,18 @@ where
         }
         if level > 1 {
             level -= 1;
+            let left = if COUNTED {
+                // SAFETY: `child` is a table of the tree, at level `level`.
+                unsafe { TableCount::entries(mem, child) }.unwrap_or(usize::MAX)
+            } else {
+                usize::MAX
+            };
             if let Some(slot) = stack.get_mut(level as usize) {
                 *slot = Frame {
                     node: child,
                     cursor: first_cursor(DESCENDING),
                     prefix,
+                    left,
                 };
             }
         }
@@ -321,7 +341,16 @@ where
         }
     };
     // SAFETY: `root` is a valid tree; `visit` only reads it and calls `f`.
-    unsafe { visit_tree::<DESCENDING, M, _>(mem, root, &mut visit) }
+    // The descending walk is the next kernel's reservation walk, of a
+    // handed-over tree whose tables carry no counts: it does not look for
+    // them, so the benchmark times what that kernel does.
+    unsafe {
+        if DESCENDING {
+            visit_tree::<true, false, M, _>(mem, root, &mut visit)
+        } else {
+            visit_tree::<false, true, M, _>(mem, root, &mut visit)
+        }
+    }
 }
 
 /// The highest index `i < end` of a non-zero entry of `node`, and the entry.
