@@ -263,7 +263,8 @@ unsafe fn with_locked_tree<R>(
     let _guard = unsafe { TreeGuard::lock(tree) };
     // SAFETY: `tree` is valid; the root and the offset only change under
     // the lock.
-    let (root, offset) = unsafe { ((*tree).root, (*tree).direct_map_offset) };
+    let (root, offset, owns_nodes) =
+        unsafe { ((*tree).root, (*tree).direct_map_offset, (*tree).owns_nodes) };
     // One compare for the two rare cases, no root and a tree that
     // `kho_radix_init_tree()` did not set up (see `KernelNodes::for_tree`),
     // where `&&` made two branches: under QEMU TCG each branch ends a
@@ -272,7 +273,7 @@ unsafe fn with_locked_tree<R>(
         // SAFETY: `root` is not null, as the minimum of its address and
         // `offset` is not zero.
         let root = unsafe { NonNull::new_unchecked(root.cast::<RadixNode>()) };
-        (KernelNodes { offset }, root)
+        (KernelNodes { offset, owns_nodes }, root)
     } else {
         // SAFETY: We hold the tree lock.
         (
@@ -653,7 +654,9 @@ pub unsafe extern "C" fn kho_radix_walk_tree_desc(
 /// Uses `root` as the root table, or allocates an empty one if `root` is
 /// null, and initialises the tree's mutex. A non-null `root` must be a valid
 /// tree in the KHO ABI format, e.g. the one handed over by the previous
-/// kernel.
+/// kernel. Only a tree whose root it allocated is the tracker's own
+/// (`owns_nodes`): it keeps counts of table entries beside the nodes of such
+/// a tree, and leaves the pages of an adopted one alone.
 ///
 /// Returns 0 on success or `-ENOMEM` if the root cannot be allocated.
 ///
@@ -667,10 +670,10 @@ pub unsafe extern "C" fn kho_radix_init_tree(
     tree: *mut bindings::kho_radix_tree,
     root: *mut bindings::kho_radix_node,
 ) -> c_int {
-    let root = match NonNull::new(root.cast::<RadixNode>()) {
-        Some(root) => root,
+    let (root, owns_nodes) = match NonNull::new(root.cast::<RadixNode>()) {
+        Some(root) => (root, false),
         None => match kho_radix_tree::alloc_root(&mut KernelNodes::new()) {
-            Ok(root) => root,
+            Ok(root) => (root, true),
             Err(err) => return to_error(err).to_errno(),
         },
     };
@@ -691,7 +694,10 @@ pub unsafe extern "C" fn kho_radix_init_tree(
             .write(TableCache::new())
     };
     // SAFETY: `tree` is valid for writes and not used concurrently.
-    unsafe { (*tree).direct_map_offset = KernelNodes::new().offset };
+    unsafe {
+        (*tree).direct_map_offset = KernelNodes::new().offset;
+        (*tree).owns_nodes = owns_nodes;
+    }
     // SAFETY: `(*tree).lock` is valid for writes and not in use; the name is
     // a static C string and the lock class key is static, as `mutex_init()`
     // does.

@@ -27,6 +27,8 @@
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/kho/abi/kexec_handover.h>
 #include <linux/kho_radix_tree.h>
 #include <linux/count_zeros.h>
 #include <linux/log2.h>
@@ -413,5 +415,114 @@ static struct kunit_suite kho_radix_numa_suite = {
 	.test_cases = kho_radix_numa_cases,
 };
 
+/* Leaves of the tree the adopt suite builds, all under one level-1 table. */
+#define ADOPT_LEAVES	8
+/* Its nodes: the leaves, one more, and the tables above them. */
+#define ADOPT_MAX_NODES	(ADOPT_LEAVES + 1 + KHO_TREE_MAX_DEPTH)
+
+/**
+ * struct adopt_nodes - The nodes of the adopt suite's tree, in walk order.
+ * @phys: Physical address of each node; the root comes first.
+ * @nr: Number of nodes.
+ */
+struct adopt_nodes {
+	phys_addr_t phys[ADOPT_MAX_NODES];
+	unsigned int nr;
+};
+
+static int collect_node(phys_addr_t phys, void *data)
+{
+	struct adopt_nodes *n = data;
+
+	if (n->nr == ARRAY_SIZE(n->phys))
+		return -E2BIG;
+	n->phys[n->nr++] = phys;
+	return 0;
+}
+
+static int count_key(unsigned long key, void *data)
+{
+	(*(unsigned int *)data)++;
+	return 0;
+}
+
+/* The key of leaf @i's only page: leaves are 32768 order-0 pages apart. */
+static unsigned long adopt_key(unsigned int i)
+{
+	return kho_block_key((unsigned long)i << KHO_BITMAP_SIZE_LOG2, 0);
+}
+
+/*
+ * kho_radix_init_tree() with a root adopts a tree whose pages may belong
+ * to others, page->private included: in KHO, the tree the previous kernel
+ * handed over. The tracker keeps its count of a table's entries in that
+ * word for its own trees only, and its walks stop scanning a table after
+ * that many entries. So it must neither trust nor write the word of an
+ * adopted tree: here every node but the root claims one entry, which
+ * would hide seven of the eight leaves from a walk.
+ */
+static void adopted_tree_words_left_alone(struct kunit *test)
+{
+	const struct kho_radix_walk_cb node_cb = { .node = collect_node };
+	const struct kho_radix_walk_cb key_cb = { .leaf = count_key };
+	struct kho_radix_tree *own, *adopted;
+	unsigned long *saved;
+	struct adopt_nodes *n;
+	unsigned int keys = 0, changed = 0, i;
+
+	own = kunit_kzalloc(test, sizeof(*own), GFP_KERNEL);
+	adopted = kunit_kzalloc(test, sizeof(*adopted), GFP_KERNEL);
+	n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
+	saved = kunit_kcalloc(test, ADOPT_MAX_NODES, sizeof(*saved), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, own);
+	KUNIT_ASSERT_NOT_NULL(test, adopted);
+	KUNIT_ASSERT_NOT_NULL(test, n);
+	KUNIT_ASSERT_NOT_NULL(test, saved);
+
+	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(own, NULL), 0);
+	for (i = 0; i < ADOPT_LEAVES; i++)
+		KUNIT_ASSERT_EQ(test, kho_radix_add_key(own, adopt_key(i)), 0);
+	KUNIT_ASSERT_EQ(test, kho_radix_walk_tree(own, &node_cb, n), 0);
+	KUNIT_ASSERT_GE(test, n->nr, ADOPT_LEAVES + 2);
+	for (i = 1; i < n->nr; i++) {
+		struct page *page = virt_to_page(phys_to_virt(n->phys[i]));
+
+		saved[i] = page_private(page);
+		set_page_private(page, 2);
+	}
+
+	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(adopted, phys_to_virt(n->phys[0])), 0);
+	KUNIT_EXPECT_EQ(test, kho_radix_walk_tree(adopted, &key_cb, &keys), 0);
+	KUNIT_EXPECT_EQ(test, keys, ADOPT_LEAVES);
+	/* Links a ninth leaf into the level-1 table, whose word says 2. */
+	KUNIT_EXPECT_EQ(test, kho_radix_add_key(adopted, adopt_key(ADOPT_LEAVES)), 0);
+	keys = 0;
+	KUNIT_EXPECT_EQ(test, kho_radix_walk_tree(adopted, &key_cb, &keys), 0);
+	KUNIT_EXPECT_EQ(test, keys, ADOPT_LEAVES + 1);
+
+	for (i = 1; i < n->nr; i++) {
+		struct page *page = virt_to_page(phys_to_virt(n->phys[i]));
+
+		if (page_private(page) != 2)
+			changed++;
+		set_page_private(page, saved[i]);
+	}
+	KUNIT_EXPECT_EQ(test, changed, 0);
+	/* Frees the ninth leaf too: destroy follows the entries. */
+	kho_radix_destroy_tree(own);
+	kunit_info(test, "%u nodes, %u keys walked in the adopted tree, %u words changed",
+		   n->nr, keys, changed);
+}
+
+static struct kunit_case kho_radix_adopt_cases[] = {
+	KUNIT_CASE(adopted_tree_words_left_alone),
+	{}
+};
+
+static struct kunit_suite kho_radix_adopt_suite = {
+	.name = "kho_radix_adopt",
+	.test_cases = kho_radix_adopt_cases,
+};
+
 kunit_test_suites(&kho_radix_glue_suite, &kho_radix_unmap_suite,
-		  &kho_radix_numa_suite);
+		  &kho_radix_numa_suite, &kho_radix_adopt_suite);

@@ -27,6 +27,11 @@ use kernel::{
 pub(crate) struct KernelNodes {
     /// `phys_to_virt(p) - p`, the same for every direct-mapped `p`.
     pub(crate) offset: usize,
+    /// Whether every node of the tree is this tracker's, so that it may keep
+    /// counts in their `page->private` (`owns_nodes` of the tree, see
+    /// [`super::kho_radix_init_tree`]). Not for a tree it adopted, whose
+    /// pages belong to others.
+    pub(crate) owns_nodes: bool,
 }
 
 /// [`KernelNodes::offset`], read from C on first use; 0 until then. It holds
@@ -37,7 +42,7 @@ pub(crate) struct KernelNodes {
 static DIRECT_MAP_OFFSET: Atomic<usize> = Atomic::new(0);
 
 impl KernelNodes {
-    /// Node memory of this kernel.
+    /// Node memory of this kernel, for nodes it allocates.
     pub(crate) fn new() -> Self {
         let mut offset = DIRECT_MAP_OFFSET.load(Relaxed);
         if offset == 0 {
@@ -47,7 +52,10 @@ impl KernelNodes {
             offset = unsafe { bindings::kho_radix_rs_direct_map_offset() } as usize;
             DIRECT_MAP_OFFSET.store(offset, Relaxed);
         }
-        Self { offset }
+        Self {
+            offset,
+            owns_nodes: true,
+        }
     }
 
     /// Node memory of `tree`, with the offset the tree carries: one plain
@@ -59,14 +67,18 @@ impl KernelNodes {
     /// its lock (or otherwise has exclusive access to it).
     #[inline]
     pub(crate) unsafe fn for_tree(tree: *mut bindings::kho_radix_tree) -> Self {
-        // SAFETY: `tree` is valid for reads; the field only changes in
+        // SAFETY: `tree` is valid for reads; the fields only change in
         // `kho_radix_init_tree()`, which nobody runs concurrently.
-        let offset = unsafe { (*tree).direct_map_offset };
+        let (offset, owns_nodes) = unsafe { ((*tree).direct_map_offset, (*tree).owns_nodes) };
         if offset == 0 {
-            // A tree that `kho_radix_init_tree()` did not set up.
-            return Self::new();
+            // A tree that `kho_radix_init_tree()` did not set up: whose
+            // nodes they are is unknown.
+            return Self {
+                owns_nodes: false,
+                ..Self::new()
+            };
         }
-        Self { offset }
+        Self { offset, owns_nodes }
     }
 }
 
@@ -77,8 +89,9 @@ const _: () = assert!(kho_radix_abi::TREE_MAX_DEPTH - 1 <= bindings::KHO_RADIX_R
 // (or memblock before it is up), each handed out once and used only by the
 // tree until freed; the direct map is linear, so `phys_to_virt()` inverts
 // `virt_to_phys()` with the same offset; `node_word()` is the page's
-// `page->private`, which the page allocator clears on allocation and
-// nothing else uses for a tree page.
+// `page->private`, only for the nodes of a tree the tracker owns, which it
+// allocated itself: the page allocator clears the word on allocation and
+// nothing else uses it for a tree page.
 unsafe impl NodeMemory for KernelNodes {
     #[inline]
     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>> {
@@ -138,14 +151,18 @@ unsafe impl NodeMemory for KernelNodes {
     /// the page allocator leaves it to whoever allocated the page, and clears
     /// it on allocation. Nodes from memblock get none.
     ///
-    /// The tracker keeps counts in the words of the tables it allocates
-    /// itself, and reads them in its ascending walks; it never writes a tree
-    /// handed over by the previous kernel, which is only walked in early boot
-    /// (no words before slab) and in descending order (which reads no
-    /// words). So nobody else uses the word while the node lives, and the
-    /// tree lock, which the caller holds, keeps other threads away from it.
+    /// Only for the nodes of a tree the tracker owns ([`Self::owns_nodes`]):
+    /// it allocated each of them, so nobody else uses the word while the node
+    /// lives, and it has kept the count there since. The pages of a tree it
+    /// adopted, such as the one handed over by the previous kernel, belong
+    /// to others, whose `page->private` it must neither trust nor write.
+    /// The tree lock, which the caller holds, keeps other threads away from
+    /// the word.
     #[inline]
     unsafe fn node_word(&self, node: NonNull<RadixNode>) -> Option<&Cell<usize>> {
+        if !self.owns_nodes {
+            return None;
+        }
         // SAFETY: The helper only checks and converts the address.
         let word = NonNull::new(unsafe { bindings::kho_radix_rs_node_word(node.as_ptr().cast()) })?;
         // SAFETY: `word` is `page->private` of a page this tracker allocated

@@ -92,8 +92,9 @@
 //!   suitably aligned, reachable from the root exactly once, and nothing else
 //!   reads or writes them for the duration of the call (the tree lock is held;
 //!   walk callbacks do not touch the tree);
-//! - the [`NodeMemory::node_word`] of every table is 0 or the table's number
-//!   of non-zero entries plus one (see `TableCount`): the reclaiming deletes
+//! - the [`NodeMemory::node_word`] of every table below the root (the
+//!   root's is never read) is 0 or the table's number of non-zero entries
+//!   plus one (see `TableCount`): the reclaiming deletes
 //!   free a table when its count drops to none, and the ascending walks stop
 //!   scanning a table once they have visited that many entries;
 //! - functions that free tree nodes (the reclaiming deletes
@@ -109,8 +110,9 @@
 //!   it is used again after any of them.
 //!
 //! A tree restored from the previous kernel is valid for reading once its
-//! pages are mapped; it only satisfies the last point if `mem` can free
-//! pages it did not allocate itself.
+//! pages are mapped and `mem` keeps no words for them (or only words that
+//! read 0); it only satisfies the point on freeing if `mem` can free pages
+//! it did not allocate itself.
 
 use super::kho_radix_abi::*;
 use super::PAGE_SHIFT;
@@ -240,8 +242,10 @@ pub unsafe trait NodeMemory {
     /// without reading all of it. For a node from `alloc_node()` or
     /// `alloc_nodes()` the word must read 0 right after it, and nobody but
     /// the tracker may use it until `free_node()`; for any other node the
-    /// result must be `None` or a word that nobody else uses. The next kernel
-    /// never sees the word, as it is not part of the node.
+    /// result must be `None`, or a word that nobody else uses and that holds
+    /// 0 or the count the tracker keeps (see *Tree validity* in the module
+    /// documentation). The next kernel never sees the word, as it is not
+    /// part of the node.
     ///
     /// # Safety
     ///
