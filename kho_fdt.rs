@@ -257,6 +257,12 @@ impl PhysLayout for MemblockLayout<'_> {
         unsafe { bindings::kho_radix_rs_phys_is_ram(start, size) }
     }
 
+    #[inline]
+    fn on_one_node(&self, start: u64, size: u64) -> bool {
+        // SAFETY: As for `is_ram()`.
+        unsafe { bindings::kho_radix_rs_phys_one_node(start, size) }
+    }
+
     fn in_scratch(&self, start: u64, size: u64) -> bool {
         let end = start.saturating_add(size);
         self.scratch.iter().any(|area| {

@@ -6,8 +6,9 @@
  * slab allocator is available. The memblock functions it needs are __init
  * (or __init_memblock) and some are inline, so it calls these small __ref
  * wrappers instead. They are only called from kho_memory_init_early().
- * The one that says whether a block is RAM, kho_radix_rs_phys_is_ram(), is
- * in kho_fdt_ram.c, where the host tests build it too.
+ * The ones that say whether a block is RAM, kho_radix_rs_phys_is_ram(), and
+ * on one NUMA node, kho_radix_rs_phys_one_node(), are in kho_fdt_ram.c,
+ * where the host tests build them too.
  */
 
 #include <linux/kho_radix_tree.h>

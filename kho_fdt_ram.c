@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Whether a block of a handed-over tree is in RAM, for kho_fdt.rs
+ * Whether a block of a handed-over tree is in RAM, and on one NUMA node,
+ * for kho_fdt.rs
  *
  * The validator asks this for every tree node and every preserved block, in
  * early boot, while memblock still describes memory. It is a file of its own
@@ -67,4 +68,42 @@ __ref bool kho_radix_rs_phys_is_ram(phys_addr_t base, phys_addr_t size)
 	if (memblock_is_region_memory(base, size))
 		return memblock_is_map_memory(base);
 	return kho_radix_rs_regions_cover(base, end);
+}
+
+/**
+ * kho_radix_rs_phys_one_node - Whether a range of RAM lies on one NUMA node.
+ * @base: Start of the range.
+ * @size: Size of the range in bytes.
+ *
+ * kho_preserve_pages() never lets a block span two nodes, and the next
+ * kernel's kho_get_preserved_page() initialises every struct page of a
+ * block for the node of its first page: past a node boundary that would be
+ * a zone of the wrong node. A block can only span nodes in a kernel whose
+ * nodes lie elsewhere than the previous kernel's, or in a corrupted tree.
+ * memblock_add() does not merge regions of different nodes, so a range in
+ * one region is on one node; otherwise the regions under it must agree.
+ *
+ * Return: %true if the regions that hold [@base, @base + @size), which
+ * kho_radix_rs_phys_is_ram() accepted, have one node id.
+ */
+__ref bool kho_radix_rs_phys_one_node(phys_addr_t base, phys_addr_t size)
+{
+	phys_addr_t end = base + size;
+	struct memblock_region *region;
+	int nid = NUMA_NO_NODE;
+
+	/* Without NUMA every region's node is 0: the loop finds one node. */
+	if (memblock_is_region_memory(base, size))
+		return true;
+	for_each_mem_region(region) {
+		if (region->base + region->size <= base)
+			continue;
+		if (region->base >= end)
+			break;
+		if (nid == NUMA_NO_NODE)
+			nid = memblock_get_region_node(region);
+		else if (memblock_get_region_node(region) != nid)
+			return false;
+	}
+	return true;
 }

@@ -15,6 +15,9 @@
  *   shared          a leaf is referenced by two entries of its parent
  *   order           a key's block is larger than all of RAM
  *   overlap         a page is preserved at order 0 and inside an order-1 block
+ *   across_nodes    a block spans the first boundary between two NUMA
+ *                   nodes with memory on both sides (the NUMA test kernel,
+ *                   booted with a boundary off a page pair)
  *   fdt_zero        the property holds 0
  *   fdt_short       the property is 4 bytes long
  *   fdt_misaligned  the property holds a misaligned address
@@ -45,6 +48,7 @@
 #include <linux/libfdt.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/nodemask.h>
 #include <linux/notifier.h>
 #include <linux/reboot.h>
 #include <linux/string.h>
@@ -66,6 +70,28 @@ static int first_entry(struct kho_radix_node *node)
 	return -1;
 }
 
+/*
+ * The smallest naturally aligned block that holds the first pfn of a node
+ * and the pfn before it, on another node, both in memory, as a key; 0 if
+ * no node starts there.
+ */
+static unsigned long across_nodes_key(void)
+{
+	unsigned long b, order;
+	int nid;
+
+	for_each_online_node(nid) {
+		b = node_start_pfn(nid);
+		if (!b || !pfn_valid(b - 1) || !pfn_valid(b) ||
+		    pfn_to_nid(b - 1) == pfn_to_nid(b))
+			continue;
+		/* One above the highest bit in which b - 1 and b differ. */
+		order = ilog2(b ^ (b - 1)) + 1;
+		return kho_block_key(b & ~((1UL << order) - 1), order);
+	}
+	return 0;
+}
+
 /* Adds @key to the tree at @root_phys, allocating nodes as needed. */
 static int corrupt_add_key(phys_addr_t root_phys, unsigned long key)
 {
@@ -85,6 +111,7 @@ static int corrupt_tree(phys_addr_t root_phys)
 	struct page *page;
 	phys_addr_t phys;
 	unsigned int order;
+	unsigned long key;
 
 	i = first_entry(node);
 	if (i < 0)
@@ -123,6 +150,11 @@ static int corrupt_tree(phys_addr_t root_phys)
 		phys = page_to_phys(page);
 		return corrupt_add_key(root_phys, kho_block_key(PHYS_PFN(phys), 1)) ?:
 			corrupt_add_key(root_phys, kho_block_key(PHYS_PFN(phys), 0));
+	} else if (!strcmp(corrupt_kind, "across_nodes")) {
+		key = across_nodes_key();
+		if (!key)
+			return -ENOENT;
+		return corrupt_add_key(root_phys, key);
 	} else {
 		return -EINVAL;
 	}

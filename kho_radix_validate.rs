@@ -36,6 +36,7 @@
 //! ```text
 //! pub trait PhysLayout {
 //!     fn is_ram(&self, start: u64, size: u64) -> bool;
+//!     fn on_one_node(&self, start: u64, size: u64) -> bool { true }
 //!     fn in_scratch(&self, start: u64, size: u64) -> bool;
 //!     fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>>;
 //! }
@@ -83,18 +84,19 @@
 //!    first and last key of a word have the same order (not above
 //!    `max_order`), so do all keys between, and their blocks lie in the span
 //!    from the first key's address to the end of the last key's block. If
-//!    that span is RAM, outside the scratch areas and holds no tree page (a
-//!    search in the sorted node addresses from where the last one ended:
-//!    within one order the spans ascend), every key of the word passes:
-//!    one `is_ram()`, one `in_scratch()` and one search per word. A word
-//!    with one key, or one whose span fails the checks, is checked key
-//!    by key (decode, order, then the same three checks on the key's block),
+//!    that span is RAM of one NUMA node, outside the scratch areas and holds
+//!    no tree page (a search in the sorted node addresses from where the
+//!    last one ended: within one order the spans ascend), every key of the
+//!    word passes: one `is_ram()`, one `on_one_node()`, one `in_scratch()`
+//!    and one search per word. A word with one key, or one whose span fails
+//!    the checks, is checked key by key (decode, order, then the same four
+//!    checks on the key's block),
 //!    which finds the first faulty key, if any; a failing span alone rejects
 //!    nothing. `O(N * E + (W + K_w) * log N)`, where `K_w` counts the keys of
 //!    the words checked key by key. In a valid tree, a word with several
 //!    keys goes key by key only if it mixes orders (leaf 0 only), or if a tree
-//!    page, a scratch area or a gap in RAM (for memblock, a boundary between
-//!    two regions) lies between two of its keys. The spans of the words of
+//!    page, a scratch area, a node boundary or a gap in RAM (for memblock, a
+//!    boundary between two regions) lies between two of its keys. The spans of the words of
 //!    one order are disjoint, so that happens in at most `(N + scratch
 //!    areas + RAM regions) * P` words. All-zero spans of 32 words are
 //!    skipped with one test, as in the tree's walks (`for_each_leaf_word()`).
@@ -164,6 +166,15 @@ use {keys::*, overlaps::*, structure::*};
 pub trait PhysLayout {
     /// Whether `[start, start + size)` lies entirely in system RAM.
     fn is_ram(&self, start: u64, size: u64) -> bool;
+
+    /// Whether `[start, start + size)`, which [`PhysLayout::is_ram`] accepted,
+    /// lies on one NUMA node. Both trackers split preserved blocks at node
+    /// boundaries, and the next kernel initialises the pages of a block for
+    /// the node of its first page. Without NUMA (the default) every range
+    /// does.
+    fn on_one_node(&self, _start: u64, _size: u64) -> bool {
+        true
+    }
 
     /// Whether `[start, start + size)` overlaps any KHO scratch area.
     fn in_scratch(&self, start: u64, size: u64) -> bool;
@@ -280,6 +291,9 @@ pub enum ErrorKind {
     /// A preserved range that is not (entirely) in system RAM; `other` is its
     /// physical address.
     RangeNotRam,
+    /// A preserved range in RAM of two NUMA nodes; `other` is its physical
+    /// address.
+    RangeAcrossNodes,
     /// A preserved range that overlaps a KHO scratch area; `other` is its
     /// physical address.
     RangeInScratch,
@@ -309,6 +323,7 @@ impl ErrorKind {
             ErrorKind::BadKey => "key does not decode",
             ErrorKind::OrderTooLarge => "order above maximum",
             ErrorKind::RangeNotRam => "preserved range outside system RAM",
+            ErrorKind::RangeAcrossNodes => "preserved range spans NUMA nodes",
             ErrorKind::RangeInScratch => "preserved range inside a scratch area",
             ErrorKind::Overlap => "preserved ranges overlap",
             ErrorKind::CoversNode => "preserved range covers a tree node",
@@ -334,6 +349,7 @@ impl ErrorKind {
             | ErrorKind::BadKey
             | ErrorKind::OrderTooLarge
             | ErrorKind::RangeNotRam
+            | ErrorKind::RangeAcrossNodes
             | ErrorKind::RangeInScratch => None,
         }
     }

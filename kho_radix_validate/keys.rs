@@ -99,6 +99,9 @@ pub(super) fn check_key<L: PhysLayout + ?Sized>(
     if !layout.is_ram(phys, size) {
         return Err(err(ErrorKind::RangeNotRam, phys));
     }
+    if !layout.on_one_node(phys, size) {
+        return Err(err(ErrorKind::RangeAcrossNodes, phys));
+    }
     if layout.in_scratch(phys, size) {
         return Err(err(ErrorKind::RangeInScratch, phys));
     }
@@ -116,8 +119,9 @@ pub(super) fn check_key<L: PhysLayout + ?Sized>(
 /// Within one order, keys increase with the address, and a key's order is
 /// given by its highest bit; so if the first and the last key of the word
 /// have the same order, all keys between have it too, and their ranges lie
-/// in `[first's address, end of last's range)`. If that span is RAM, outside
-/// the scratch areas and free of tree pages, so is every part of it.
+/// in `[first's address, end of last's range)`. If that span is RAM of one
+/// node, outside the scratch areas and free of tree pages, so is every part
+/// of it.
 pub(super) fn word_in_bounds<L: PhysLayout + ?Sized>(
     layout: &L,
     nodes: &mut NodeFinder<'_>,
@@ -137,6 +141,7 @@ pub(super) fn word_in_bounds<L: PhysLayout + ?Sized>(
     let end = last.checked_add(PAGE_BYTES << order)?;
     let len = end.checked_sub(start)?;
     let ok = layout.is_ram(start, len)
+        && layout.on_one_node(start, len)
         && !layout.in_scratch(start, len)
         && nodes.node_in(start, end).is_none();
     ok.then_some(order)

@@ -143,11 +143,12 @@ t_host_crate() {
 	echo "# host bench smoke: $rows workload rows, its checks passed"
 }
 
-# kho_fdt_ram.c, which tells the validator whether a block is RAM, on the
-# real mm/memblock.c (the kernel's memblock simulator): blocks across
-# regions memblock did not merge (HOTPLUG, MIRROR) are RAM; NOMAP memory,
-# holes and the ends of memory are not; and on random layouts its answers
-# match a page-by-page oracle. No kernel boot can split a region under a
+# kho_fdt_ram.c, which tells the validator whether a block is RAM and on
+# one NUMA node, on the real mm/memblock.c (the kernel's memblock simulator,
+# with NUMA): blocks across regions memblock did not merge (HOTPLUG,
+# MIRROR) are RAM; NOMAP memory, holes and the ends of memory are not; a
+# block across a node boundary is not on one node; and on random layouts
+# its answers match page-by-page oracles. No kernel boot can split a region under a
 # preserved block, so this is where the slow path is tested.
 t_memblock_ram() {
 	local out
@@ -435,7 +436,9 @@ t_kunit_suites() {
 # a reserve_mem area must come back in the second kernel, and the KUnit
 # suites pass in both boots (all but the range suite, which needs !NUMA, see
 # kho_radix_kunit.rs). kho_radix_numa must run, not skip: it preserves a
-# range across that boundary, which the node check must split.
+# range across that boundary, which the node check must split. Last, a
+# block across the boundary, put into the outgoing tree by
+# khotest_corrupt=across_nodes, must make the next kernel reject the tree.
 t_numa_roundtrip() {
 	local k log=$logdir/numa.serial o=$KHO_CACHE/build-rust-numa/kernel/liveupdate/kho_radix_rs/kho_radix.o
 	k=$("$REPO_ROOT/scripts/build-kernel.sh" rust-numa) || return 1
@@ -454,7 +457,11 @@ t_numa_roundtrip() {
 	kunit_suites_ok_in_both_boots "$log" "concurrency differential alloc_failure edge reclaim glue unmap numa adopt"
 	grep -a -m2 'Faking node [01] at' "$log" | tr -d '\r' | sed 's/^\[[^]]*\] //; s/^/# /'
 	grep -a -m1 'range_splits_at_node_boundary: pfns' "$log" | tr -d '\r' | sed 's/^.*: pfns/# kho_radix_numa: pfns/'
-	selftest_folios_ok "$log"
+	selftest_folios_ok "$log" || return 1
+	# A handed-over block across that boundary, which neither tracker
+	# writes, must be rejected with its own reason.
+	KHO_CORRUPT_MEM=6G KHO_CORRUPT_APPEND=numa=fake=2560M \
+		"$REPO_ROOT/selftests/corrupt.sh" "$k" "$logdir/numa-corrupt" across_nodes | sed 's/^/# /'
 }
 
 # The in-kernel benchmark (kho_radix_bench.c, `make bench` runs it at full

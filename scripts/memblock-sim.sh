@@ -9,9 +9,14 @@
 MEMBLOCK_SIM_OBJS="memblock.o lib/slab.o mmzone.o slab.o cmdline.o"
 # -O2 and no sanitizers: the simulator's own makefile would add ASan.
 MEMBLOCK_SIM_CFLAGS="-I. -I../../include -Wall -O2 -D CONFIG_PHYS_ADDR_T_64BIT"
+# With MEMBLOCK_SIM_NUMA=1, as the simulator's NUMA=1 builds it (its
+# makefile's own flags give way to ours): regions carry a node id.
+if [ "${MEMBLOCK_SIM_NUMA:-0}" = 1 ]; then
+	MEMBLOCK_SIM_CFLAGS="$MEMBLOCK_SIM_CFLAGS -D CONFIG_NUMA -D CONFIG_NODES_SHIFT=4"
+fi
 
 # memblock_sim_build SIM [PATCH]: copy the simulator's sources to SIM once
-# per source (and patch, applied to them), build its objects there, and
+# per source, flags (and patch, applied to them), build its objects there, and
 # print the directory to build programs in (SIM/tools/testing/memblock).
 # The build log is SIM/build.log.
 memblock_sim_build() {
@@ -19,7 +24,7 @@ memblock_sim_build() {
 	# With KERNEL_SRC set, fetch-deps.sh does not fetch the pristine tree.
 	[ -f "$src/mm/memblock.c" ] ||
 		die "no kernel source at $src (run scripts/fetch-deps.sh or set KERNEL_SRC)"
-	want=$src
+	want="$src $MEMBLOCK_SIM_CFLAGS"
 	[ "$(dpkg-query -W -f='${Status}' liburcu-dev 2>/dev/null)" = "install ok installed" ] ||
 		die "the memblock simulator needs liburcu-dev (scripts/fetch-deps.sh installs it)"
 	[ -z "$patch" ] || want="$want $(sha256sum <"$patch" | cut -c1-16)"

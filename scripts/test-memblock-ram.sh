@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# kho_fdt_ram.c, the validator's "is this block RAM" question, on the real
-# mm/memblock.c: builds the kernel's memblock simulator (see
-# memblock-sim.sh) with host/memblock-ram/ram_test.c and runs it. Prints
-# the test's KTAP; fails if a case fails.
+# kho_fdt_ram.c, the validator's questions "is this block RAM" and "is it
+# on one node", on the real mm/memblock.c: builds the kernel's memblock
+# simulator with NUMA (see memblock-sim.sh) with host/memblock-ram/ram_test.c
+# and runs it. Prints the test's KTAP; fails if a case fails.
 #
 # Usage: test-memblock-ram.sh [SEED]
 . "$(dirname "$0")/common.sh"
+# With NUMA, so that regions carry node ids (kho_radix_rs_phys_one_node()).
+MEMBLOCK_SIM_NUMA=1
 . "$REPO_ROOT/scripts/memblock-sim.sh"
 
-dir=$(memblock_sim_build "$KHO_CACHE/memblock-sim")
+dir=$(memblock_sim_build "$KHO_CACHE/memblock-sim-numa")
 bin=$KHO_CACHE/memblock-ram/ram_test
 mkdir -p "$(dirname "$bin")"
 # The shim include directory comes first: it stands in for the kernel's

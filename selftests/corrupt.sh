@@ -25,6 +25,9 @@
 #
 # Usage: selftests/corrupt.sh BZIMAGE [LOGDIR] [KIND...]
 # Prints KTAP: "ok N corrupt_KIND" per kind; exits 1 if any failed.
+# Without KINDs, every kind but those that need a NUMA kernel ($numa_cases).
+# KHO_CORRUPT_APPEND adds to the kernel command line and KHO_CORRUPT_MEM
+# sets the guest's memory (default 1G), e.g. to give a NUMA kernel nodes.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -50,6 +53,11 @@ cases=(
 	"fdt_unpreserved|KHO: invalid preserved-memory tree: handover FDT not preserved: 0x"
 	"subtree_unpreserved|KHO: handover subtree 'kho_test' not preserved: blob 0x"
 )
+# Kinds that need a NUMA kernel booted with two nodes whose boundary is off
+# a pair of pages; only run when named.
+numa_cases=(
+	"across_nodes|KHO: invalid preserved-memory tree: preserved range spans NUMA nodes: key 0x"
+)
 # The reserve_mem= area every boot asks for; the second kernel takes it
 # over from the handover unless the handover or memblock's subtree is gone.
 reserve_mem="reserve_mem=1M:4K:khotest_rm"
@@ -72,13 +80,13 @@ dropped="KHO: dropping the handover: no preserved memory is restored"
 kho_again="kho_radix_selftest: preserved order 0:"
 # A misspelt KIND must not select nothing and pass: die before any boot.
 if [ $# -gt 0 ]; then
-	known=" ${cases[*]%%|*} "
+	known=" ${cases[*]%%|*} ${numa_cases[*]%%|*} "
 	for k in "$@"; do
 		[[ $known == *" $k "* ]] ||
 			die "unknown corruption kind '$k'; known:${known% }"
 	done
 	sel=()
-	for c in "${cases[@]}"; do
+	for c in "${cases[@]}" "${numa_cases[@]}"; do
 		for k in "$@"; do
 			[ "${c%%|*}" = "$k" ] && sel+=("$c")
 		done
@@ -96,8 +104,8 @@ for c in "${cases[@]}"; do
 	kind=${c%%|*} msg=${c#*|}
 	log=$logdir/c-$kind.serial
 	reason=
-	if ! out=$("$runner" --first "$bz" --log "$log" \
-		--append "khotest_corrupt=$kind kunit.enable=0 $reserve_mem" \
+	if ! out=$("$runner" --first "$bz" --log "$log" --mem "${KHO_CORRUPT_MEM:-1G}" \
+		--append "khotest_corrupt=$kind kunit.enable=0 $reserve_mem ${KHO_CORRUPT_APPEND:-}" \
 		--expect "khotest_corrupt: corrupted the outgoing KHO state: $kind" \
 		--expect "$msg" --expect "kho-init: second boot" 2>&1); then
 		reason=$(grep -m1 'qemu-kexec: FAILED' <<<"$out" || echo "qemu-kexec.sh failed")

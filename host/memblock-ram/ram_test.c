@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kho_radix_rs_phys_is_ram() (kho_fdt_ram.c) on the real mm/memblock.c,
- * built for user space by the kernel's memblock simulator
- * (tools/testing/memblock): the validator's question "is this block RAM"
- * for blocks that span regions memblock did not merge, NOMAP memory, holes
- * and the ends of memory, then against a page-by-page oracle on random
- * layouts.
+ * kho_radix_rs_phys_is_ram() and kho_radix_rs_phys_one_node() (kho_fdt_ram.c)
+ * on the real mm/memblock.c, built for user space with NUMA by the kernel's
+ * memblock simulator (tools/testing/memblock): the validator's questions "is
+ * this block RAM" for blocks that span regions memblock did not merge, NOMAP
+ * memory, holes and the ends of memory, and "is it on one node" across a
+ * node boundary, then both against page-by-page oracles on random layouts.
  *
  * Usage: ram_test [SEED]. Prints KTAP; exits 1 if a test failed.
  */
@@ -146,6 +146,54 @@ static void test_not_ram(void)
 	result(!bad, "holes_nomap_and_bounds_are_not_ram", bad ? why : NULL);
 }
 
+/*
+ * Two nodes of 64 MiB, node 0 split by a HOTPLUG mark: a block is on one
+ * node if the regions under it agree, whatever their flags.
+ */
+static void test_node_boundary(void)
+{
+	static const struct {
+		const char *what;
+		phys_addr_t base, size;
+		bool one_node;
+	} cases[] = {
+		{ "inside node 0", BASE + 8 * MIB, 4 * MIB, true },
+		{ "node 0 across its HOTPLUG mark", BASE, 32 * MIB, true },
+		{ "all of node 0", BASE, 64 * MIB, true },
+		{ "all of node 1", BASE + 64 * MIB, 64 * MIB, true },
+		{ "across the boundary", BASE + 32 * MIB, 64 * MIB, false },
+		{ "both nodes", BASE, 128 * MIB, false },
+		{ "one page each side", BASE + 64 * MIB - PG, 2 * PG, false },
+	};
+	char why[200] = "";
+	int i, bad = 0;
+
+	reset_memblock();
+	memblock_add_node(BASE, 64 * MIB, 0, MEMBLOCK_NONE);
+	memblock_add_node(BASE + 64 * MIB, 64 * MIB, 1, MEMBLOCK_NONE);
+	memblock_mark_hotplug(BASE + 16 * MIB, 8 * MIB);
+	if (memblock.memory.cnt != 4) {
+		snprintf(why, sizeof(why), "%lu memory regions, want 4",
+			 (unsigned long)memblock.memory.cnt);
+		result(false, "blocks_across_nodes_are_refused", why);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool ram = kho_radix_rs_phys_is_ram(cases[i].base, cases[i].size);
+		bool one = kho_radix_rs_phys_one_node(cases[i].base, cases[i].size);
+
+		if (ram && one == cases[i].one_node)
+			continue;
+		if (!bad++)
+			snprintf(why, sizeof(why),
+				 "%s [%#llx, +%#llx): RAM %d, one node %d, want 1, %d",
+				 cases[i].what, (unsigned long long)cases[i].base,
+				 (unsigned long long)cases[i].size, ram, one,
+				 cases[i].one_node);
+	}
+	result(!bad, "blocks_across_nodes_are_refused", bad ? why : NULL);
+}
+
 /* xorshift64*: reproducible for a seed, on every libc. */
 static u64 rng_state;
 
@@ -168,24 +216,60 @@ static bool oracle(phys_addr_t base, phys_addr_t size)
 	return true;
 }
 
+/* The node of the memory region that holds @p, or -1. */
+static int oracle_nid(phys_addr_t p)
+{
+	struct memblock_region *r;
+
+	for_each_mem_region(r)
+		if (p >= r->base && p < r->base + r->size)
+			return memblock_get_region_node(r);
+	return -1;
+}
+
+/* The oracle of one node: every page in the region of the same node. */
+static bool oracle_one_node(phys_addr_t base, phys_addr_t size)
+{
+	int nid = oracle_nid(base);
+	phys_addr_t p;
+
+	for (p = base + PG; p < base + size; p += PG)
+		if (oracle_nid(p) != nid)
+			return false;
+	return true;
+}
+
 /*
  * Random layouts in a 256 MiB window: up to 8 ranges of memory with holes
- * between, then up to 12 HOTPLUG, MIRROR or NOMAP marks, all at page
- * granularity; memblock merges what it can. Blocks are naturally aligned,
- * like the validator's keys and nodes, of order 0 to 14 (64 MiB).
+ * between, on node 0 below a random page and on node 1 above it, then up
+ * to 12 HOTPLUG, MIRROR or NOMAP marks, all at page granularity; memblock
+ * merges what it can. Blocks are naturally aligned, like the validator's
+ * keys and nodes, of order 0 to 14 (64 MiB). Of the blocks in RAM, those
+ * on one node must be told apart.
  */
 static void test_random_layouts(u64 seed)
 {
 	const int layouts = 300, blocks = 400;
-	unsigned long split = 0, accepted = 0;
+	unsigned long split = 0, accepted = 0, across = 0;
+	phys_addr_t cut;
 	char why[240] = "";
 	int l, b, i, bad = 0;
 
 	rng_state = seed ? seed : 1;
 	for (l = 0; l < layouts && !bad; l++) {
 		reset_memblock();
-		for (i = 1 + rnd(8); i > 0; i--)
-			memblock_add(BASE + rnd(65536) * PG, (1 + rnd(16384)) * PG);
+		/* Node 1 from a random page on: ranges are cut there. */
+		cut = BASE + rnd(65536) * PG;
+		for (i = 1 + rnd(8); i > 0; i--) {
+			phys_addr_t start = BASE + rnd(65536) * PG;
+			phys_addr_t end = start + (1 + rnd(16384)) * PG;
+
+			if (start < cut)
+				memblock_add_node(start, min(end, cut) - start, 0, MEMBLOCK_NONE);
+			if (end > cut)
+				memblock_add_node(max(start, cut), end - max(start, cut), 1,
+						  MEMBLOCK_NONE);
+		}
 		for (i = rnd(13); i > 0; i--) {
 			phys_addr_t base = BASE + rnd(65536) * PG;
 			phys_addr_t size = (1 + rnd(4096)) * PG;
@@ -216,17 +300,29 @@ static void test_random_layouts(u64 seed)
 					 (unsigned long)memblock.memory.cnt);
 			accepted += got;
 			split += got && !memblock_is_region_memory(base, size);
+			if (!got)
+				continue;
+			want = oracle_one_node(base, size);
+			got = kho_radix_rs_phys_one_node(base, size);
+			if (got != want && !bad++)
+				snprintf(why, sizeof(why),
+					 "seed %llu layout %d: order %d at %#llx on one node: %d, oracle %d",
+					 (unsigned long long)seed, l, order,
+					 (unsigned long long)base, got, want);
+			across += !got;
 		}
 	}
-	/* The layouts must have made the case the fix is for. */
-	if (!bad && !split) {
+	/* The layouts must have made the cases the code is for. */
+	if (!bad && (!split || !across)) {
 		bad = 1;
-		snprintf(why, sizeof(why), "no accepted block spanned two regions");
+		snprintf(why, sizeof(why),
+			 "of the blocks in RAM, %lu in several regions, %lu across nodes",
+			 split, across);
 	}
 	if (!bad)
 		snprintf(why, sizeof(why),
-			 "%d layouts x %d blocks: %lu RAM, %lu of them in more than one region",
-			 layouts, blocks, accepted, split);
+			 "%d layouts x %d blocks: %lu RAM, %lu of them in more than one region, %lu across nodes",
+			 layouts, blocks, accepted, split, across);
 	result(!bad, "random_layouts_match_a_page_by_page_oracle", why);
 }
 
@@ -236,9 +332,10 @@ int main(int argc, char **argv)
 
 	mirrored_kernelcore = true;
 
-	printf("KTAP version 1\n1..3\n");
+	printf("KTAP version 1\n1..4\n");
 	test_split_regions();
 	test_not_ram();
+	test_node_boundary();
 	test_random_layouts(seed);
 	printf("# kho_fdt_ram: pass:%d fail:%d\n", test_nr - failed, failed);
 	return failed ? 1 : 0;

@@ -54,6 +54,43 @@ macro_rules! validate_keys {
             }
 
             #[test]
+            fn word_span_across_node_boundary() {
+                // One bitmap word: 64 pages from a multiple of 64.
+                let base = 64 * 11;
+                let (arena, root) = build(&run(base, 0..64));
+                // The word's span crosses the boundary, none of its keys
+                // does: all accepted, key by key.
+                let (r, _, _) =
+                    validate_nodes(&arena, root, &limits(), (0, 0), (0, 0), (base + 32) * PAGE);
+                assert_eq!(r.map(|s| s.keys), Ok(64));
+                // A block of 8 pages with the boundary in its middle, among
+                // order-0 keys that do not cross it.
+                let (arena, root) = build(&[
+                    ((base - 8) * PAGE, 0),
+                    (base * PAGE, 3),
+                    ((base + 8) * PAGE, 0),
+                ]);
+                let (r, _, _) =
+                    validate_nodes(&arena, root, &limits(), (0, 0), (0, 0), (base + 4) * PAGE);
+                assert_eq!(r, Err(key_err(base * PAGE, 3, ErrorKind::RangeAcrossNodes)));
+                // The same block with the boundary at its end.
+                let (r, _, _) =
+                    validate_nodes(&arena, root, &limits(), (0, 0), (0, 0), (base + 8) * PAGE);
+                assert_eq!(r.map(|s| s.keys), Ok(3));
+                // One word of 64 blocks of order 3, the boundary inside the
+                // eleventh: the word's span must not pass it at once.
+                let base = 512 * 5;
+                let blocks: Vec<_> = (0..64).map(|i| ((base + 8 * i) * PAGE, 3)).collect();
+                let (arena, root) = build(&blocks);
+                let cut = (base + 8 * 10 + 4) * PAGE;
+                let (r, _, _) = validate_nodes(&arena, root, &limits(), (0, 0), (0, 0), cut);
+                assert_eq!(
+                    r,
+                    Err(key_err((base + 80) * PAGE, 3, ErrorKind::RangeAcrossNodes))
+                );
+            }
+
+            #[test]
             fn word_span_over_scratch() {
                 let base = 64 * 9;
                 let (arena, root) = build(&run(base, (0..64).filter(|&i| !(20..30).contains(&i))));

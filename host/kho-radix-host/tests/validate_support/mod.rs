@@ -194,12 +194,14 @@ macro_rules! validate_support {
         }
 
         /// `Layout` with one more hole in RAM and one more scratch area
-        /// (empty ranges for none), counting `is_ram()` calls.
+        /// (empty ranges for none) and a NUMA node boundary (0 for none),
+        /// counting `is_ram()` calls.
         #[allow(dead_code)]
         struct Holes<'a> {
             inner: Layout<'a>,
             hole: (u64, u64),
             scratch: (u64, u64),
+            node_boundary: u64,
             is_ram_calls: Cell<usize>,
         }
 
@@ -212,6 +214,11 @@ macro_rules! validate_support {
             fn is_ram(&self, start: u64, size: u64) -> bool {
                 self.is_ram_calls.set(self.is_ram_calls.get() + 1);
                 self.inner.is_ram(start, size) && !hits(self.hole, start, size)
+            }
+
+            fn on_one_node(&self, start: u64, size: u64) -> bool {
+                let b = self.node_boundary;
+                b == 0 || !(start < b && b < start.saturating_add(size))
             }
 
             fn in_scratch(&self, start: u64, size: u64) -> bool {
@@ -233,11 +240,26 @@ macro_rules! validate_support {
             hole: (u64, u64),
             scratch: (u64, u64),
         ) -> (Result<Stats, ValidationError>, usize, usize) {
+            validate_nodes(arena, root, lim, hole, scratch, 0)
+        }
+
+        /// [`validate_holes`] with a NUMA node boundary at `node_boundary`
+        /// (0 for none).
+        #[allow(dead_code)]
+        fn validate_nodes(
+            arena: &Arena,
+            root: u64,
+            lim: &Limits,
+            hole: (u64, u64),
+            scratch: (u64, u64),
+            node_boundary: u64,
+        ) -> (Result<Stats, ValidationError>, usize, usize) {
             let inner = layout(arena);
             let layout = Holes {
                 inner,
                 hole,
                 scratch,
+                node_boundary,
                 is_ram_calls: Cell::new(0),
             };
             let mut buf = vec![MaybeUninit::new(SCRATCH_FILL); lim.max_nodes];
