@@ -166,7 +166,10 @@ unsafe fn prop_u64(fdt: *const c_void, node: c_int, name: &[u8]) -> Result<u64, 
 /// `kho_add_subtree()` requires the caller to preserve the blob; removing
 /// the node makes `kho_retrieve_subtree()` report it missing to that owner
 /// alone, and the rest of the handover stays. Nodes without both
-/// properties, and empty blobs, are left to `kho_retrieve_subtree()`.
+/// properties are left to `kho_retrieve_subtree()`, which refuses them. A
+/// blob of size 0 is checked as one byte: `kho_retrieve_subtree()` hands
+/// out its address all the same, and owners that ask for no size (such as
+/// `test_kho` and memblock's `reserve_mem`) read an FDT there.
 ///
 /// Returns `Err(())` if a subtree could not be removed (the caller then
 /// drops the whole handover).
@@ -192,7 +195,7 @@ unsafe fn drop_unpreserved_subtrees(
         // SAFETY: As above.
         let size = unsafe { prop_u64(fdt, node, bindings::KHO_SUB_TREE_SIZE_PROP_NAME) }.ok();
         if let (Some(phys), Some(size)) = (blob, size) {
-            if size != 0 && !tree.range_preserved(phys, size) {
+            if !tree.range_preserved(phys, size.max(1)) {
                 let mut len: c_int = 0;
                 // SAFETY: As for `fdt_first_subnode()`.
                 let name = unsafe { bindings::fdt_get_name(fdt, node, &mut len) };

@@ -30,6 +30,8 @@
  *   subtree_unpreserved
  *                   the blob of test_kho's subtree is unpreserved (the
  *                   next kernel removes that subtree and keeps the rest)
+ *   subtree_empty   the same, and the subtree's blob-size says 0 (which
+ *                   kho_retrieve_subtree() does not refuse)
  *
  * The command line is passed on to the next kernel, which ignores the
  * parameter: it acts only on a kexec reboot with a loaded image, and only in
@@ -195,7 +197,8 @@ static int corrupt_fdt(void *fdt, phys_addr_t root_phys)
 		kho_unpreserve_pages(virt_to_page(fdt), 1);
 		return 0;
 	}
-	if (!strcmp(corrupt_kind, "subtree_unpreserved")) {
+	if (!strcmp(corrupt_kind, "subtree_unpreserved") ||
+	    !strcmp(corrupt_kind, "subtree_empty")) {
 		/* lib/test_kho.c preserves its blob as one folio. */
 		off = fdt_subnode_offset(fdt, 0, "kho_test");
 		if (off < 0)
@@ -205,6 +208,12 @@ static int corrupt_fdt(void *fdt, phys_addr_t root_phys)
 			return -ENOENT;
 		val = get_unaligned((const u64 *)blob);
 		kho_unpreserve_folio(page_folio(pfn_to_page(PHYS_PFN(val))));
+		if (!strcmp(corrupt_kind, "subtree_empty")) {
+			val = 0;
+			return fdt_setprop_inplace(fdt, off,
+						   KHO_SUB_TREE_SIZE_PROP_NAME,
+						   &val, sizeof(val));
+		}
 		return 0;
 	}
 	return -EINVAL;

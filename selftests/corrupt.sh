@@ -52,6 +52,7 @@ cases=(
 	"fdt_totalsize|) claims 8192 bytes, 4096 handed over"
 	"fdt_unpreserved|KHO: invalid preserved-memory tree: handover FDT not preserved: 0x"
 	"subtree_unpreserved|KHO: handover subtree 'kho_test' not preserved: blob 0x"
+	"subtree_empty|, 0 bytes; removed from the handover"
 )
 # Kinds that need a NUMA kernel booted with two nodes whose boundary is off
 # a pair of pages; only run when named.
@@ -69,8 +70,8 @@ test_kho_ok="test_kho: KHO restore succeeded"
 # breaks memblock's subtree: a reserve_mem= area that is not taken over is
 # allocated anew inside the scratch areas, and preserving that for the next
 # kexec WARNs with CONFIG_KEXEC_HANDOVER_DEBUG, a TODO in mm/memblock.c.)
-declare -A broken_owner=([subtree_unpreserved]=$test_kho_ok)
-declare -A intact_owner=([subtree_unpreserved]=$revived)
+declare -A broken_owner=([subtree_unpreserved]=$test_kho_ok [subtree_empty]=$test_kho_ok)
+declare -A intact_owner=([subtree_unpreserved]=$revived [subtree_empty]=$revived)
 restored="kho_radix_selftest: restored [0-9]+ of [0-9]+ folios, all bytes verified"
 # After a rejected tree, the second kernel says so and drops the handover.
 dropped="KHO: dropping the handover: no preserved memory is restored"
