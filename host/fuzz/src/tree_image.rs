@@ -9,10 +9,12 @@
 //! Input layout: byte 0 selects the page size (its top three bits: 0 for
 //! 4K, 1 for 16K, more for 64K) and how many keys (0..=31) the starting
 //! tree holds; each key takes 3 bytes (order, pfn bits), so valid trees of every
-//! shape appear. The remaining bytes are mutations, 4 bytes each: page,
-//! word, and a value mode (another page's address, a near miss of one, a raw
-//! small value, a key-like value or zero). Mutated trees are what a broken
-//! or malicious previous kernel could hand over.
+//! shape appear. The remaining bytes are mutations, 4 bytes each: page; the
+//! word's low 8 bits; the word's high 5 bits and a value mode (another
+//! page's address, a near miss of one, a raw small value, a key-like value
+//! or zero) in its low 3; and the value's byte. Every word of a page can be
+//! hit, up to the 8192 of a 64K page. Mutated trees are what a broken or
+//! malicious previous kernel could hand over.
 
 /// One copy of the target per page size.
 macro_rules! tree_image_for {
@@ -54,9 +56,9 @@ macro_rules! tree_image_for {
                     let Some(&target) = phys.get(usize::from(m[0]) % phys.len()) else {
                         break;
                     };
-                    let word = usize::from(m[1]) * 4 % (PAGE_SIZE / 8);
+                    let word = (usize::from(m[2] >> 3) << 8 | usize::from(m[1])) % (PAGE_SIZE / 8);
                     let other = phys[usize::from(m[3]) % phys.len()];
-                    let value = match m[2] % 6 {
+                    let value = match (m[2] & 7) % 6 {
                         0 => other,
                         1 => other + 8,
                         2 => u64::from(m[3]),
