@@ -71,6 +71,9 @@ macro_rules! tree_image_for {
                     unsafe { page.as_ptr().add(word).write(value) };
                 }
 
+                // What the next kernel gets: the pages, not the tracker's
+                // counts of their entries, which the mutations falsified.
+                arena.forget_words();
                 let layout = ArenaLayout::new(&arena, RAM_END, SCRATCH);
                 let limits = Limits {
                     max_nodes: MAX_NODES,

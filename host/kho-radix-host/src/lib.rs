@@ -132,6 +132,15 @@ impl Arena {
         self.no_words = !keep;
     }
 
+    /// Drops the word of every live page, as the next kernel sees none of
+    /// a tree handed over to it: for a tree whose tables were written
+    /// other than by the tracker, whose counts would no longer hold.
+    pub fn forget_words(&mut self) {
+        for page in self.by_virt.values_mut() {
+            page.word = None;
+        }
+    }
+
     /// Whether the tree may keep witnesses in its leaves' words (its
     /// `NodeMemory::has_leaf_words()`): yes unless this was called with
     /// `false`, which makes the arena take the kernel's paths, whose node
