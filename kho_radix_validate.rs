@@ -78,7 +78,9 @@
 //!    `scratch`. `O(N * (E + D))`. The addresses are then sorted in place
 //!    (heapsort, no allocation) and a duplicate means a node shared by
 //!    two parents; a second, identical walk finds the entry that reaches it
-//!    the second time, to report it. `O(N log N)`.
+//!    the second time, to report it. `O(N log N)`. A walk that exceeds the
+//!    node budget looks for a duplicate among the nodes it recorded the
+//!    same way, and reports it instead of the budget if there is one.
 //! 2. *Keys*, a bitmap word at a time: keys increase with the address within
 //!    one order, and a key's order is given by its highest bit, so if the
 //!    first and last key of a word have the same order (not above
@@ -512,7 +514,14 @@ pub unsafe fn validate_tree<'a, L: PhysLayout + ?Sized>(
     let mut record = |v: &Visit| push(scratch, &mut n, v.phys, v, max_nodes);
     // SAFETY: `root` came from `layout.node_ptr(root_phys)`; the caller
     // guarantees the `node_ptr` contract.
-    let counts = unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut record) }?;
+    let counts = match unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut record) } {
+        Ok(counts) => Ok(counts),
+        // Past the bound, a node recorded twice is the better report: a
+        // few pages whose entries lead to the same page again and again
+        // exceed any bound. The search below tells.
+        Err(e) if e.kind == ErrorKind::TooManyNodes => Err(e),
+        Err(e) => return Err(e),
+    };
 
     // SAFETY: The root's slot and `push()` wrote each of `scratch[..n]`.
     let nodes: &mut [u64] = match unsafe { written(scratch, n) } {
@@ -549,11 +558,13 @@ pub unsafe fn validate_tree<'a, L: PhysLayout + ?Sized>(
             }
             Ok(())
         };
-        // SAFETY: as for the first walk.
+        // SAFETY: as for the first walk. It meets the second sighting
+        // before the bound, as the first walk recorded both.
         unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut find) }?;
         // Only reachable if `layout` answers differently the second time.
         return Err(root_err(ErrorKind::SharedNode, dup, 0));
     }
+    let counts = counts?;
     let nodes: &[u64] = nodes;
 
     // Pass 2: decode and check every key on its own, a bitmap word at a

@@ -224,6 +224,32 @@ macro_rules! validate_kinds {
             }
 
             #[test]
+            fn shared_leaf_past_the_node_bound() {
+                // Every entry of a level-1 table leads to its one leaf: the
+                // walk meets the leaf more often than the bound allows, and
+                // the report says why rather than that the bound was hit.
+                let a = encode_key(0, 0);
+                let (arena, root) = build_keys(&[a]);
+                let n = validate(&arena, root)
+                    .map(|s| s.tables + s.leaves)
+                    .expect("valid");
+                let (_, t, i) = step(&arena, root, a, 1);
+                let leaf = get(&arena, t, i);
+                for j in 0..TABLE_ENTRIES {
+                    set(&arena, t, j, leaf);
+                }
+                let lim = Limits {
+                    max_nodes: n + 2,
+                    max_order: MAX_ORDER,
+                };
+                // Pre-order: entry 0 is the first sighting, entry 1 the second.
+                assert_eq!(
+                    validate_with(&arena, root, &lim),
+                    Err(err(1, 1, leaf, 0, ErrorKind::SharedNode))
+                );
+            }
+
+            #[test]
             fn shared_table() {
                 let (a, b) = (encode_key(0, 0), encode_key(far_phys(), 0));
                 let (arena, root) = build_keys(&[a, b]);
