@@ -261,8 +261,8 @@ unsafe fn with_locked_tree<R>(
 ) -> Option<R> {
     // SAFETY: The lock is initialised (safety requirements).
     let _guard = unsafe { TreeGuard::lock(tree) };
-    // SAFETY: `tree` is valid; the root and the offset only change under
-    // the lock.
+    // SAFETY: `tree` is valid; the root, the offset and `owns_nodes` only
+    // change under the lock (or in `kho_radix_init_tree()`, before use).
     let (root, offset, owns_nodes) =
         unsafe { ((*tree).root, (*tree).direct_map_offset, (*tree).owns_nodes) };
     // One compare for the two rare cases, no root and a tree that

@@ -97,7 +97,8 @@ where
             continue;
         };
         frame.cursor = if DESCENDING { i } else { i + 1 };
-        // Not below 0: a table has no more entries than its count says.
+        // A known count reaches 0 at the table's last entry; an unknown one
+        // (`usize::MAX`) never does. Saturating, so no panic path.
         frame.left = frame.left.saturating_sub(1);
         // `level_shift(level) < 64` for table levels (checked in the ABI).
         let prefix = frame.prefix | ((i as u64) << level_shift(level));
