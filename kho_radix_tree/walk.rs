@@ -341,10 +341,10 @@ where
             }
         }
     };
-    // SAFETY: `root` is a valid tree; `visit` only reads it and calls `f`.
     // The descending walk is the next kernel's reservation walk, of a
     // handed-over tree whose tables carry no counts: it does not look for
     // them, so the benchmark times what that kernel does.
+    // SAFETY: `root` is a valid tree; `visit` only reads it and calls `f`.
     unsafe {
         if DESCENDING {
             visit_tree::<true, false, M, _>(mem, root, &mut visit)
