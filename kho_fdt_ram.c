@@ -92,8 +92,7 @@ __ref bool kho_radix_rs_phys_one_node(phys_addr_t base, phys_addr_t size)
 	struct memblock_region *region;
 	int nid = NUMA_NO_NODE;
 
-	/* Without NUMA every region's node is 0: the loop finds one node. */
-	if (memblock_is_region_memory(base, size))
+	if (!IS_ENABLED(CONFIG_NUMA) || memblock_is_region_memory(base, size))
 		return true;
 	for_each_mem_region(region) {
 		if (region->base + region->size <= base)

@@ -7,6 +7,7 @@
 #ifndef _KHO_RADIX_TREE_SHIM_H
 #define _KHO_RADIX_TREE_SHIM_H
 
+#include <linux/kconfig.h>	/* IS_ENABLED(), which the kernel's build includes everywhere */
 #include <linux/types.h>
 
 #define __ref
