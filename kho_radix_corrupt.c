@@ -15,6 +15,16 @@
  *   shared          a leaf is referenced by two entries of its parent
  *   order           a key's block is larger than all of RAM
  *   overlap         a page is preserved at order 0 and inside an order-1 block
+ *   cycle           a table below the root points back at the root
+ *   key_out_of_range
+ *                   the root's last entry, whose keys would be wider than
+ *                   KHO_RADIX_KEY_WIDTH, points at a table
+ *   bad_key         a leaf holds bit 0 of the leaf of key 0, which encodes
+ *                   no order
+ *   range_not_ram   a page just past the end of RAM (max_pfn) is preserved
+ *   range_in_scratch
+ *                   the first page of a KHO scratch area is preserved
+ *   covers_node     the root table's own page is preserved
  *   across_nodes    a block spans the first boundary between two NUMA
  *                   nodes with memory on both sides (the NUMA test kernel,
  *                   booted with a boundary off a page pair)
@@ -48,6 +58,7 @@
 #include <linux/kho/abi/kexec_handover.h>
 #include <linux/kho_radix_tree.h>
 #include <linux/libfdt.h>
+#include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/nodemask.h>
@@ -94,6 +105,27 @@ static unsigned long across_nodes_key(void)
 	return 0;
 }
 
+/*
+ * The leaf of the path of @key in the tree at @root_phys, or NULL if a table
+ * on it is missing.
+ */
+static struct kho_radix_leaf *corrupt_leaf_of(phys_addr_t root_phys,
+					      unsigned long key)
+{
+	struct kho_radix_node *node = phys_to_virt(root_phys);
+	unsigned int shift, idx;
+	int level;
+
+	for (level = KHO_TREE_MAX_DEPTH - 1; level > 0; level--) {
+		shift = KHO_BITMAP_SIZE_LOG2 + (level - 1) * KHO_TABLE_SIZE_LOG2;
+		idx = (key >> shift) & (ARRAY_SIZE(node->table) - 1);
+		if (!node->table[idx])
+			return NULL;
+		node = phys_to_virt(node->table[idx]);
+	}
+	return (struct kho_radix_leaf *)node;
+}
+
 /* Adds @key to the tree at @root_phys, allocating nodes as needed. */
 static int corrupt_add_key(phys_addr_t root_phys, unsigned long key)
 {
@@ -109,7 +141,8 @@ static int corrupt_add_key(phys_addr_t root_phys, unsigned long key)
 static int corrupt_tree(phys_addr_t root_phys)
 {
 	struct kho_radix_node *node = phys_to_virt(root_phys);
-	int level, i, j;
+	struct kho_radix_leaf *leaf;
+	int level, i, j, err;
 	struct page *page;
 	phys_addr_t phys;
 	unsigned int order;
@@ -152,6 +185,44 @@ static int corrupt_tree(phys_addr_t root_phys)
 		phys = page_to_phys(page);
 		return corrupt_add_key(root_phys, kho_block_key(PHYS_PFN(phys), 1)) ?:
 			corrupt_add_key(root_phys, kho_block_key(PHYS_PFN(phys), 0));
+	} else if (!strcmp(corrupt_kind, "cycle")) {
+		/* A child table's first free entry names the root. */
+		node = phys_to_virt(node->table[i]);
+		for (j = 0; j < ARRAY_SIZE(node->table); j++)
+			if (!node->table[j])
+				break;
+		if (j == ARRAY_SIZE(node->table))
+			return -ENOSPC;
+		node->table[j] = root_phys;
+	} else if (!strcmp(corrupt_kind, "key_out_of_range")) {
+		/* Only the first few root entries can hold keys of the width. */
+		j = ARRAY_SIZE(node->table) - 1;
+		if (j == i)
+			return -ENOSPC;
+		node->table[j] = node->table[i];
+	} else if (!strcmp(corrupt_kind, "bad_key")) {
+		/*
+		 * Adding key 1, the block of order 64 - PAGE_SHIFT at 0, makes
+		 * the leaf that key 0 would be in; then only key 0's bit is set.
+		 */
+		err = corrupt_add_key(root_phys, 1);
+		if (err)
+			return err;
+		leaf = corrupt_leaf_of(root_phys, 0);
+		if (!leaf)
+			return -ENOENT;
+		leaf->bitmap[0] = 1;
+	} else if (!strcmp(corrupt_kind, "range_not_ram")) {
+		/* max_pfn is one past the last page of RAM. */
+		return corrupt_add_key(root_phys, kho_block_key(max_pfn, 0));
+	} else if (!strcmp(corrupt_kind, "range_in_scratch")) {
+		if (!kho_scratch_cnt)
+			return -ENOENT;
+		phys = PAGE_ALIGN(kho_scratch[0].addr);
+		return corrupt_add_key(root_phys, kho_block_key(PHYS_PFN(phys), 0));
+	} else if (!strcmp(corrupt_kind, "covers_node")) {
+		return corrupt_add_key(root_phys,
+				       kho_block_key(PHYS_PFN(root_phys), 0));
 	} else if (!strcmp(corrupt_kind, "across_nodes")) {
 		key = across_nodes_key();
 		if (!key)
