@@ -28,7 +28,7 @@
 
 use super::kho_radix_abi::{decode_key, RadixNode};
 use super::kho_radix_validate::{
-    validate_tree, AcceptedTree, Limits, PhysLayout, ValidationError, ROOT_LEVEL,
+    validate_tree, AcceptedTree, ErrorKind, Limits, PhysLayout, ValidationError, ROOT_LEVEL,
 };
 use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, fmt, prelude::*, str::BStr};
@@ -307,7 +307,14 @@ impl fmt::Display for ErrorSite<'_> {
                 e.value, level, e.index
             )?,
         }
+        // A level and the limits are counts; the other contexts are
+        // addresses or keys.
+        let count = matches!(
+            e.kind,
+            ErrorKind::Cycle | ErrorKind::TooManyNodes | ErrorKind::ScratchTooSmall
+        );
         match e.kind.context() {
+            Some(label) if count => write!(f, ", {} {}", label, e.other),
             Some(label) => write!(f, ", {} {:#x}", label, e.other),
             None => Ok(()),
         }
