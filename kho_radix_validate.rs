@@ -80,7 +80,10 @@
 //!    two parents; a second, identical walk finds the entry that reaches it
 //!    the second time, to report it. `O(N log N)`. A walk that exceeds the
 //!    node budget looks for a duplicate among the nodes it recorded the
-//!    same way, and reports it instead of the budget if there is one.
+//!    same way, and reports it instead of the budget if there is one. So
+//!    that a few pages whose entries lead to one page are rejected before
+//!    a walk as long as the budget, the walk also looks for a duplicate
+//!    when it has recorded 64K nodes, 1M and 16M ([`DUP_CHECK_FIRST`]).
 //! 2. *Keys*, a bitmap word at a time: keys increase with the address within
 //!    one order, and a key's order is given by its highest bit, so if the
 //!    first and last key of a word have the same order (not above
@@ -446,6 +449,29 @@ unsafe fn written(scratch: &mut [MaybeUninit<u64>], n: usize) -> Option<&mut [u6
     Some(unsafe { &mut *(core::ptr::from_mut(s) as *mut [u64]) })
 }
 
+/// How many nodes the structure walk records before it first looks for a
+/// node recorded twice, and by how much that count grows to the next look.
+///
+/// A few pages whose entries all lead to one page make a walk as long as
+/// the node budget, 4M nodes for 1 TiB of RAM. Looking at 64K nodes, then
+/// at 1M and 16M, stops such a walk early. A valid tree pays only if it
+/// has more than 64K nodes (256 MiB of tree pages with 4 KiB pages), and
+/// then at most about one more sort of its node addresses, 8 bytes per
+/// page that the walk reads.
+const DUP_CHECK_FIRST: usize = 1 << 16;
+
+/// See [`DUP_CHECK_FIRST`].
+const DUP_CHECK_STEP: usize = 16;
+
+/// Sorts `nodes` and returns an address it holds twice, if any.
+fn sorted_duplicate(nodes: &mut [u64]) -> Option<u64> {
+    heapsort(nodes);
+    nodes.windows(2).find_map(|w| match *w {
+        [a, b] if a == b => Some(a),
+        _ => None,
+    })
+}
+
 /// Validates the radix tree at physical address `root_phys` handed over by
 /// the previous kernel; see the module documentation for what is checked
 /// and at what cost.
@@ -511,15 +537,35 @@ pub unsafe fn validate_tree<'a, L: PhysLayout + ?Sized>(
         slot.write(root_phys);
         n += 1;
     }
-    let mut record = |v: &Visit| push(scratch, &mut n, v.phys, v, max_nodes);
+    let mut next_check = DUP_CHECK_FIRST;
+    let mut record = |v: &Visit| {
+        push(scratch, &mut n, v.phys, v, max_nodes)?;
+        if n < next_check {
+            return Ok(());
+        }
+        next_check = next_check.saturating_mul(DUP_CHECK_STEP);
+        // SAFETY: The root's slot and `push()` wrote each of `scratch[..n]`.
+        match unsafe { written(scratch, n) }.and_then(sorted_duplicate) {
+            // Stop the walk; the search below finds this node again.
+            Some(_) => Err(ValidationError {
+                level: v.level,
+                index: v.index,
+                value: v.phys,
+                other: 0,
+                kind: ErrorKind::SharedNode,
+            }),
+            None => Ok(()),
+        }
+    };
     // SAFETY: `root` came from `layout.node_ptr(root_phys)`; the caller
     // guarantees the `node_ptr` contract.
     let counts = match unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut record) } {
         Ok(counts) => Ok(counts),
         // Past the bound, a node recorded twice is the better report: a
         // few pages whose entries lead to the same page again and again
-        // exceed any bound. The search below tells.
-        Err(e) if e.kind == ErrorKind::TooManyNodes => Err(e),
+        // exceed any bound. The search below tells, as it does for the
+        // duplicate that stopped the walk at a check.
+        Err(e) if matches!(e.kind, ErrorKind::TooManyNodes | ErrorKind::SharedNode) => Err(e),
         Err(e) => return Err(e),
     };
 
@@ -534,12 +580,7 @@ pub unsafe fn validate_tree<'a, L: PhysLayout + ?Sized>(
             ))
         }
     };
-    heapsort(nodes);
-    let dup = nodes.windows(2).find_map(|w| match *w {
-        [a, b] if a == b => Some(a),
-        _ => None,
-    });
-    if let Some(dup) = dup {
+    if let Some(dup) = sorted_duplicate(nodes) {
         // Find and report the entry that reaches `dup` the second time; the
         // root is the first sighting if it is `dup`.
         let mut seen = u32::from(root_phys == dup);

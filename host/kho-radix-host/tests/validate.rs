@@ -250,6 +250,69 @@ macro_rules! validate_kinds {
             }
 
             #[test]
+            fn shared_nodes_stop_the_walk_early() {
+                // Every entry of a level-2 table leads to one level-1 table,
+                // every entry of which leads to one leaf: a walk of
+                // `TABLE_ENTRIES` squared nodes, far past the first
+                // duplicate check but within the bound. The walk must stop
+                // at that check, not at the bound.
+                struct Counting<'a> {
+                    inner: Layout<'a>,
+                    nodes: Cell<usize>,
+                }
+                impl PhysLayout for Counting<'_> {
+                    fn is_ram(&self, start: u64, size: u64) -> bool {
+                        self.inner.is_ram(start, size)
+                    }
+                    fn in_scratch(&self, start: u64, size: u64) -> bool {
+                        self.inner.in_scratch(start, size)
+                    }
+                    fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
+                        self.nodes.set(self.nodes.get() + 1);
+                        self.inner.node_ptr(phys)
+                    }
+                }
+                const FIRST_CHECK: usize = 1 << 16;
+                let a = encode_key(0, 0);
+                let (arena, root) = build_keys(&[a]);
+                let (_, t1, i1) = step(&arena, root, a, 1);
+                let (_, t2, i2) = step(&arena, root, a, 2);
+                let leaf = get(&arena, t1, i1);
+                let table = get(&arena, t2, i2);
+                for j in 0..TABLE_ENTRIES {
+                    set(&arena, t1, j, leaf);
+                    set(&arena, t2, j, table);
+                }
+                let layout = Counting {
+                    inner: layout(&arena),
+                    nodes: Cell::new(0),
+                };
+                let lim = Limits {
+                    max_nodes: 16 * FIRST_CHECK,
+                    max_order: MAX_ORDER,
+                };
+                let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); lim.max_nodes];
+                // SAFETY: `node_ptr` only returns live arena pages, which are
+                // aligned, `PAGE_SIZE` bytes and not written during the call.
+                let res = unsafe { validate_tree(&layout, root, &lim, &mut scratch) };
+                // The lower address of the two is the duplicate found; each
+                // is reported at its second sighting in pre-order.
+                let expected = if leaf < table {
+                    err(1, 1, leaf, 0, ErrorKind::SharedNode)
+                } else {
+                    err(2, 1, table, 0, ErrorKind::SharedNode)
+                };
+                assert_eq!(res.map(|t| t.stats()), Err(expected));
+                // The first walk up to the check, the second one to the
+                // second sighting (within the first table's entries).
+                let visited = layout.nodes.get();
+                assert!(
+                    visited <= FIRST_CHECK + 2 * TABLE_ENTRIES + 16,
+                    "walked {visited} nodes"
+                );
+            }
+
+            #[test]
             fn shared_table() {
                 let (a, b) = (encode_key(0, 0), encode_key(far_phys(), 0));
                 let (arena, root) = build_keys(&[a, b]);
