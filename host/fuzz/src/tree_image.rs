@@ -6,10 +6,13 @@
 //! pages it is allowed to see; whatever it accepts must then be safe to walk
 //! and free of overlaps.
 //!
-//! Input layout: byte 0 selects the page size (its top three bits: 0 for
-//! 4K, 1 for 16K, more for 64K) and how many keys (0..=31) the starting
-//! tree holds; each key takes 3 bytes (order, pfn bits), so valid trees of every
-//! shape appear. The remaining bytes are mutations, 4 bytes each: page; the
+//! Input layout: byte 0 selects the page size (bits 5 and 6: 0 for 4K, 1
+//! for 16K, more for 64K), whether the memory map has more than one RAM
+//! range and one scratch area (bit 7) and how many keys (0..=31) the
+//! starting tree holds. With bit 7, the next 9 bytes place a hole in RAM, a
+//! second scratch area and a NUMA node boundary, 3 bytes each on the scale
+//! of the keys' pfns. Each key takes 3 bytes (order, pfn bits), so valid
+//! trees of every shape appear. The remaining bytes are mutations, 4 bytes each: page; the
 //! word's low 8 bits; the word's high 5 bits and a value mode (another
 //! page's address, a near miss of one, a raw small value, a key-like value
 //! or zero) in its low 3; and the value's byte. Every word of a page can be
@@ -34,18 +37,27 @@ macro_rules! tree_image_for {
             /// every entry of at most `MAX_NODES` nodes.
             const MAX_LOOKUPS: usize = 4 * MAX_NODES * (TABLE_ENTRIES + 1);
 
+            /// The pfn and the page count that the 3 bytes `b` give: pfn
+            /// bits from the last two, shifted by up to 45 as the first
+            /// one's high nibble says, and a power of two up to 32768 from
+            /// its low one.
+            fn pfn_and_pages(b: &[u8]) -> (u64, u64) {
+                let (s, hi, lo) = (b[0], u64::from(b[1]), u64::from(b[2]));
+                ((hi << 8 | lo) << (u32::from(s >> 4) * 3), 1 << (s % 16))
+            }
+
             /// Runs one input, whose first byte is `n`; panics on a finding.
             pub(super) fn run(n: u8, rest: &[u8]) {
                 let mut arena = new_arena();
                 let Ok(root) = alloc_root(&mut arena) else {
                     return;
                 };
+                let (map, rest) = rest.split_at(if n & 0x80 != 0 { 9.min(rest.len()) } else { 0 });
                 let nkeys = usize::from(n % 32);
                 let (keys, muts) = rest.split_at((nkeys * 3).min(rest.len()));
                 for k in keys.chunks_exact(3) {
                     let order = u32::from(k[0] % 12);
-                    let pfn =
-                        (u64::from(k[1]) << 8 | u64::from(k[2])) << (u32::from(k[0] >> 4) * 3);
+                    let (pfn, _) = pfn_and_pages(k);
                     let key = encode_key(pfn << PAGE_SHIFT_OF << order >> order, order);
                     // SAFETY: `root` is a valid tree in `arena`.
                     let _ = unsafe { add_key(&mut arena, root, key) };
@@ -74,7 +86,17 @@ macro_rules! tree_image_for {
                 // What the next kernel gets: the pages, not the tracker's
                 // counts of their entries, which the mutations falsified.
                 arena.forget_words();
-                let layout = ArenaLayout::new(&arena, RAM_END, SCRATCH);
+                let mut layout = ArenaLayout::new(&arena, RAM_END, SCRATCH);
+                let area = |b: &[u8]| {
+                    let (pfn, pages) = pfn_and_pages(b);
+                    let start = pfn << PAGE_SHIFT_OF;
+                    (start, start.saturating_add(pages << PAGE_SHIFT_OF))
+                };
+                if let [h0, h1, h2, s0, s1, s2, b0, b1, b2] = *map {
+                    layout.hole = area(&[h0, h1, h2]);
+                    layout.scratch2 = area(&[s0, s1, s2]);
+                    layout.node_boundary = Some(area(&[b0, b1, b2]).0);
+                }
                 let limits = Limits {
                     max_nodes: MAX_NODES,
                     max_order: 10,
@@ -125,6 +147,10 @@ macro_rules! tree_image_for {
                         "accepted a range outside RAM"
                     );
                     assert!(
+                        layout.on_one_node(start, end - start),
+                        "accepted a range across NUMA nodes"
+                    );
+                    assert!(
                         !layout.in_scratch(start, end - start),
                         "accepted a range in the scratch area"
                     );
@@ -166,13 +192,13 @@ tree_image_for!(geom4k);
 tree_image_for!(geom16k);
 tree_image_for!(geom64k);
 
-/// Runs one input; panics on a finding. The top three bits of the first
-/// byte pick the page size (0: 4K, 1: 16K, other: 64K).
+/// Runs one input; panics on a finding. Bits 5 and 6 of the first byte
+/// pick the page size (0: 4K, 1: 16K, other: 64K).
 pub fn run(data: &[u8]) {
     let Some((&n, rest)) = data.split_first() else {
         return;
     };
-    match n >> 5 {
+    match (n >> 5) & 3 {
         0 => geom4k::run(n, rest),
         1 => geom16k::run(n, rest),
         _ => geom64k::run(n, rest),

@@ -353,7 +353,8 @@ macro_rules! impl_node_memory {
         }
 
         /// Physical memory as the validator sees it in the host tests: RAM
-        /// is `[0, ram_end)`, one scratch area, and the nodes are the
+        /// is `[0, ram_end)` less an optional hole, one or two scratch
+        /// areas, an optional NUMA node boundary, and the nodes are the
         /// arena's live pages. Counts the nodes looked up, so that tests can
         /// bound the validator's and the lookups' work.
         pub struct ArenaLayout<'a> {
@@ -363,32 +364,54 @@ macro_rules! impl_node_memory {
             pub ram_end: u64,
             /// The scratch area `[start, end)`; empty if `start == end`.
             pub scratch: (u64, u64),
+            /// A second scratch area, as `scratch`; empty from `new()`.
+            pub scratch2: (u64, u64),
+            /// A hole `[start, end)` in RAM; empty from `new()`.
+            pub hole: (u64, u64),
+            /// The first address of a second NUMA node, if any (none from
+            /// `new()`).
+            pub node_boundary: Option<u64>,
             /// Number of `node_ptr()` calls so far.
             pub node_ptr_calls: ::std::cell::Cell<usize>,
         }
 
         impl<'a> ArenaLayout<'a> {
             /// `arena`'s pages, with RAM `[0, ram_end)` and the scratch
-            /// area `scratch`; no lookups counted yet.
+            /// area `scratch`; no hole, one node, no lookups counted yet.
             pub fn new(arena: &'a $crate::Arena, ram_end: u64, scratch: (u64, u64)) -> Self {
                 ArenaLayout {
                     arena,
                     ram_end,
                     scratch,
+                    scratch2: (0, 0),
+                    hole: (0, 0),
+                    node_boundary: None,
                     node_ptr_calls: ::std::cell::Cell::new(0),
                 }
             }
+        }
+
+        /// Whether `[start, end)` and `area` overlap (an empty one never
+        /// does).
+        fn overlaps(start: u64, end: u64, area: (u64, u64)) -> bool {
+            start < area.1 && area.0 < end && start < end && area.0 < area.1
         }
 
         impl kho_radix_validate::PhysLayout for ArenaLayout<'_> {
             fn is_ram(&self, start: u64, size: u64) -> bool {
                 start
                     .checked_add(size)
-                    .is_some_and(|end| end <= self.ram_end)
+                    .is_some_and(|end| end <= self.ram_end && !overlaps(start, end, self.hole))
+            }
+
+            fn on_one_node(&self, start: u64, size: u64) -> bool {
+                let end = start.saturating_add(size);
+                self.node_boundary.is_none_or(|b| b <= start || end <= b)
             }
 
             fn in_scratch(&self, start: u64, size: u64) -> bool {
-                start < self.scratch.1 && self.scratch.0 < start.saturating_add(size)
+                let end = start.saturating_add(size);
+                overlaps(start, end, self.scratch) || overlaps(start, end, self.scratch2)
             }
 
             fn node_ptr(&self, phys: u64) -> Option<::std::ptr::NonNull<kho_radix_abi::RadixNode>> {
