@@ -25,6 +25,10 @@
  *   range_in_scratch
  *                   the first page of a KHO scratch area is preserved
  *   covers_node     the root table's own page is preserved
+ *   too_many_nodes  one order-0 key per leaf in more leaves than the next
+ *                   kernel's node bound (RAM pages / 64 + 64) allows; the
+ *                   keys lie far beyond RAM, but the bound stops the walk
+ *                   before any key is checked
  *   across_nodes    a block spans the first boundary between two NUMA
  *                   nodes with memory on both sides (the NUMA test kernel,
  *                   booted with a boundary off a page pair)
@@ -145,8 +149,8 @@ static int corrupt_tree(phys_addr_t root_phys)
 	int level, i, j, err;
 	struct page *page;
 	phys_addr_t phys;
+	unsigned long key, n;
 	unsigned int order;
-	unsigned long key;
 
 	i = first_entry(node);
 	if (i < 0)
@@ -223,6 +227,14 @@ static int corrupt_tree(phys_addr_t root_phys)
 	} else if (!strcmp(corrupt_kind, "covers_node")) {
 		return corrupt_add_key(root_phys,
 				       kho_block_key(PHYS_PFN(root_phys), 0));
+	} else if (!strcmp(corrupt_kind, "too_many_nodes")) {
+		/* max_pfn bounds the pages of RAM the next kernel counts. */
+		for (n = 0; n <= max_pfn / 64 + 64; n++) {
+			key = kho_block_key((n + 1) << KHO_BITMAP_SIZE_LOG2, 0);
+			err = corrupt_add_key(root_phys, key);
+			if (err)
+				return err;
+		}
 	} else if (!strcmp(corrupt_kind, "across_nodes")) {
 		key = across_nodes_key();
 		if (!key)

@@ -51,6 +51,7 @@ cases=(
 	"range_not_ram|KHO: invalid preserved-memory tree: preserved range outside system RAM: key 0x"
 	"range_in_scratch|KHO: invalid preserved-memory tree: preserved range inside a scratch area: key 0x"
 	"covers_node|KHO: invalid preserved-memory tree: preserved range covers a tree node: key 0x"
+	"too_many_nodes|KHO: invalid preserved-memory tree: node limit exceeded: entry 0x"
 	"fdt_zero|KHO: preserved-memory-map: root address is zero"
 	"fdt_short|KHO: preserved-memory-map: property is 4 bytes long, expected 8"
 	"fdt_misaligned|KHO: preserved-memory-map: root address 0x"
