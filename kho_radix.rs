@@ -818,7 +818,7 @@ pub unsafe extern "C" fn kho_radix_rs_stats(
 ///
 /// Same as [`kho_radix_add_key`]; `count` and `sum` are valid for writes.
 #[cfg(CONFIG_KEXEC_HANDOVER_RADIX_RUST_BENCH)]
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn kho_radix_rs_bench_walk_closure(
     tree: *mut bindings::kho_radix_tree,
     count: *mut u64,

@@ -26,9 +26,6 @@ int kho_radix_cref_init_tree(struct kho_radix_tree *tree,
 			     struct kho_radix_node *root);
 void kho_radix_cref_destroy_tree(struct kho_radix_tree *tree);
 
-int kho_radix_rs_bench_walk_closure(struct kho_radix_tree *tree, u64 *count,
-				    u64 *sum);
-
 /* The prefix of the benchmark's KTAP diagnostics. */
 #define BENCH "# kho_radix_bench: "
 
