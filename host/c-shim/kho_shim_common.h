@@ -54,6 +54,7 @@ typedef u64 phys_addr_t;
 #define EXPORT_SYMBOL_GPL(x) extern int __export_##x
 #define mutex_init(x) do { } while (0)
 #define __ref
+#define noinline __attribute__((noinline))
 #define EINVAL 22
 #define ENOMEM 12
 #define ERANGE 34

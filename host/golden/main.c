@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Golden data generator: runs the C radix tree (included as radix.c, cut
  * from kexec_handover.c by gen.sh) on a fixed pseudo-random workload and
@@ -39,6 +39,7 @@ int main(void)
 	struct kho_radix_tree tree;
 	unsigned long keys[NKEYS + 4];
 	unsigned int order, n = 0;
+	u64 top;
 
 	out = stdout;
 	fprintf(out, "consts %d %d %d %d\n", KHO_RADIX_KEY_WIDTH,
@@ -76,7 +77,8 @@ int main(void)
 			break;
 		case 2: /* highest PFNs */
 			order = rnd() % (MAX_ORDER + 1);
-			keys[n++] = kho_encode_radix_key(~0ULL - ((rnd() % 64) << (PAGE_SHIFT + order)), order);
+			top = ~0ULL - ((rnd() % 64) << (PAGE_SHIFT + order));
+			keys[n++] = kho_encode_radix_key(top, order);
 			break;
 		default: /* neighbour of an earlier key */
 			keys[n] = keys[rnd() % n] + rnd() % 3000;

@@ -12,9 +12,18 @@
 #include "kho_shim_common.h"
 
 #define unlikely(x) (x)
+
+/* The first set bit of @addr from @bit on, one bit after the other. */
+static inline unsigned long next_set_bit(const unsigned long *addr,
+					 unsigned long size, unsigned long bit)
+{
+	while (bit < size && !(addr[bit / BITS_PER_LONG] & (1UL << (bit % BITS_PER_LONG))))
+		bit++;
+	return bit;
+}
+
 #define for_each_set_bit(bit, addr, size) \
-	for ((bit) = 0; (bit) < (size); (bit)++) \
-		if ((addr)[(bit) / BITS_PER_LONG] & (1UL << ((bit) % BITS_PER_LONG)))
+	for ((bit) = 0; (bit) = next_set_bit((addr), (size), (bit)), (bit) < (size); (bit)++)
 
 #define ARENA_BASE 0x100000000ULL
 #define MAX_PAGES 65536

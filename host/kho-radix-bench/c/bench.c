@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+// SPDX-License-Identifier: GPL-2.0
 /*
  * C side of the benchmark: the kernel's radix tree (radix.c, cut from
  * kexec_handover.c by build.rs) driven by loops written like their kernel
@@ -104,8 +104,9 @@ static void kb_unpreserve_ranges(const unsigned long *ranges, unsigned long nran
 		while (pfn < end_pfn) {
 			unsigned int order = kb_preserve_order(pfn, end_pfn);
 
-			kho_radix_del_key(&tree,
-				kho_encode_radix_key((phys_addr_t)pfn << PAGE_SHIFT, order));
+			phys_addr_t phys = (phys_addr_t)pfn << PAGE_SHIFT;
+
+			kho_radix_del_key(&tree, kho_encode_radix_key(phys, order));
 			pfn += 1UL << order;
 		}
 	}

@@ -19,7 +19,7 @@ static inline unsigned long __ffs(unsigned long x)
 #define BITMAP_FIRST_WORD_MASK(start) (~0UL << ((start) & (BITS_PER_LONG - 1)))
 
 /* lib/find_bit.c: FIND_NEXT_BIT(addr[idx], , size, start), out of line. */
-static __attribute__((noinline)) unsigned long
+static noinline unsigned long
 _find_next_bit(const unsigned long *addr, unsigned long size, unsigned long start)
 {
 	unsigned long mask, idx, tmp, sz = size;
