@@ -83,7 +83,7 @@
 //!    same way, and reports it instead of the budget if there is one. So
 //!    that a few pages whose entries lead to one page are rejected before
 //!    a walk as long as the budget, the walk also looks for a duplicate
-//!    when it has recorded 64K nodes, 1M and 16M ([`DUP_CHECK_FIRST`]).
+//!    when it has recorded 64K nodes, 1M and 16M (`DUP_CHECK_FIRST`).
 //! 2. *Keys*, a bitmap word at a time: keys increase with the address within
 //!    one order, and a key's order is given by its highest bit, so if the
 //!    first and last key of a word have the same order (not above
