@@ -14,6 +14,7 @@ obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_radix_stats.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_CORRUPT_TEST) += kho_radix_corrupt.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_KUNIT) += kho_radix_glue_kunit.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_SELFTEST) += selftests/kernel/
+obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_MODTEST) += selftests/kernel/
 # The benchmark kernel only: every function of the Rust tracker starts a
 # page of its own, so that none crosses a 4 KiB page boundary whatever the
 # code before it compiles to. Under QEMU TCG each crossing costs a block

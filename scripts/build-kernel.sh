@@ -90,6 +90,15 @@ kmake bzImage >"$log" 2>&1 || {
 	tail -n 30 "$log" >&2
 	die "[$flavour] kernel build failed"
 }
+# The test module (CONFIG_KEXEC_HANDOVER_RADIX_RUST_MODTEST=m), and
+# whatever else the configuration builds as a module.
+if grep -q '=m$' "$build/.config"; then
+	kmake modules >>"$log" 2>&1 || {
+		grep -m 40 -E 'error|warning:' "$log" >&2 || true
+		tail -n 30 "$log" >&2
+		die "[$flavour] module build failed"
+	}
+fi
 if grep -E '^(warning|error)(\[|:)' "$log" >&2; then
 	die "[$flavour] the build printed Rust warnings"
 fi

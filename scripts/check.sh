@@ -22,6 +22,7 @@ tests=(
 	no_panic_paths
 	rustdoc
 	radix_symbols_from_rust
+	radix_api_from_module
 	roundtrip_rust_tracker
 	rust_selftest_folios
 	kunit_suites
@@ -93,7 +94,7 @@ t_lint() {
 	echo "# checkpatch --strict: ${#p[@]} patches clean"
 	# The glue exports functions that are defined in the Rust object, so
 	# EXPORT_SYMBOL cannot follow its function there.
-	c=$(cd "$REPO_ROOT" && ls ./*.c ./*.h scripts/*.c selftests/init/*.c host/memblock-order/*.c \
+	c=$(cd "$REPO_ROOT" && ls ./*.c ./*.h scripts/*.c selftests/init/*.c selftests/kernel/*.c host/memblock-order/*.c \
 		host/memblock-ram/*.c)
 	(cd "$REPO_ROOT" && perl "$tree/scripts/checkpatch.pl" --strict --no-tree -q \
 		--ignore EXPORT_SYMBOL -f $c)
@@ -344,6 +345,27 @@ t_roundtrip_rust_tracker() {
 	validated_before_revived "$logdir/roundtrip-rust.serial"
 	grep -m1 -o 'preserved-memory tree validated.*' "$logdir/roundtrip-rust.serial" | sed 's/^/# /'
 	echo "# Rust tracker -> Rust tracker: test_kho restore succeeded, reserve_mem area taken over after the check"
+}
+
+# A module (selftests/kernel/kho_radix_modtest.c, built as kho_radix_modtest.ko
+# with the Rust-tracker kernel) calls the tracker's exports as a driver
+# built as a module would: the loader must resolve them, and its tests on a
+# private tree and a folio preserved through the KHO API must pass, in the
+# first boot and again in the kexec'd one. Its KTAP is parsed from the log.
+t_radix_api_from_module() {
+	local b=$KHO_CACHE/build-rust-tracker ko uses
+	ko=$b/kernel/liveupdate/kho_radix_rs/selftests/kernel/kho_radix_modtest.ko
+	[ -f "$ko" ] || { echo "$ko was not built (CONFIG_KEXEC_HANDOVER_RADIX_RUST_MODTEST=m)"; return 1; }
+	uses=$(nm -u "$ko" | awk '$2 ~ /^kho_/ { print $2 }' | sort | paste -sd' ')
+	[[ " $uses " == *" kho_radix_add_pfn_range "* ]] ||
+		{ echo "the module does not call the Rust-only exports (it uses: $uses)"; return 1; }
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$b/arch/x86/boot/bzImage" --module "$ko" \
+		--log "$logdir/module.serial" --append kunit.enable=0 \
+		--expect-first "kho_radix_modtest: pass:4 fail:0" \
+		--expect "kho_radix_modtest: pass:4 fail:0" --expect "kho-init: loaded module"
+	echo "# kho_radix_modtest.ko uses: $uses"
+	sed -n 's/.*kho_radix_modtest: \(ok .*\)/# \1/p' "$logdir/module.serial" | sort -u
+	echo "# pass:4 fail:0 in both boots"
 }
 
 # Our Rust selftest driver (built into the Rust-tracker kernel) preserves

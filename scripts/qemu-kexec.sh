@@ -15,7 +15,9 @@
 #
 # Usage: qemu-kexec.sh --first BZIMAGE [--second BZIMAGE] --log FILE
 #        [--append "ARGS"]... [--expect TEXT]... [--expect-first TEXT]...
-#        [--timeout SECONDS] [--mem SIZE] [--smp CPUS]
+#        [--timeout SECONDS] [--mem SIZE] [--smp CPUS] [--module FILE.ko]...
+# A --module goes into /modules of both boots' initramfs, where the init
+# loads it before anything else.
 # QEMU_ACCEL=kvm opts in to KVM (it hangs on the project's build machines).
 # QEMU_CPU is the TCG CPU model (default: max). KHO_QEMU_NO_THP=1 runs QEMU
 # without transparent huge pages (see without-thp.py; the restore benchmark
@@ -23,7 +25,7 @@
 . "$(dirname "$0")/common.sh"
 
 first= second= log= append= timeout=${KHO_QEMU_TIMEOUT:-240} mem=1G smp=2
-expects=() expects_first=()
+expects=() expects_first=() modules=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--first) first=$2; shift ;;
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift ;;
 	--mem) mem=$2; shift ;;
 	--smp) smp=$2; shift ;;
+	--module) modules+=("$2"); shift ;;
 	*) die "qemu-kexec.sh: unknown argument $1" ;;
 	esac
 	shift
@@ -55,6 +58,11 @@ mkcpio() { # dir out
 	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$2"
 }
 mkdir -p "$work/r2/dev" "$work/r1/dev"
+for m in "${modules[@]}"; do
+	[ -f "$m" ] || die "qemu-kexec.sh: --module '$m' not found"
+	mkdir -p "$work/r1/modules" "$work/r2/modules"
+	cp "$m" "$work/r1/modules/" && cp "$m" "$work/r2/modules/"
+done
 cp "$work/init" "$work/r2/init"
 mknod "$work/r2/dev/console" c 5 1 2>/dev/null || true
 mkcpio "$work/r2" "$work/initrd2"

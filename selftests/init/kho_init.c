@@ -6,11 +6,13 @@
  * /initrd and the current command line, then reboot into it. KHO hands the
  * preserved memory over on that path.
  * Second boot (no /kernel): report and reboot, which ends QEMU (-no-reboot).
+ * In both, every module in /modules is loaded first (finit_module()).
  *
  * Every line starts with "kho-init:" so the runner can find it in the serial
  * log; failures print "kho-init: FAIL" and reboot rather than hang. The
  * boot parameter kho_init_hang makes it hang on purpose instead.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -58,6 +60,35 @@ static void print_radix_stats(void)
 		printf("kho-init: radix_stats: %s", line);
 	fclose(f);
 	fflush(stdout);
+}
+
+/* Load every .ko file in /modules; the modules report to the kernel log. */
+static void load_modules(void)
+{
+	char path[300], msg[320];
+	struct dirent *d;
+	size_t len;
+	DIR *dir;
+	int fd;
+
+	dir = opendir("/modules");
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		len = strlen(d->d_name);
+		if (len < 3 || strcmp(d->d_name + len - 3, ".ko") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/modules/%s", d->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fail(path);
+		if (syscall(SYS_finit_module, fd, "", 0) < 0)
+			fail(path);
+		close(fd);
+		snprintf(msg, sizeof(msg), "loaded module %s", d->d_name);
+		say(msg);
+	}
+	closedir(dir);
 }
 
 static void first_boot(void)
@@ -141,6 +172,7 @@ int main(int argc, char **argv)
 	mount_fs("proc", "/proc");
 	mount_fs("sysfs", "/sys");
 	mount_fs("debugfs", "/sys/kernel/debug");
+	load_modules();
 
 	if (access("/kernel", F_OK) == 0)
 		first_boot();
