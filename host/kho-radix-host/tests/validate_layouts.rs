@@ -248,9 +248,10 @@ macro_rules! validate_layouts {
                         (Err(e), None) => panic!("tree {t}: rejected a valid tree: {e:?}"),
                     }
                 }
-                // The layouts must have made both verdicts, and the node rule.
+                // The layouts must have made both verdicts, and the node
+                // rule (natively: Miri's few trees need not).
                 assert!(
-                    accepted > 0 && rejected > 0 && across > 0,
+                    cfg!(miri) || (accepted > 0 && rejected > 0 && across > 0),
                     "{accepted} accepted, {rejected} rejected ({across} across nodes)"
                 );
                 eprintln!("{accepted} accepted, {rejected} rejected ({across} across nodes)");
