@@ -623,25 +623,29 @@ t_build_rust_kasan() {
 # to 1048576 pages (every workload on both trackers, once; the trees make
 # check builds are far smaller), and the selftest's folios in the first
 # boot, the restore and validation of the handed-over tree in the second,
-# and every KUnit suite in both. A KASAN report prints "BUG: KASAN: ...", a
+# and every KUnit suite and the module test (kho_radix_modtest.ko, see
+# radix_api_from_module) in both. A KASAN report prints "BUG: KASAN: ...", a
 # UBSAN report "UBSAN: ...", a failed debug assertion "panicked at": each
 # fails the runner, and a KASAN report the KUnit test it happens in. The
 # runner sizes the KHO scratch areas for KASAN's shadow (see qemu-kexec.sh).
 t_kasan_boots() {
 	kasan_qemu_cpu
-	local log=$logdir/kasan.serial
-	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-kasan/arch/x86/boot/bzImage" \
+	local log=$logdir/kasan.serial b=$KHO_CACHE/build-rust-kasan
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$b/arch/x86/boot/bzImage" \
+		--module "$b/kernel/liveupdate/kho_radix_rs/selftests/kernel/kho_radix_modtest.ko" \
 		--log "$log" --mem 6G --timeout 900 \
 		--append "kho_radix_bench.run=1 kho_radix_bench.max_n=1048576 kho_radix_bench.reps=1" \
 		--expect-first "KernelAddressSanitizer initialized" \
 		--expect-first "kho_radix_bench: done: 0 of 42 tests failed" \
 		--expect-first "kho_radix_selftest: radix walk:" \
+		--expect-first "kho_radix_modtest: pass:4 fail:0" \
 		--expect "KernelAddressSanitizer initialized" \
 		--expect "preserved-memory tree validated" \
 		--expect "kho_radix_selftest: restored" \
-		--expect "test_kho: KHO restore succeeded"
+		--expect "test_kho: KHO restore succeeded" \
+		--expect "kho_radix_modtest: pass:4 fail:0"
 	kunit_suites_ok_in_both_boots "$log"
-	echo "# KASAN on in both boots, no KASAN or UBSAN report, no Rust panic: 14 benchmark workloads at 3 sizes, 8 KUnit suites twice"
+	echo "# KASAN on in both boots, no KASAN or UBSAN report, no Rust panic: 14 benchmark workloads at 3 sizes, 8 KUnit suites and the module's 4 tests twice"
 	echo "# QEMU -cpu $QEMU_CPU"
 	# grep reads the log itself: behind a pipe, `grep -m1` stops reading
 	# before the writer is done, which then fails on SIGPIPE (pipefail).
