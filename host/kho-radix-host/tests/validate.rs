@@ -259,22 +259,6 @@ macro_rules! validate_kinds {
                 // `TABLE_ENTRIES` squared nodes, far past the first
                 // duplicate check but within the bound. The walk must stop
                 // at that check, not at the bound.
-                struct Counting<'a> {
-                    inner: Layout<'a>,
-                    nodes: Cell<usize>,
-                }
-                impl PhysLayout for Counting<'_> {
-                    fn is_ram(&self, start: u64, size: u64) -> bool {
-                        self.inner.is_ram(start, size)
-                    }
-                    fn in_scratch(&self, start: u64, size: u64) -> bool {
-                        self.inner.in_scratch(start, size)
-                    }
-                    fn node_ptr(&self, phys: u64) -> Option<NonNull<RadixNode>> {
-                        self.nodes.set(self.nodes.get() + 1);
-                        self.inner.node_ptr(phys)
-                    }
-                }
                 const FIRST_CHECK: usize = 1 << 16;
                 let a = encode_key(0, 0);
                 let (arena, root) = build_keys(&[a]);
@@ -286,10 +270,7 @@ macro_rules! validate_kinds {
                     set(&arena, t1, j, leaf);
                     set(&arena, t2, j, table);
                 }
-                let layout = Counting {
-                    inner: layout(&arena),
-                    nodes: Cell::new(0),
-                };
+                let layout = layout(&arena);
                 let lim = Limits {
                     max_nodes: 16 * FIRST_CHECK,
                     max_order: MAX_ORDER,
@@ -308,7 +289,7 @@ macro_rules! validate_kinds {
                 assert_eq!(res.map(|t| t.stats()), Err(expected));
                 // The first walk up to the check, the second one to the
                 // second sighting (within the first table's entries).
-                let visited = layout.nodes.get();
+                let visited = layout.node_ptr_calls.get();
                 assert!(
                     visited <= FIRST_CHECK + 2 * TABLE_ENTRIES + 16,
                     "walked {visited} nodes"
