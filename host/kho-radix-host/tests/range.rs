@@ -500,10 +500,19 @@ macro_rules! range_tests {
             /// a leaf that a reclaiming delete frees, by range or by single
             /// key, must be forgotten there, or the next range call on the
             /// same pages writes or reads the freed page (which faults in
-            /// this arena) instead of growing a new path.
+            /// this arena) instead of growing a new path. With leaf words
+            /// only the adds use the chunk leaves; without, the range
+            /// deletes too.
             #[test]
             fn range_calls_forget_freed_leaves() {
+                for leaf_words in [true, false] {
+                    range_calls_forget_freed_leaves_with(leaf_words);
+                }
+            }
+
+            fn range_calls_forget_freed_leaves_with(leaf_words: bool) {
                 let (mut arena, root, mut cache) = quarantined_tree();
+                arena.offer_leaf_words(leaf_words);
                 // Chunks of orders 0, 1, 2, 3 and back: several chunk leaves.
                 let (start, n) = (1, 29);
                 let want = c_chunks(start, n, 63, 63);
