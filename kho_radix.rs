@@ -261,10 +261,9 @@ unsafe fn with_locked_tree<R>(
 ) -> Option<R> {
     // SAFETY: The lock is initialised (safety requirements).
     let _guard = unsafe { TreeGuard::lock(tree) };
-    // SAFETY: `tree` is valid; the root, the offset and `owns_nodes` only
-    // change under the lock (or in `kho_radix_init_tree()`, before use).
-    let (root, offset, owns_nodes) =
-        unsafe { ((*tree).root, (*tree).direct_map_offset, (*tree).owns_nodes) };
+    // SAFETY: `tree` is valid; the root and the offset's word only change
+    // under the lock (or in `kho_radix_init_tree()`, before use).
+    let (root, offset) = unsafe { ((*tree).root, (*tree).direct_map_offset) };
     // One compare for the two rare cases, no root and a tree that
     // `kho_radix_init_tree()` did not set up (see `KernelNodes::for_tree`),
     // where `&&` made two branches: under QEMU TCG each branch ends a
@@ -273,17 +272,34 @@ unsafe fn with_locked_tree<R>(
         // SAFETY: `root` is not null, as the minimum of its address and
         // `offset` is not zero.
         let root = unsafe { NonNull::new_unchecked(root.cast::<RadixNode>()) };
-        (KernelNodes { offset, owns_nodes }, root)
+        (KernelNodes::from_tree_word(offset), root)
     } else {
         // SAFETY: We hold the tree lock.
-        (
-            unsafe { KernelNodes::for_tree(tree) },
-            NonNull::new(root.cast())?,
-        )
+        unsafe { unusual_tree(tree) }?
     };
     // SAFETY: We hold the tree lock.
     let cache = unsafe { tree_cache(tree) };
     Some(f(&mut mem, root, cache))
+}
+
+/// The node memory and the root of `tree` for [`with_locked_tree`] when it
+/// has no root or `kho_radix_init_tree()` did not set it up; `None` without
+/// a root. Out of line and cold, so that the common case falls through
+/// into the operation: under QEMU TCG a jump over this case ends a
+/// translation block on every per-page call.
+///
+/// # Safety
+///
+/// `tree` points to a valid `struct kho_radix_tree` and the caller holds
+/// its lock.
+#[cold]
+#[inline(never)]
+unsafe fn unusual_tree(
+    tree: *mut bindings::kho_radix_tree,
+) -> Option<(KernelNodes, NonNull<RadixNode>)> {
+    // SAFETY: guaranteed by the caller.
+    let (mem, root) = unsafe { (KernelNodes::for_tree(tree), (*tree).root) };
+    Some((mem, NonNull::new(root.cast())?))
 }
 
 /// Adds a key to the radix tree.
@@ -655,10 +671,11 @@ pub unsafe extern "C" fn kho_radix_walk_tree_desc(
 /// null, and initialises the tree's mutex. A non-null `root` must be a valid
 /// tree in the KHO ABI format, e.g. the one handed over by the previous
 /// kernel. Only a tree whose root it allocated is the tracker's own
-/// (`owns_nodes`): it keeps counts of table entries beside the nodes of such
-/// a tree, and leaves the pages of an adopted one alone.
+/// (`KHO_RADIX_OWNS_NODES`): it keeps counts of table entries beside the
+/// nodes of such a tree, and leaves the pages of an adopted one alone.
 ///
-/// Returns 0 on success or `-ENOMEM` if the root cannot be allocated.
+/// Returns 0 on success, `-ENOMEM` if the root cannot be allocated, or
+/// `-EINVAL` if the direct map's offset is not page aligned.
 ///
 /// # Safety
 ///
@@ -670,10 +687,21 @@ pub unsafe extern "C" fn kho_radix_init_tree(
     tree: *mut bindings::kho_radix_tree,
     root: *mut bindings::kho_radix_node,
 ) -> c_int {
-    let (root, owns_nodes) = match NonNull::new(root.cast::<RadixNode>()) {
-        Some(root) => (root, false),
-        None => match kho_radix_tree::alloc_root(&mut KernelNodes::new()) {
-            Ok(root) => (root, true),
+    let mut mem = KernelNodes::new();
+    if !mem.offset_is_page_aligned() {
+        // The direct map starts on a page boundary on every architecture
+        // with KHO; this only guards the bit the tree's word borrows (see
+        // `KernelNodes::tree_word()`).
+        pr_err!("direct map offset {:#x} is not page aligned\n", mem.offset);
+        return EINVAL.to_errno();
+    }
+    let root = match NonNull::new(root.cast::<RadixNode>()) {
+        Some(root) => {
+            mem.owns_nodes = false;
+            root
+        }
+        None => match kho_radix_tree::alloc_root(&mut mem) {
+            Ok(root) => root,
             Err(err) => return to_error(err).to_errno(),
         },
     };
@@ -694,10 +722,7 @@ pub unsafe extern "C" fn kho_radix_init_tree(
             .write(TableCache::new())
     };
     // SAFETY: `tree` is valid for writes and not used concurrently.
-    unsafe {
-        (*tree).direct_map_offset = KernelNodes::new().offset;
-        (*tree).owns_nodes = owns_nodes;
-    }
+    unsafe { (*tree).direct_map_offset = mem.tree_word() };
     // SAFETY: `(*tree).lock` is valid for writes and not in use; the name is
     // a static C string and the lock class key is static, as `mutex_init()`
     // does.
