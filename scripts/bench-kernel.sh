@@ -18,6 +18,7 @@
 # columns give each row's ratio of minima as the median over the boots and
 # in every boot.
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/bench-kernel-boot.sh"
 
 max_n=${KHO_BENCH_MAX_N:-1048576}
 reps=${KHO_BENCH_REPS:-7}
@@ -28,49 +29,16 @@ log=$out_dir/kernel.serial
 mkdir -p "$out_dir"
 
 kernel=$("$REPO_ROOT/scripts/build-kernel.sh" bench-rust)
-# Without ERMS the guest clears pages with "rep stosq" instead of "rep
-# stosb". TCG runs a REP string instruction one element per iteration, so
-# with ERMS zeroing a tree page costs 4096 iterations (about 7 us, a quarter
-# of C's whole range preserve), far beyond its share on hardware.
-export QEMU_CPU=${KHO_BENCH_CPU:-max,-erms}
 step "in-kernel benchmark: max_n=$max_n, $reps runs per tracker, $nboots boots (QEMU TCG; about 30 s per boot at 1048576)"
 start=$SECONDS
-
-# The rows of the benchmark in the serial log $1: the first kernel's only,
-# the second kernel does not run the benchmark.
-bench_rows() {
-	sed '/kho-init: kexec loaded/q' "$1" | tr -d '\r' |
-		sed -n 's/^\(\[[^]]*\] \)\{0,1\}# kho_radix_bench: row //p'
-}
-
-# Boot $1 of $nboots, its serial log in $2.
-# One vCPU: nothing else runs on the host CPU next to the timed loops.
-# A guest that fails to calibrate its TSC marks it unstable, and
-# local_clock() then counts 4 ms jiffies: such a run measures nothing, so
-# boot again. qemu-kexec.sh passes the host's TSC frequency
-# (tsc_early_khz=), which avoids the calibration; this catches a host where
-# that could not be measured.
-bench_boot() {
-	local tries=3 try
-	for try in $(seq "$tries"); do
-		step "boot $1 of $nboots"
-		"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$kernel" --log "$2" --mem 2G --smp 1 \
-			--timeout "${KHO_BENCH_TIMEOUT:-1800}" \
-			--append "kho_radix_bench.run=1 kho_radix_bench.max_n=$max_n kho_radix_bench.reps=$reps" \
-			--expect-first "kho_radix_bench: done: 0 of"
-		grep -aq 'Marking TSC unstable' "$2" || return 0
-		[ "$try" -lt "$tries" ] ||
-			die "the guest marked its TSC unstable in $tries boots, so local_clock() had 4 ms resolution (log: $2)"
-		step "the guest marked its TSC unstable (local_clock() would count 4 ms jiffies); booting again ($try of $tries failed)"
-	done
-}
 
 # "boot name n ratio" per row of each boot, the ratio of the minima.
 all_ratios=
 for b in $(seq "$nboots"); do
 	blog=$log
 	[ "$b" -eq 1 ] || blog=$out_dir/kernel-boot$b.serial
-	bench_boot "$b" "$blog"
+	step "boot $b of $nboots"
+	bench_boot "$kernel" "$blog" "$max_n" "$reps"
 	brows=$(bench_rows "$blog")
 	[ -n "$brows" ] || die "no benchmark rows in $blog"
 	all_ratios+=$(awk -v b="$b" '{
