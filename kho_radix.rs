@@ -263,16 +263,16 @@ unsafe fn with_locked_tree<R>(
     let _guard = unsafe { TreeGuard::lock(tree) };
     // SAFETY: `tree` is valid; the root and the offset's word only change
     // under the lock (or in `kho_radix_init_tree()`, before use).
-    let (root, offset) = unsafe { ((*tree).root, (*tree).direct_map_offset) };
+    let (root, word) = unsafe { ((*tree).root, (*tree).direct_map_offset) };
     // One compare for the two rare cases, no root and a tree that
     // `kho_radix_init_tree()` did not set up (see `KernelNodes::for_tree`),
     // where `&&` made two branches: under QEMU TCG each branch ends a
     // translation block, and this is on every per-page call.
-    let (mut mem, root) = if root.addr().min(offset) != 0 {
+    let (mut mem, root) = if root.addr().min(word) != 0 {
         // SAFETY: `root` is not null, as the minimum of its address and
-        // `offset` is not zero.
+        // `word` is not zero.
         let root = unsafe { NonNull::new_unchecked(root.cast::<RadixNode>()) };
-        (KernelNodes::from_tree_word(offset), root)
+        (KernelNodes::from_tree_word(word), root)
     } else {
         // SAFETY: We hold the tree lock.
         unsafe { unusual_tree(tree) }?

@@ -535,11 +535,12 @@ unsafe fn del_chunk_by_chunk_leaf<M: NodeMemory + ?Sized>(
 /// `root` is a valid tree for `mem`, `cache` belongs to it and `key` is in
 /// range.
 // Inlined: ranges deleted in random order look up most of their chunks'
-// leaves, and the call cost about as much as the lookup. On the host that
-// took the random-order range unpreserve from 1.17-1.48 to 1.04-1.16 of C
-// (4 KiB pages, with freeing; 1.04-1.28 to 0.87-1.00 without); under QEMU
-// TCG, where a call to and a return from another page each go through a
-// lookup of the translated code, see design.rst.
+// leaves, and the call cost about as much as the lookup. On the host,
+// before it took `del_chunk_by_table()`, that took the random-order range
+// unpreserve from 1.17-1.48 to 1.04-1.16 of C (4 KiB pages, with freeing;
+// 1.04-1.28 to 0.87-1.00 without); under QEMU TCG, where a call to and a
+// return from another page each go through a lookup of the translated
+// code, see design.rst.
 #[inline(always)]
 unsafe fn find_chunk_leaf_uncached<M: NodeMemory + ?Sized>(
     mem: &mut M,
