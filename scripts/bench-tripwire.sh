@@ -20,20 +20,23 @@ log=${1:?usage: bench-tripwire.sh LOG}
 n=${KHO_TRIPWIRE_N:-65536}
 scale=${KHO_TRIPWIRE_SCALE:-1}
 
-# Row and limit: the rows of the per-page, walk and range paths whose
+# Row and limit: the rows of the per-page, range and walk paths whose
 # ratio is stable from boot to boot (0.04-0.96 in every run at 65536
 # pages), each limit 0.15-0.25 above the highest measured.
 limits="preserve_seq 0.85
 preserve_random 0.85
 preserve_mixed_orders 0.90
+preserve_ranges 0.55
 unpreserve_ranges 0.95
+unpreserve_ranges_random 1.00
 unpreserve_seq 1.15
 unpreserve_random 1.15
 del_key_random 1.15
 walk_dense 0.70
 walk_dense_closure 0.20
 walk_sparse 0.70
-walk_sparse_closure 0.70"
+walk_sparse_closure 0.70
+walk_sparse_restore 0.70"
 
 kernel=$("$REPO_ROOT/scripts/build-kernel.sh" bench-rust)
 bench_boot "$kernel" "$log" "$n" 3 || exit 1
