@@ -73,5 +73,5 @@ END {
 			printf "no row %s at n=%s\n", k, n
 			bad++
 		}
-	exit bad > 0
+	exit (bad > 0)
 }' <<<"$rows"
