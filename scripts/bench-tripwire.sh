@@ -2,23 +2,33 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # A tripwire for performance regressions of the in-kernel benchmark, for
-# `make check`: builds the bench-rust kernel, boots it once with the
-# benchmark at 65536 pages (KHO_TRIPWIRE_N), three runs per tracker, and
-# fails if a row's Rust/C ratio of minima at that size is above its limit
-# below. The limits sit well above what every `make bench` run measured
-# (Documentation/performance.rst), so boot-to-boot noise under TCG does not
-# trip them, and below what a regression like the one of 7533330 (the
-# per-page preserve at 1.12 of C instead of 0.67) measures. They are not
-# the targets: `make bench` measures those, at full size over three boots.
+# `make check`: builds the bench-rust kernel, boots it with the benchmark
+# at 65536 pages (KHO_TRIPWIRE_N), three runs per tracker, and fails if a
+# row's Rust/C ratio of minima at that size is above its limit below. The
+# limits sit well above what every `make bench` run measured
+# (Documentation/performance.rst), and below what a regression like the
+# one of 7533330 (the per-page preserve at 1.12 of C instead of 0.67)
+# measures. They are not the targets: `make bench` measures those, at
+# full size over three boots.
 #
-# Usage: bench-tripwire.sh LOG. KHO_TRIPWIRE_SCALE (default 1) multiplies
-# every limit; below 1 it shows that the tripwire can fail.
+# About one boot in forty, a row or two of one tracker run 10-50 ns per
+# operation slower than in the other boots of the same image (a delete row
+# at 1.50, 1.60 or 2.11 of C instead of 0.95; with nokaslr too, so it is
+# not the layout KASLR draws). A regression in the code is slower in every
+# boot, so a tripped row boots the kernel again, up to KHO_TRIPWIRE_BOOTS
+# (default 3) boots in all, and fails only if it is over its limit in
+# every one.
+#
+# Usage: bench-tripwire.sh LOG; boots after the first log to LOG.2, LOG.3.
+# KHO_TRIPWIRE_SCALE (default 1) multiplies every limit; below 1 it shows
+# that the tripwire can fail.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/bench-kernel-boot.sh"
 
 log=${1:?usage: bench-tripwire.sh LOG}
 n=${KHO_TRIPWIRE_N:-65536}
 scale=${KHO_TRIPWIRE_SCALE:-1}
+boots=${KHO_TRIPWIRE_BOOTS:-3}
 
 # Row and limit: the rows of the per-page, range and walk paths whose
 # ratio is stable from boot to boot (0.04-0.96 in every run at 65536
@@ -38,40 +48,60 @@ walk_sparse 0.70
 walk_sparse_closure 0.70
 walk_sparse_restore 0.70"
 
-kernel=$("$REPO_ROOT/scripts/build-kernel.sh" bench-rust)
-bench_boot "$kernel" "$log" "$n" 3 || exit 1
-rows=$(bench_rows "$log")
-[ -n "$rows" ] || die "no benchmark rows in $log"
-LIMITS=$limits awk -v n="$n" -v scale="$scale" '
-BEGIN {
-	m = split(ENVIRON["LIMITS"], l, "\n")
-	for (i = 1; i <= m; i++) {
-		split(l[i], f, " ")
-		limit[f[1]] = f[2] * scale
-	}
-}
-{
-	delete v
-	for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-	if (v["n"] != n || !($1 in limit))
-		next
-	seen[$1] = 1
-	if (v["c_min_ps"] <= 0) {
-		printf "%s: C measured no time\n", $1
-		bad++
-		next
-	}
-	r = v["rs_min_ps"] / v["c_min_ps"]
-	over = r > limit[$1]
-	printf "%s %s n=%s: Rust/C %.2f, limit %.2f (C %.1f ns, Rust %.1f ns)\n",
-		over ? "TRIPPED" : "ok", $1, n, r, limit[$1], v["c_min_ps"] / 1000, v["rs_min_ps"] / 1000
-	bad += over
-}
-END {
-	for (k in limit)
-		if (!(k in seen)) {
-			printf "no row %s at n=%s\n", k, n
-			bad++
+# Judges the rows of every boot so far on stdin: each row by its lowest
+# Rust/C ratio over those boots.
+judge() {
+	LIMITS=$limits awk -v n="$n" -v scale="$scale" '
+	BEGIN {
+		m = split(ENVIRON["LIMITS"], l, "\n")
+		for (i = 1; i <= m; i++) {
+			split(l[i], f, " ")
+			limit[f[1]] = f[2] * scale
 		}
-	exit (bad > 0)
-}' <<<"$rows"
+	}
+	{
+		delete v
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		if (v["n"] != n || !($1 in limit) || v["c_min_ps"] <= 0)
+			next
+		r = v["rs_min_ps"] / v["c_min_ps"]
+		if (!($1 in best) || r < best[$1]) {
+			best[$1] = r
+			c_ns[$1] = v["c_min_ps"] / 1000
+			rs_ns[$1] = v["rs_min_ps"] / 1000
+		}
+	}
+	END {
+		for (i = 1; i <= m; i++) {
+			split(l[i], f, " ")
+			k = f[1]
+			if (!(k in best)) {
+				printf "no row %s at n=%s with a time for C\n", k, n
+				bad++
+				continue
+			}
+			over = best[k] > limit[k]
+			printf "%s %s n=%s: Rust/C %.2f, limit %.2f (C %.1f ns, Rust %.1f ns)\n",
+				over ? "TRIPPED" : "ok", k, n, best[k], limit[k], c_ns[k], rs_ns[k]
+			bad += over
+		}
+		exit (bad > 0)
+	}'
+}
+
+kernel=$("$REPO_ROOT/scripts/build-kernel.sh" bench-rust)
+all_rows=
+for boot in $(seq "$boots"); do
+	boot_log=$log
+	[ "$boot" -eq 1 ] || boot_log=$log.$boot
+	bench_boot "$kernel" "$boot_log" "$n" 3 || exit 1
+	rows=$(bench_rows "$boot_log")
+	[ -n "$rows" ] || die "no benchmark rows in $boot_log"
+	all_rows+=$rows$'\n'
+	verdict=$(judge <<<"$all_rows") && { echo "$verdict"; exit 0; }
+	[ "$boot" -lt "$boots" ] || break
+	step "over a limit in all of $boot boot(s), booting again (a regression is over it in every boot):"
+	grep -v '^ok ' <<<"$verdict" >&2
+done
+echo "$verdict"
+exit 1
