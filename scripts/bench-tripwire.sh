@@ -20,12 +20,21 @@
 # every one.
 #
 # Usage: bench-tripwire.sh LOG; boots after the first log to LOG.2, LOG.3.
+# bench-tripwire.sh --judge LOG... judges the rows of serial logs that
+# earlier boots wrote, as if each were one boot, without building or
+# booting anything (make check tests the verdict that way).
 # KHO_TRIPWIRE_SCALE (default 1) multiplies every limit; below 1 it shows
 # that the tripwire can fail.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/bench-kernel-boot.sh"
 
-log=${1:?usage: bench-tripwire.sh LOG}
+usage="usage: bench-tripwire.sh LOG | --judge LOG..."
+judge_only=0
+if [ "${1:-}" = --judge ]; then
+	judge_only=1
+	shift
+fi
+log=${1:?$usage}
 n=${KHO_TRIPWIRE_N:-65536}
 scale=${KHO_TRIPWIRE_SCALE:-1}
 boots=${KHO_TRIPWIRE_BOOTS:-3}
@@ -88,6 +97,13 @@ judge() {
 		exit (bad > 0)
 	}'
 }
+
+if [ "$judge_only" = 1 ]; then
+	for boot_log; do
+		bench_rows "$boot_log"
+	done | judge
+	exit
+fi
 
 kernel=$("$REPO_ROOT/scripts/build-kernel.sh" bench-rust)
 all_rows=
