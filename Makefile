@@ -7,7 +7,7 @@ ifneq ($(KERNELRELEASE),)
 
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_radix.o kho_radix_glue.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_BENCH) += kho_radix_bench.o \
-	kho_radix_bench_inputs.o kho_radix_bench_floors.o
+	kho_radix_bench_inputs.o kho_radix_bench_floors.o kho_radix_bench_tlb.o
 obj-$(CONFIG_KEXEC_HANDOVER_RESTORE_BENCH) += kho_restore_bench.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_fdt_glue.o kho_fdt_ram.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_radix_stats.o

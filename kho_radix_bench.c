@@ -499,6 +499,14 @@ static int __init kho_radix_bench_init(void)
 		pr_info(BENCH "n=%lu: %lu mixed-order blocks, %lu ranges in %lu blocks, %lu sparse keys\n",
 			n, in.len[IN_MIXED], in.len[IN_RANGES], in.chunks,
 			in.len[IN_SPARSE]);
+		/*
+		 * After the inputs, whose kvfree() of the size before may
+		 * have shrunk it: nothing flushes the TLB from here to the
+		 * kvfree() below.
+		 */
+		if (kho_radix_bench_grow_tlb())
+			pr_warn(BENCH "n=%lu: no memory to grow QEMU's TLB, rows may vary more from boot to boot\n",
+				n);
 		for (w = 0; w < ARRAY_SIZE(bench_workloads); w++)
 			failed += !bench_workload(&bench_workloads[w], &in, n,
 						  ++test);

@@ -2,7 +2,8 @@
 /*
  * What the objects of the in-kernel benchmark share (kho_radix_bench.c: the
  * workloads and their KTAP output; kho_radix_bench_inputs.c: the inputs;
- * kho_radix_bench_floors.c: the floors the workloads are compared with),
+ * kho_radix_bench_floors.c: the floors the workloads are compared with;
+ * kho_radix_bench_tlb.c: QEMU TCG's software TLB grown before timing),
  * and what they need besides <linux/kho_radix_tree.h> and the keys of
  * kho_radix_keys.h: the C tracker built a second time under other names
  * (kho_radix_cref.c) and a walk of the Rust tracker through a Rust closure
@@ -73,6 +74,9 @@ struct bench_inputs {
 /* kho_radix_bench_inputs.c */
 int kho_radix_bench_make_inputs(struct bench_inputs *in, unsigned long n);
 void kho_radix_bench_free_inputs(struct bench_inputs *in);
+
+/* kho_radix_bench_tlb.c */
+int kho_radix_bench_grow_tlb(void);
 
 /* kho_radix_bench.c */
 void kho_radix_bench_stats(u64 *ns, unsigned int nr, u64 ops, u64 *min_ps,
