@@ -13,11 +13,12 @@
 #
 # About one boot in forty, a row or two of one tracker run 10-50 ns per
 # operation slower than in the other boots of the same image (a delete row
-# at 1.50, 1.60 or 2.11 of C instead of 0.95; with nokaslr too, so it is
-# not the layout KASLR draws). A regression in the code is slower in every
-# boot, so a tripped row boots the kernel again, up to KHO_TRIPWIRE_BOOTS
-# (default 3) boots in all, and fails only if it is over its limit in
-# every one.
+# at 1.50, 1.60 or 2.11 of C instead of 0.95). It is not the layout KASLR
+# draws (nokaslr boots do it too) nor QEMU's software TLB (the benchmark
+# grows it, kho_radix_bench_tlb.c, and they still do). A regression in the
+# code is slower in every boot, so a tripped row boots the kernel again,
+# up to KHO_TRIPWIRE_BOOTS (default 3) boots in all, and fails only if it
+# is over its limit in every one.
 #
 # Usage: bench-tripwire.sh LOG; boots after the first log to LOG.2, LOG.3.
 # bench-tripwire.sh --judge LOG... judges the rows of serial logs that
