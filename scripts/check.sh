@@ -540,9 +540,9 @@ t_kernel_bench_smoke() {
 
 # The benchmark kernel (configs/bench-rust.config) at 65536 pages: a row
 # whose Rust/C ratio is far above every `make bench` run, in each of up to
-# three boots, fails (scripts/bench-tripwire.sh has the limits). The regression of 7533330,
-# the per-page preserve at 1.12 of C, went unseen for a session because
-# nothing in `make check` timed the benchmark kernel.
+# three boots, fails (scripts/bench-tripwire.sh has the limits). The
+# regression of 7533330, the per-page preserve at 1.12 of C, went unseen
+# for a session because nothing in `make check` timed the benchmark kernel.
 t_kernel_bench_tripwire() {
 	local log=$logdir/kernel-bench-tripwire.serial slow=$logdir/kernel-bench-tripwire-slow.serial
 	local tw=$REPO_ROOT/scripts/bench-tripwire.sh
