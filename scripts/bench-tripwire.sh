@@ -39,6 +39,7 @@ log=${1:?$usage}
 n=${KHO_TRIPWIRE_N:-65536}
 scale=${KHO_TRIPWIRE_SCALE:-1}
 boots=${KHO_TRIPWIRE_BOOTS:-3}
+[[ $boots =~ ^[1-9][0-9]*$ ]] || die "KHO_TRIPWIRE_BOOTS must be a positive number, not '$boots'"
 
 # Row and limit: the rows of the per-page, range and walk paths whose
 # ratio is stable from boot to boot (0.04-0.96 in every run at 65536
