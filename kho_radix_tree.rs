@@ -281,11 +281,12 @@ pub unsafe trait NodeMemory {
     ///
     /// With leaf words, reclaiming deletes keep each leaf's witness there,
     /// which pays off on hardware, where the tests it replaces mispredict or
-    /// wait for the line just written in random order, and range deletes
-    /// find each chunk's leaf from its level-1 table rather than among the
-    /// chunk leaves, a branch that mispredicts in random order; without,
-    /// they test the key's word or the words around the key, and look
-    /// among the chunk leaves first, which costs fewer instructions (see
+    /// wait for the line just written in random order, and reclaiming
+    /// range deletes find each chunk's leaf from its level-1 table rather
+    /// than among the chunk leaves, a branch that mispredicts in random
+    /// order (range deletes that free nothing always do); without, they
+    /// test the key's word or the words around the key, and look among the
+    /// chunk leaves first, which costs fewer instructions (see
     /// [`del_key_reclaim_cached`] and [`del_pfn_range_reclaim`]). It should
     /// be a constant: it is asked on every such delete.
     fn has_leaf_words(&self) -> bool {

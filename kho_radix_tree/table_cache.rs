@@ -56,11 +56,12 @@ const fn leaf_tag(key: u64) -> u64 {
 /// to the next the chunks of an order move through that leaf in address
 /// order. Their hit is predictable, one compare finds the leaf, and it
 /// saves the slot hash and the load of the table entry. Not so for ranges
-/// deleted in random order, so range deletes look there only on memory
-/// without leaf words, whose witnesses live here (under QEMU TCG, where a
-/// mispredict costs nothing; see [`del_pfn_range_reclaim`]). Single-key
-/// reclaiming deletes on memory with leaf words use them the same way,
-/// after a delete that had to search its leaf (see
+/// deleted in random order, so range deletes look there only when they
+/// free nodes on memory without leaf words, whose witnesses live here
+/// (under QEMU TCG, where a mispredict costs nothing; see
+/// [`del_pfn_range_reclaim`]); range deletes that free nothing never do.
+/// Single-key reclaiming deletes on memory with leaf words use them the
+/// same way, after a delete that had to search its leaf (see
 /// `del_key_reclaim_by_witness`); other single-key calls do not.
 ///
 /// With each of those leaves the cache keeps a *witness*, the index of a
