@@ -125,6 +125,9 @@ const _: () = {
     assert!(kho_radix_tree::TABLE_CACHE_SLOTS == bindings::KHO_RADIX_TABLE_CACHE_SLOTS as usize);
     assert!(kho_radix_tree::LEAF_CACHE_SLOTS == bindings::KHO_RADIX_CHUNK_LEAF_SLOTS as usize);
     assert!(
+        kho_radix_tree::PARKED_WITNESS_SLOTS == bindings::KHO_RADIX_PARKED_WITNESS_SLOTS as usize
+    );
+    assert!(
         core::mem::size_of::<bindings::kho_radix_table_cache>()
             == core::mem::size_of::<TableCache>()
     );

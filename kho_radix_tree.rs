@@ -150,7 +150,7 @@ pub use destroy::destroy;
 pub use lookup::contains_key;
 pub use range::{add_pfn_range, del_pfn_range, del_pfn_range_reclaim};
 pub use reclaim::{del_key_reclaim, del_key_reclaim_cached};
-pub use table_cache::{TableCache, LEAF_CACHE_SLOTS, TABLE_CACHE_SLOTS};
+pub use table_cache::{TableCache, LEAF_CACHE_SLOTS, PARKED_WITNESS_SLOTS, TABLE_CACHE_SLOTS};
 pub use walk::{count_nodes, find_wrong_table_count, walk, walk_keys, walk_keys_desc};
 
 // For the validator of a handed-over tree, kho_radix_validate.rs.
