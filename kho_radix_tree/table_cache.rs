@@ -77,7 +77,7 @@ const fn leaf_tag(key: u64) -> u64 {
 /// On memory without leaf words, as the kernel's, a leaf that leaves the
 /// chunk leaves *parks* its witness in the cache, in a slot picked by the
 /// leaf's address, and a leaf that comes back takes the witness parked in
-/// its slot (see [`TableCache::swap_chunk_leaf`]). Ranges deleted in random
+/// its slot (see `TableCache::swap_chunk_leaf()`). Ranges deleted in random
 /// order over many leaves of an order thus mostly keep their witnesses;
 /// before, a leaf that came back had only the word of the chunk just
 /// deleted, mostly emptied, and searched its words for another. Another
