@@ -288,7 +288,8 @@ pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
 /// level-1 table that `cache` holds (see `del_chunk_by_table`). Without,
 /// it is kept with the leaf among the chunk leaves of `cache` (see
 /// [`TableCache`]), where each chunk looks for its leaf first, and a leaf
-/// looked up takes the key's own word, as the clear left it (see
+/// looked up takes the key's own word, as the clear left it, and the
+/// witness it parked in `cache` when it last left the chunk leaves (see
 /// `del_chunk_by_chunk_leaf`).
 ///
 /// # Safety
