@@ -61,11 +61,9 @@ enum Work<'a> {
     /// chunks, which is the least any tracker does per chunk.
     RangeFloor(&'a [u64]),
     /// Preserves the ranges untimed, then unpreserves them as each tracker's
-    /// `kho_unpreserve_pages()` does: Rust with one call per range, of
-    /// `del_pfn_range_reclaim()` (freeing the nodes it empties, as the
-    /// kernel does) if the flag is set, else of `del_pfn_range()`; C with
-    /// one `kho_radix_del_key()` per chunk.
-    UnpreserveRanges(&'a [u64], bool),
+    /// `kho_unpreserve_pages()` does: Rust with one call per range, as the
+    /// [`RangeDelete`] says; C with one `kho_radix_del_key()` per chunk.
+    UnpreserveRanges(&'a [u64], RangeDelete),
     /// Adds the keys untimed, then deletes them.
     Del(&'a [u64]),
     /// Adds the keys untimed, then deletes them as each tracker's KHO
@@ -81,6 +79,20 @@ enum Work<'a> {
     /// Adds the keys untimed, then checks the tree as the next kernel checks
     /// the one it is handed (`validate_tree()`; Rust only, C trusts it).
     Validate(&'a [u64]),
+}
+
+/// How the Rust side of [`Work::UnpreserveRanges`] deletes a range.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RangeDelete {
+    /// `del_pfn_range()`: frees nothing.
+    Plain,
+    /// `del_pfn_range_reclaim()`: frees the nodes it empties, as the kernel
+    /// does, with the leaf words the pool offers for witnesses.
+    Reclaim,
+    /// The same on the pool without its leaf words, as the kernel's node
+    /// memory is: the witnesses live in the table cache only (its chunk
+    /// leaves and parked witnesses), as in the kernel.
+    ReclaimKernelPath,
 }
 
 /// Result of one timed run.
@@ -105,7 +117,7 @@ macro_rules! geometry {
         mod $modname {
             use super::{
                 elapsed_ns, pool_pages, preserve_order, range_chunks, Config, FlatBitmaps, Inputs,
-                Outcome, Row, Work, RANGE_FLOOR,
+                Outcome, RangeDelete, Row, Work, RANGE_FLOOR,
             };
             use crate::c::{$cops, KbOps};
             use crate::pool::{Pool, Region};
@@ -118,6 +130,45 @@ macro_rules! geometry {
             use std::time::Instant;
 
             crate::pool::impl_pool_node_memory!();
+
+            /// The pool without its leaf words: the node memory the
+            /// kernel's range delete sees (`has_leaf_words()` false).
+            struct NoLeafWords<'a>(&'a mut Pool);
+
+            // SAFETY: every node operation is the pool's, whose
+            // implementation above upholds the contract; only the leaf
+            // words, which the contract lets a memory not have, are gone.
+            unsafe impl tree::NodeMemory for NoLeafWords<'_> {
+                #[inline]
+                fn alloc_node(&mut self) -> Option<NonNull<abi::RadixNode>> {
+                    self.0.alloc_node()
+                }
+
+                #[inline]
+                unsafe fn free_node(&mut self, node: NonNull<abi::RadixNode>) {
+                    // SAFETY: guaranteed by the caller.
+                    unsafe { self.0.free_node(node) }
+                }
+
+                #[inline]
+                fn virt_to_phys(&self, node: NonNull<abi::RadixNode>) -> u64 {
+                    self.0.virt_to_phys(node)
+                }
+
+                #[inline]
+                fn phys_to_virt(&self, phys: u64) -> NonNull<abi::RadixNode> {
+                    self.0.phys_to_virt(phys)
+                }
+
+                #[inline]
+                unsafe fn node_word(
+                    &self,
+                    node: NonNull<abi::RadixNode>,
+                ) -> Option<&::std::cell::Cell<usize>> {
+                    // SAFETY: guaranteed by the caller.
+                    unsafe { self.0.node_word(node) }
+                }
+            }
 
             /// Physical memory as the validator sees it: every range is RAM,
             /// no scratch area, and the pool's pages are the only pages it
@@ -228,7 +279,7 @@ macro_rules! geometry {
                         o.ops = maps.bits();
                         assert_eq!(o.ops, range_chunks(ranges), "floor: chunk count");
                     }
-                    Work::UnpreserveRanges(ranges, reclaim) => {
+                    Work::UnpreserveRanges(ranges, how) => {
                         preserve_ranges(mem, root, &mut cache, ranges)
                             .expect("Rust: add_key failed");
                         o.pages = mem.live() as u64;
@@ -238,14 +289,24 @@ macro_rules! geometry {
                             // SAFETY: `root` is a valid tree of `mem`, all of
                             // whose nodes come from `mem`.
                             let missing = unsafe {
-                                if reclaim {
-                                    tree::del_pfn_range_reclaim(
+                                match how {
+                                    RangeDelete::Plain => tree::del_pfn_range(
                                         mem, root, &mut cache, start, len, 63, split,
-                                    )
-                                } else {
-                                    tree::del_pfn_range(
+                                    ),
+                                    RangeDelete::Reclaim => tree::del_pfn_range_reclaim(
                                         mem, root, &mut cache, start, len, 63, split,
-                                    )
+                                    ),
+                                    RangeDelete::ReclaimKernelPath => {
+                                        tree::del_pfn_range_reclaim(
+                                            &mut NoLeafWords(mem),
+                                            root,
+                                            &mut cache,
+                                            start,
+                                            len,
+                                            63,
+                                            split,
+                                        )
+                                    }
                                 }
                             };
                             assert_eq!(missing, 0, "Rust: del_pfn_range missed chunks");
@@ -454,7 +515,7 @@ macro_rules! geometry {
                 unsafe { (c.pool_init)(region.base().cast(), cap as c_ulong) };
 
                 let inp = Inputs::new(cfg.n, PAGE_SHIFT, abi::encode_key);
-                let works: [(&'static str, Work<'_>, bool); 22] = [
+                let works: [(&'static str, Work<'_>, bool); 24] = [
                     ("preserve order-0 sequential", Work::Add(&inp.seq), true),
                     ("preserve order-0 random", Work::Add(&inp.rand), true),
                     ("preserve mixed orders 0-9", Work::Add(&inp.mixed), true),
@@ -471,22 +532,32 @@ macro_rules! geometry {
                     (RANGE_FLOOR, Work::RangeFloor(&inp.ranges), false),
                     (
                         "unpreserve ranges (Rust del_pfn_range, no freeing)",
-                        Work::UnpreserveRanges(&inp.ranges, false),
+                        Work::UnpreserveRanges(&inp.ranges, RangeDelete::Plain),
                         true,
                     ),
                     (
                         "unpreserve ranges (Rust del_pfn_range_reclaim)",
-                        Work::UnpreserveRanges(&inp.ranges, true),
+                        Work::UnpreserveRanges(&inp.ranges, RangeDelete::Reclaim),
+                        true,
+                    ),
+                    (
+                        "unpreserve ranges (Rust del_pfn_range_reclaim, no leaf words: kernel's path)",
+                        Work::UnpreserveRanges(&inp.ranges, RangeDelete::ReclaimKernelPath),
                         true,
                     ),
                     (
                         "unpreserve ranges, random order (Rust del_pfn_range, no freeing)",
-                        Work::UnpreserveRanges(&inp.ranges_rand, false),
+                        Work::UnpreserveRanges(&inp.ranges_rand, RangeDelete::Plain),
                         true,
                     ),
                     (
                         "unpreserve ranges, random order (Rust del_pfn_range_reclaim)",
-                        Work::UnpreserveRanges(&inp.ranges_rand, true),
+                        Work::UnpreserveRanges(&inp.ranges_rand, RangeDelete::Reclaim),
+                        true,
+                    ),
+                    (
+                        "unpreserve ranges, random order (Rust del_pfn_range_reclaim, no leaf words: kernel's path)",
+                        Work::UnpreserveRanges(&inp.ranges_rand, RangeDelete::ReclaimKernelPath),
                         true,
                     ),
                     ("unpreserve all, sequential", Work::Del(&inp.seq), true),
