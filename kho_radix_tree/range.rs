@@ -283,14 +283,10 @@ pub unsafe fn del_pfn_range<M: NodeMemory + ?Sized, F: FnMut(u64, u32) -> bool +
 /// 1.02-1.27 times C's (which frees nothing), against 0.83-1.03 with the
 /// witness, and 0.74-0.87 against 0.53-0.63 with 4 KiB pages.
 ///
-/// On memory with leaf words ([`NodeMemory::has_leaf_words`]) the witness
-/// is kept in the leaf's word, and each chunk finds its leaf from the
-/// level-1 table that `cache` holds (see `del_chunk_by_table`). Without,
-/// it is kept with the leaf among the chunk leaves of `cache` (see
-/// [`TableCache`]), where each chunk looks for its leaf first, and a leaf
-/// looked up takes the key's own word, as the clear left it, and the
-/// witness it parked in `cache` when it last left the chunk leaves (see
-/// `del_chunk_by_chunk_leaf`).
+/// Each chunk finds its leaf from the level-1 table that `cache` holds
+/// (see `del_chunk_by_table`). The witness is kept in the leaf's word on
+/// memory with leaf words ([`NodeMemory::has_leaf_words`]), and parked in
+/// `cache` otherwise, as in the kernel (see [`TableCache`]).
 ///
 /// # Safety
 ///
@@ -382,14 +378,8 @@ unsafe fn del_chunks<
     let mut chunks = RangeChunks::new(start_pfn, end_pfn);
     while let Some((pfn, order)) = chunks.next_chunk(max_order, split) {
         let deleted = match range_key(pfn, order, KEYS_FIT) {
-            // A constant once `M` is known: each memory compiles one of the
-            // two.
             // SAFETY: guaranteed by the caller; `key` is in range.
-            Some(key) if !RECLAIM || mem.has_leaf_words() => unsafe {
-                del_chunk_by_table::<RECLAIM, M>(mem, root, cache, key, order)
-            },
-            // SAFETY: as above.
-            Some(key) => unsafe { del_chunk_by_chunk_leaf(mem, root, cache, key, order) },
+            Some(key) => unsafe { del_chunk_by_table::<RECLAIM, M>(mem, root, cache, key, order) },
             None => false,
         };
         if !deleted {
@@ -400,9 +390,10 @@ unsafe fn del_chunks<
 }
 
 /// Deletes the chunk `key` of order `order` of [`del_range`], finding its
-/// leaf from the level-1 table `cache` holds for it; with `RECLAIM`, on
-/// memory with leaf words, tests the witness kept in the leaf's word.
-/// Returns whether the chunk's path was there.
+/// leaf from the level-1 table `cache` holds for it; with `RECLAIM`, tests
+/// the leaf's witness: kept in the leaf's word on memory with leaf words,
+/// parked in `cache` otherwise. Returns whether the chunk's path was
+/// there.
 ///
 /// The chunk leaves of `cache` are not asked first: in random order, where
 /// each range starts in leaves of its own, a range's chunks rise in order
@@ -416,6 +407,16 @@ unsafe fn del_chunks<
 /// / 0.83. With freeing, in random order 1.18 / 1.13 / 1.12 against 0.71 /
 /// 0.76 / 0.96, in address order 0.58 / 0.71 / 0.87 against 0.68 / 0.77 /
 /// 0.97.
+///
+/// The kernel's memory, without leaf words, asked the chunk leaves first
+/// too, with the witness kept there and parked in `cache` when the leaf
+/// left: under QEMU TCG, which decides the in-kernel benchmark, a
+/// mispredicted branch costs nothing and the chunk leaf saves the lookup's
+/// instructions. Timed natively (the host benchmark's pool without its
+/// leaf words), that path took 1.63 / 1.37 / 1.31 of C in random order
+/// with freeing, and this one 0.89 / 0.75 / 0.92; in the kernel under TCG
+/// this one costs about 10 ns more per chunk (at 1048576 pages 0.58 of C
+/// in address order and 0.64 in random order, against 0.45 and 0.63).
 ///
 /// # Safety
 ///
@@ -437,13 +438,19 @@ unsafe fn del_chunk_by_table<const RECLAIM: bool, M: NodeMemory + ?Sized>(
     if !RECLAIM {
         return true;
     }
-    // SAFETY: `leaf` is a leaf of the tree, which the caller may write.
-    let witnessed = match unsafe { mem.leaf_word(leaf) } {
+    // A constant once `M` is known: each memory compiles one of the two.
+    let witnessed = if mem.has_leaf_words() {
+        // SAFETY: `leaf` is a leaf of the tree, which the caller may write.
+        match unsafe { mem.leaf_word(leaf) } {
+            // SAFETY: as above; `read_word` masks the index.
+            Some(witness) => unsafe { read_word(leaf, witness.get()) != 0 },
+            // No word for this leaf: the key's own word serves as its
+            // witness.
+            None => !word_emptied,
+        }
+    } else {
         // SAFETY: as above; `read_word` masks the index.
-        Some(witness) => unsafe { read_word(leaf, witness.get()) != 0 },
-        // No word for this leaf: the key's own word serves as its witness,
-        // as without leaf words.
-        None => !word_emptied,
+        unsafe { read_word(leaf, cache.parked_witness(leaf)) != 0 }
     };
     if witnessed {
         return true;
@@ -474,89 +481,4 @@ unsafe fn rewitness_looked_up_leaf<M: NodeMemory + ?Sized>(
     // SAFETY: guaranteed by the caller; `leaf` is now the chunk leaf of
     // `order`.
     unsafe { rewitness_chunk_leaf(mem, root, cache, key, order, leaf) }
-}
-
-/// Deletes the chunk `key` of order `order` of [`del_pfn_range_reclaim`] on
-/// memory without leaf words, finding its leaf among the chunk leaves of
-/// `cache` first, and frees what this empties. Returns whether the chunk's
-/// path was there.
-///
-/// The chunk leaf of an order keeps the witness that tells, with one read,
-/// that its leaf still holds a key. Without leaf words a leaf that is looked
-/// up brings the witness it parked in `cache` when it last left the chunk
-/// leaves (see [`TableCache`]), tested only if the key's own word, as the
-/// clear left it, is zero. Under QEMU TCG, which decides the in-kernel benchmark
-/// (the kernel's node memory has no leaf words), a mispredicted branch
-/// costs nothing and the chunk leaf saves instructions.
-///
-/// # Safety
-///
-/// As for [`del_pfn_range_reclaim`], and `key` is in range.
-#[inline(always)]
-unsafe fn del_chunk_by_chunk_leaf<M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    key: u64,
-    order: u32,
-) -> bool {
-    let (leaf, looked_up) = match cache.chunk_leaf(key, order) {
-        Some(leaf) => (leaf, false),
-        // SAFETY: guaranteed by the caller.
-        None => match unsafe { find_chunk_leaf_uncached(mem, root, cache, key, order) } {
-            Some(leaf) => (leaf, true),
-            None => return false,
-        },
-    };
-    // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
-    let word_emptied = unsafe { clear_key_bit(leaf, key) };
-    // The leaf is the chunk leaf of `order` in `cache` now (found there or
-    // put there). While its witness word is non-zero, it cannot have
-    // emptied. A leaf just looked up also has the key's own word, whose new
-    // value the clear has just computed; for one whose witness emptied, the
-    // words around the key, in the cache line just written, mostly hold a
-    // new one.
-    let witnessed = if looked_up {
-        // SAFETY: as above; `read_word` masks the index.
-        !word_emptied || unsafe { read_word(leaf, cache.witness(order)) != 0 }
-    } else {
-        // SAFETY: as above; `read_word` masks the index.
-        unsafe { read_word(leaf, cache.witness(order)) != 0 }
-    };
-    witnessed
-        // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
-        // path and the chunk leaf of `order`.
-        || unsafe { rewitness_chunk_leaf(mem, root, cache, key, order, leaf) }.is_ok()
-}
-
-/// The leaf of the chunk `key` of order `order` of
-/// [`del_chunk_by_chunk_leaf`] when it is not in the chunk leaves of
-/// `cache`, or `None` if `key`'s path is missing; remembers it there, with
-/// its parked witness ([`TableCache::swap_chunk_leaf`]).
-///
-/// # Safety
-///
-/// `root` is a valid tree for `mem`, `cache` belongs to it and `key` is in
-/// range.
-// Inlined: ranges deleted in random order look up most of their chunks'
-// leaves, and the call cost about as much as the lookup. On the host,
-// before it took `del_chunk_by_table()`, that took the random-order range
-// unpreserve from 1.17-1.48 to 1.04-1.16 of C (4 KiB pages, with freeing;
-// 1.04-1.28 to 0.87-1.00 without); under QEMU TCG, where a call to and a
-// return from another page each go through a lookup of the translated
-// code, see design.rst. With 128 parked witnesses, in the in-kernel
-// benchmark at 1048576 pages, ranges in random order took 0.63-0.68 of C
-// with this out of line and 0.55-0.58 inlined.
-#[inline(always)]
-unsafe fn find_chunk_leaf_uncached<M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    key: u64,
-    order: u32,
-) -> Option<NonNull<RadixLeaf>> {
-    // SAFETY: guaranteed by the caller.
-    let leaf = unsafe { leaf_to_clear(mem, root, cache, key) }?;
-    cache.swap_chunk_leaf(key, order, leaf);
-    Some(leaf)
 }

@@ -263,6 +263,8 @@ unsafe fn set_leaf_witness<M: NodeMemory + ?Sized>(
         if let Some(witness) = unsafe { mem.leaf_word(leaf) } {
             witness.set(w);
         }
+    } else {
+        cache.park_witness(leaf, w);
     }
 }
 

@@ -50,38 +50,36 @@ const fn leaf_tag(key: u64) -> u64 {
 /// orders stay cached too; the next tables of an order take the slots after
 /// it.
 ///
-/// The range functions ([`add_pfn_range`], [`del_pfn_range_reclaim`]) also
-/// keep the leaf they used last for each order: the chunks of a range have
-/// one order each, so each lands in a leaf of its own, and from one range
-/// to the next the chunks of an order move through that leaf in address
-/// order. Their hit is predictable, one compare finds the leaf, and it
-/// saves the slot hash and the load of the table entry. Not so for ranges
-/// deleted in random order, so range deletes look there only when they
-/// free nodes on memory without leaf words, whose witnesses live here
-/// (under QEMU TCG, where a mispredict costs nothing; see
-/// [`del_pfn_range_reclaim`]); range deletes that free nothing never do.
+/// The range functions ([`add_pfn_range`], and [`del_pfn_range_reclaim`]
+/// when it looks for a new witness) also keep the leaf they used last for
+/// each order: the chunks of a range have one order each, so each lands in
+/// a leaf of its own, and from one range to the next the chunks of an
+/// order move through that leaf in address order. Their hit is
+/// predictable, one compare finds the leaf, and it saves the slot hash and
+/// the load of the table entry. Not so for ranges deleted in random order,
+/// so range deletes never look there first (see `del_chunk_by_table`).
 /// Single-key reclaiming deletes on memory with leaf words use them the
 /// same way, after a delete that had to search its leaf (see
 /// `del_key_reclaim_by_witness`); other single-key calls do not.
 ///
 /// With each of those leaves the cache keeps a *witness*, the index of a
 /// word of the leaf last seen non-zero. While that word is non-zero the leaf
-/// cannot have emptied, so a range delete that frees empty nodes reads one
-/// word, mostly in the cache, after each chunk, instead of the eight around
-/// the chunk's own, which it has just written and the processor may still
-/// be fetching (see [`del_pfn_range_reclaim`]). The witness is only a hint:
-/// any index is safe to read, and a zero word makes the delete find a new
-/// one, in the eight words around the chunk's or else by searching the
-/// leaf (`rewitness_or_reclaim()`), which also finds it empty.
-///
-/// On memory without leaf words, as the kernel's, a leaf that leaves the
-/// chunk leaves *parks* its witness in the cache, in a slot picked by the
-/// leaf's address, and a leaf that comes back takes the witness parked in
-/// its slot (see `TableCache::swap_chunk_leaf()`). Ranges deleted in random
-/// order over many leaves of an order thus mostly keep their witnesses;
-/// before, a leaf that came back had only the word of the chunk just
-/// deleted, mostly emptied, and searched its words for another. Another
-/// leaf's parked witness, in the same slot, is a hint like any other.
+/// cannot have emptied, so a delete that frees empty nodes reads one word,
+/// mostly in the cache, instead of the eight around the key's own, which it
+/// has just written and the processor may still be fetching (see
+/// [`del_pfn_range_reclaim`]). The witness is only a hint: any index is
+/// safe to read, and a zero word makes the delete find a new one, in the
+/// eight words around the key's or else by searching the leaf
+/// (`rewitness_or_reclaim()`), which also finds it empty. Range deletes
+/// read the witness of the leaf they looked up: kept in the leaf's word on
+/// memory with leaf words ([`NodeMemory::leaf_word`]), and on memory
+/// without, as the kernel's, *parked* in the cache, in a slot picked by
+/// the leaf's address; another leaf's witness in the same slot is a hint
+/// like any other. Before, the kernel's range deletes kept a witness only
+/// with a chunk leaf, and a leaf that came back to the chunk leaves had
+/// only the word of the chunk just deleted, mostly emptied: in random
+/// order over many leaves of an order, they searched the leaf for another
+/// non-zero word after most deletes of a low-order chunk.
 ///
 /// The layout is the C `struct kho_radix_table_cache` that the kernel keeps
 /// in `struct kho_radix_tree`, under the tree lock; all zeroes is the empty
@@ -95,9 +93,8 @@ const fn leaf_tag(key: u64) -> u64 {
 /// slot whose `leaf_tag` is not zero holds the leaf, not null, of the keys
 /// `k` with `leaf_tag(k) == leaf_tag`, and a slot with a null `leaf` has a
 /// zero `leaf_tag`. A parked witness may be any value. The tree functions
-/// keep this when
-/// they free tables and leaves; whoever replaces or destroys the tree must
-/// [`clear`](TableCache::clear) its cache.
+/// keep this when they free tables and leaves; whoever replaces or destroys
+/// the tree must [`clear`](TableCache::clear) its cache.
 #[repr(C)]
 pub struct TableCache {
     prefix: [u64; TABLE_CACHE_SLOTS],
@@ -108,11 +105,12 @@ pub struct TableCache {
     parked_witness: [u16; PARKED_WITNESS_SLOTS],
 }
 
-/// Number of witnesses a [`TableCache`] parks for leaves that left its chunk
-/// leaves, in slot `(leaf address / leaf size) % PARKED_WITNESS_SLOTS`: by
-/// the leaf's page frame number, as tree pages are mostly allocated one
-/// after the other, so that up to this many leaves mostly have slots of
-/// their own (the in-kernel benchmark's ranges over 4 GiB have 68 leaves).
+/// Number of witnesses a [`TableCache`] parks for the leaves of a tree on
+/// memory without leaf words, in slot `(leaf address / leaf size) %
+/// PARKED_WITNESS_SLOTS`: by the leaf's page frame number, as tree pages
+/// are mostly allocated one after the other, so that up to this many
+/// leaves mostly have slots of their own (the in-kernel benchmark's ranges
+/// over 4 GiB have 68 leaves).
 /// 128 bytes: 128 slots took the frame of `kho_extend_scratch()`, which
 /// keeps a tree on its stack, past `CONFIG_FRAME_WARN` (1280 bytes) with
 /// lockdep.
@@ -236,40 +234,25 @@ impl TableCache {
         self.set_witness(order, bitmap_index(key) / 64);
     }
 
-    /// [`TableCache::set_chunk_leaf`] for memory without leaf words, whose
-    /// leaves keep their witnesses only here: parks the witness of the leaf
-    /// that `leaf` replaces, and takes `leaf`'s own parked witness rather
-    /// than `key`'s word, which a delete has mostly emptied.
-    ///
-    /// In random order, the chunks of low orders move from leaf to leaf, and
-    /// a leaf that came back with `key`'s word as its witness searched for
-    /// a non-zero word after most deletes of such chunks: in the in-kernel
-    /// benchmark at 1048576 pages (32 leaves of order 0, 16 of order 1, ...),
-    /// ranges deleted in random order took 0.96-1.01 of C that way, and
-    /// 0.62-0.64 with 64 parked witnesses (0.55-0.58 with 128). With 128,
-    /// out of line, this took 0.55-0.63, and ranges in address order,
-    /// which rarely change leaves, 0.42-0.44 instead of 0.45-0.47.
+    /// The witness parked for `leaf` (or for another leaf in its slot).
     #[inline(always)]
-    pub(super) fn swap_chunk_leaf(&mut self, key: u64, order: u32, leaf: NonNull<RadixLeaf>) {
-        let slot = order as usize % LEAF_CACHE_SLOTS;
-        if let (Some(&old), Some(&w)) = (self.leaf.get(slot), self.leaf_witness.get(slot)) {
-            if let Some(parked) = self.parked_witness.get_mut(parked_slot(old)) {
-                // Any value is a valid hint: the truncation never changes
-                // a witness, which is below `BITMAP_WORDS`.
-                *parked = (w % BITMAP_WORDS) as u16;
-            }
+    pub(super) fn parked_witness(&self, leaf: NonNull<RadixLeaf>) -> usize {
+        usize::from(
+            self.parked_witness
+                .get(parked_slot(leaf.as_ptr()))
+                .copied()
+                .unwrap_or(0),
+        )
+    }
+
+    /// Parks word `w` of `leaf` as its witness.
+    #[inline(always)]
+    pub(super) fn park_witness(&mut self, leaf: NonNull<RadixLeaf>, w: usize) {
+        if let Some(parked) = self.parked_witness.get_mut(parked_slot(leaf.as_ptr())) {
+            // No truncation: a word index is below `BITMAP_WORDS`, which
+            // fits (see the assertion by `PARKED_WITNESS_SLOTS`).
+            *parked = (w % BITMAP_WORDS) as u16;
         }
-        if let (Some(tag), Some(cached)) = (self.leaf_tag.get_mut(slot), self.leaf.get_mut(slot)) {
-            // INVARIANT: as in `set_chunk_leaf()`.
-            *tag = leaf_tag(key);
-            *cached = leaf.as_ptr();
-        }
-        let w = self
-            .parked_witness
-            .get(parked_slot(leaf.as_ptr()))
-            .copied()
-            .unwrap_or(0);
-        self.set_witness(order, usize::from(w));
     }
 
     /// The word of the chunk leaf of order `order` that was last seen
@@ -315,8 +298,7 @@ impl TableCache {
     }
 }
 
-/// The slot of the parked witness of `leaf` in a [`TableCache`]; null for
-/// an empty chunk-leaf slot, whose witness parks harmlessly in slot 0.
+/// The slot of the parked witness of `leaf` in a [`TableCache`].
 #[inline(always)]
 fn parked_slot(leaf: *mut RadixLeaf) -> usize {
     (leaf as usize / core::mem::size_of::<RadixLeaf>()) % PARKED_WITNESS_SLOTS
