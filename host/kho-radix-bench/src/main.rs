@@ -71,6 +71,9 @@ enum Work<'a> {
     /// (`del_key_reclaim_cached()`), C with `kho_radix_del_key()`, as it
     /// has no such operation.
     DelReclaim(&'a [u64]),
+    /// The same on the pool without its leaf words, the code path of the
+    /// kernel's node memory (see [`RangeDelete::ReclaimKernelPath`]).
+    DelReclaimKernelPath(&'a [u64]),
     /// Adds the keys untimed, then walks the tree; Rust through `walk()`
     /// with a `dyn FnMut` callback, like a C callback.
     Walk(&'a [u64]),
@@ -314,6 +317,19 @@ macro_rules! geometry {
                         o.ns = elapsed_ns(t);
                         o.ops = range_chunks(ranges);
                     }
+                    Work::DelReclaimKernelPath(keys) => {
+                        add_keys(mem, root, &mut cache, keys).expect("Rust: add_key failed");
+                        o.pages = mem.live() as u64;
+                        let kmem = &mut NoLeafWords(mem);
+                        let t = Instant::now();
+                        for &k in keys {
+                            // SAFETY: `root` is a valid tree of `mem`, all of
+                            // whose nodes come from `mem`.
+                            let _ = unsafe { tree::del_key_reclaim_cached(kmem, root, &mut cache, k) };
+                        }
+                        o.ns = elapsed_ns(t);
+                        o.ops = keys.len() as u64;
+                    }
                     Work::Del(keys) | Work::DelReclaim(keys) => {
                         add_keys(mem, root, &mut cache, keys).expect("Rust: add_key failed");
                         o.pages = mem.live() as u64;
@@ -470,7 +486,9 @@ macro_rules! geometry {
                             o.ns = elapsed_ns(t);
                             o.ops = nkeys;
                         }
-                        Work::Del(keys) | Work::DelReclaim(keys) => {
+                        Work::Del(keys)
+                        | Work::DelReclaim(keys)
+                        | Work::DelReclaimKernelPath(keys) => {
                             assert_eq!(add(keys), 0, "C: kho_radix_add_key failed");
                             o.pages = (c.pool_live)();
                             let t = Instant::now();
@@ -515,7 +533,7 @@ macro_rules! geometry {
                 unsafe { (c.pool_init)(region.base().cast(), cap as c_ulong) };
 
                 let inp = Inputs::new(cfg.n, PAGE_SHIFT, abi::encode_key);
-                let works: [(&'static str, Work<'_>, bool); 24] = [
+                let works: [(&'static str, Work<'_>, bool); 26] = [
                     ("preserve order-0 sequential", Work::Add(&inp.seq), true),
                     ("preserve order-0 random", Work::Add(&inp.rand), true),
                     ("preserve mixed orders 0-9", Work::Add(&inp.mixed), true),
@@ -570,6 +588,16 @@ macro_rules! geometry {
                     (
                         "unpreserve all, random (Rust del_key_reclaim)",
                         Work::DelReclaim(&inp.rand),
+                        true,
+                    ),
+                    (
+                        "unpreserve all, sequential (Rust del_key_reclaim, no leaf words: kernel's path)",
+                        Work::DelReclaimKernelPath(&inp.seq),
+                        true,
+                    ),
+                    (
+                        "unpreserve all, random (Rust del_key_reclaim, no leaf words: kernel's path)",
+                        Work::DelReclaimKernelPath(&inp.rand),
                         true,
                     ),
                     ("walk all, sequential", Work::Walk(&inp.seq), true),
