@@ -207,7 +207,7 @@ unsafe impl NodeMemory for KernelNodes {
     // under TCG that took `unpreserve_random` of the in-kernel benchmark
     // from 0.88 to 1.28 of C at 65536 pages, and even just looking among
     // the chunk leaves first, without the call, took it to 0.99. So
-    // single-key reclaiming deletes test the key's word, as before, and
-    // range deletes park their leaves' witnesses in the table cache. The
-    // KUnit suite's node memory has leaf words.
+    // single-key reclaiming deletes test the key's word first, and the
+    // witnesses of the leaves are parked in the table cache. The KUnit
+    // suite's node memory has leaf words.
 }
