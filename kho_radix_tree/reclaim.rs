@@ -28,8 +28,8 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
 ///
 /// How it learns whether the leaf emptied depends on the memory: with leaf
 /// words ([`NodeMemory::has_leaf_words`]) from witnesses, see
-/// `del_key_reclaim_by_witness`; otherwise from the key's word, see
-/// `del_key_reclaim_by_word`.
+/// `del_key_reclaim_by_witness`; otherwise from the key's word and then
+/// the witness parked in `cache`, see `del_key_reclaim_by_word`.
 ///
 /// # Safety
 ///

@@ -111,6 +111,7 @@ pub struct TableCache {
 /// are mostly allocated one after the other, so that up to this many
 /// leaves mostly have slots of their own (the in-kernel benchmark's ranges
 /// over 4 GiB have 68 leaves).
+///
 /// 128 bytes: 128 slots took the frame of `kho_extend_scratch()`, which
 /// keeps a tree on its stack, past `CONFIG_FRAME_WARN` (1280 bytes) with
 /// lockdep.
