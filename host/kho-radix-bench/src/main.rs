@@ -317,33 +317,28 @@ macro_rules! geometry {
                         o.ns = elapsed_ns(t);
                         o.ops = range_chunks(ranges);
                     }
-                    Work::DelReclaimKernelPath(keys) => {
+                    Work::Del(keys) | Work::DelReclaim(keys) | Work::DelReclaimKernelPath(keys) => {
                         add_keys(mem, root, &mut cache, keys).expect("Rust: add_key failed");
                         o.pages = mem.live() as u64;
-                        let kmem = &mut NoLeafWords(mem);
                         let t = Instant::now();
-                        for &k in keys {
-                            // SAFETY: `root` is a valid tree of `mem`, all of
-                            // whose nodes come from `mem`.
-                            let _ = unsafe { tree::del_key_reclaim_cached(kmem, root, &mut cache, k) };
-                        }
-                        o.ns = elapsed_ns(t);
-                        o.ops = keys.len() as u64;
-                    }
-                    Work::Del(keys) | Work::DelReclaim(keys) => {
-                        add_keys(mem, root, &mut cache, keys).expect("Rust: add_key failed");
-                        o.pages = mem.live() as u64;
-                        let reclaim = matches!(work, Work::DelReclaim(_));
-                        let t = Instant::now();
-                        // Two loops, not a test per key: C's loop has none.
-                        // The results are dropped like C's, which has nothing
-                        // to report; each call writes the tree, so it stays.
-                        if reclaim {
+                        // One loop per kind, not a test per key: C's loop has
+                        // none. The results are dropped like C's, which has
+                        // nothing to report; each call writes the tree, so it
+                        // stays.
+                        if let Work::DelReclaim(_) = work {
                             for &k in keys {
                                 // SAFETY: `root` is a valid tree of `mem`, all
                                 // of whose nodes come from `mem`.
                                 let _ = unsafe {
                                     tree::del_key_reclaim_cached(mem, root, &mut cache, k)
+                                };
+                            }
+                        } else if let Work::DelReclaimKernelPath(_) = work {
+                            let kmem = &mut NoLeafWords(mem);
+                            for &k in keys {
+                                // SAFETY: as above.
+                                let _ = unsafe {
+                                    tree::del_key_reclaim_cached(kmem, root, &mut cache, k)
                                 };
                             }
                         } else {
