@@ -98,21 +98,6 @@ pub(super) unsafe fn block_is_zero(node: NonNull<RadixLeaf>, first: usize) -> bo
     unsafe { block_or(node, first) == 0 }
 }
 
-/// Whether the eight bitmap words of `leaf` around `key`'s (its aligned
-/// block, the one [`node_is_empty`] starts from for `key`'s word) are all
-/// zero: the test a single-key reclaiming delete makes before
-/// `reclaim_if_empty()`, whose scan then does not test that block on its
-/// own again (its first span still reads it).
-///
-/// # Safety
-///
-/// As for [`block_is_zero`].
-#[inline(always)]
-pub(super) unsafe fn key_block_is_zero(leaf: NonNull<RadixLeaf>, key: u64) -> bool {
-    // SAFETY: guaranteed by the caller.
-    unsafe { block_is_zero(leaf, bitmap_index(key) / 64 / BLOCK * BLOCK) }
-}
-
 /// The OR of the eight words of `node` (a table or a leaf) from `first`.
 ///
 /// Written out rather than looped: one straight run of loads and ORs per
@@ -134,9 +119,12 @@ unsafe fn block_or(node: NonNull<RadixLeaf>, first: usize) -> u64 {
 /// Tables and leaves are both arrays of `PAGE_SIZE / 8` words, so this works
 /// for either (for a leaf, `near` is a bitmap word index).
 ///
-/// A reclaiming delete asks this each time it clears a word, and the keys
-/// that remain are usually next to the one just deleted: deletes in address
-/// order leave them right after it, in reverse order right before it. So
+/// A reclaiming delete asks this of each table it has just unlinked a freed
+/// child from, if the memory keeps no count of the table's entries
+/// ([`NodeMemory::node_word`]). The entries that remain are usually next to
+/// the one just cleared: deletes in address order leave them right after
+/// it, in reverse order right before it. (Leaves no longer come here: a
+/// delete learns a leaf emptied from its witness, see `reclaim.rs`.) So
 /// the blocks of eight words on either side of `near`'s are checked first,
 /// then the spans of 32 words ([`span_blocks_with_keys`], the walks' test)
 /// outward from `near`'s, alternately after and before it, which finds a
@@ -145,19 +133,11 @@ unsafe fn block_or(node: NonNull<RadixLeaf>, first: usize) -> u64 {
 /// node. Spans rather than blocks all the way: an empty leaf has to be read
 /// whole, and a quarter of the steps made that faster under TCG.
 ///
-/// With `HOME_ZERO`, the caller has just found `near`'s block zero (the
-/// single-key reclaiming delete tests it before calling for a leaf), so it
-/// is not read on its own again.
-///
 /// # Safety
 ///
-/// `node` is valid for reads and not written concurrently; with
-/// `HOME_ZERO`, `near`'s block of eight entries is zero.
+/// `node` is valid for reads and not written concurrently.
 #[inline]
-pub(super) unsafe fn node_is_empty<const HOME_ZERO: bool>(
-    node: NonNull<RadixNode>,
-    near: usize,
-) -> bool {
+pub(super) unsafe fn node_is_empty(node: NonNull<RadixNode>, near: usize) -> bool {
     const BLOCKS: usize = TABLE_ENTRIES / BLOCK;
     const SPANS: usize = TABLE_ENTRIES / WALK_SPAN;
     let near = near % TABLE_ENTRIES;
@@ -167,7 +147,7 @@ pub(super) unsafe fn node_is_empty<const HOME_ZERO: bool>(
         // modulo shows the compiler that the product cannot overflow.
         !unsafe { block_is_zero(node.cast(), (block % BLOCKS) * BLOCK) }
     };
-    if (!HOME_ZERO && block_nonzero(home))
+    if block_nonzero(home)
         || (home + 1 < BLOCKS && block_nonzero(home + 1))
         || (home > 0 && block_nonzero(home - 1))
     {

@@ -434,24 +434,23 @@ unsafe fn del_chunk_by_table<const RECLAIM: bool, M: NodeMemory + ?Sized>(
         return false;
     };
     // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
-    let word_emptied = unsafe { clear_key_bit(leaf, key) };
+    unsafe { clear_key_bit(leaf, key) };
     if !RECLAIM {
         return true;
     }
     // A constant once `M` is known: each memory compiles one of the two.
-    let witnessed = if mem.has_leaf_words() {
+    let witness = if mem.has_leaf_words() {
         // SAFETY: `leaf` is a leaf of the tree, which the caller may write.
         match unsafe { mem.leaf_word(leaf) } {
-            // SAFETY: as above; `read_word` masks the index.
-            Some(witness) => unsafe { read_word(leaf, witness.get()) != 0 },
-            // No word for this leaf: the key's own word serves as its
-            // witness.
-            None => !word_emptied,
+            Some(witness) => witness.get(),
+            // No word for this leaf: as on memory without leaf words.
+            None => cache.parked_witness(leaf),
         }
     } else {
-        // SAFETY: as above; `read_word` masks the index.
-        unsafe { read_word(leaf, cache.parked_witness(leaf)) != 0 }
+        cache.parked_witness(leaf)
     };
+    // SAFETY: `leaf` is a leaf of the tree; `read_word` masks the index.
+    let witnessed = unsafe { read_word(leaf, witness) } != 0;
     if witnessed {
         return true;
     }

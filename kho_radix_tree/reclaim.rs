@@ -54,19 +54,8 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
 }
 
 /// [`del_key_reclaim_cached`] for memory without leaf words: starts from
-/// the level-1 table `cache` holds for the key, and as long as the key's
-/// bitmap word keeps another key, nothing can have emptied. Once it is
-/// zero, the leaf's witness parked in `cache` (see [`TableCache`]) mostly
-/// tells the same with one more read; only if that word is zero too does
-/// it look further, out of line, as [`del_key_reclaim_by_witness`] does.
-///
-/// Before, an emptied word was followed by a test of the eight words
-/// around it, and if those were zero by a read of the whole leaf: keys
-/// deleted in random order that sit alone in their words, as the host
-/// benchmark's random keys over 128 leaves do, then read whole leaves over
-/// and over, and this path took 3.62 / 4.40 / 6.27 times C's delete
-/// natively (4 / 16 / 64 KiB pages). The in-kernel benchmark's keys are
-/// dense (64 to a word), so its deletes rarely got that far.
+/// the level-1 table `cache` holds for the key, then see
+/// [`rewitness_unless_parked`].
 ///
 /// # Safety
 ///
@@ -80,6 +69,38 @@ unsafe fn del_key_reclaim_by_word<M: NodeMemory + ?Sized>(
 ) -> Result<(), RadixError> {
     // SAFETY: guaranteed by the caller.
     let (leaf, word_emptied) = unsafe { clear_key_cached(mem, root, cache, key) }?;
+    // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s path.
+    unsafe { rewitness_unless_parked(mem, root, cache, key, leaf, word_emptied) }
+}
+
+/// After `key`'s bit was cleared in `leaf`, the leaf of its path, which has
+/// no leaf word: as long as the key's bitmap word keeps another key,
+/// nothing can have emptied. Once it is zero, the leaf's witness parked in
+/// `cache` (see [`TableCache`]) mostly tells the same with one more read;
+/// only if that word is zero too does it look further, out of line, as
+/// [`del_key_reclaim_by_witness`] does, and park the new witness.
+///
+/// Before, an emptied word was followed by a test of the eight words
+/// around it, and if those were zero by a read of the whole leaf: keys
+/// deleted in random order that sit alone in their words, as the host
+/// benchmark's random keys over 128 leaves do, then read whole leaves over
+/// and over, and this path took 3.62 / 4.40 / 6.27 times C's delete
+/// natively (4 / 16 / 64 KiB pages). The in-kernel benchmark's keys are
+/// dense (64 to a word), so its deletes rarely got that far.
+///
+/// # Safety
+///
+/// As for [`del_key_reclaim_cached`], `leaf` is the leaf of `key`'s path
+/// and `word_emptied` says whether `key`'s word in it is zero.
+#[inline(always)]
+unsafe fn rewitness_unless_parked<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+    leaf: NonNull<RadixLeaf>,
+    word_emptied: bool,
+) -> Result<(), RadixError> {
     // SAFETY: `leaf` is a leaf of the tree; `read_word` masks the index.
     if !word_emptied || unsafe { read_word(leaf, cache.parked_witness(leaf)) } != 0 {
         return Ok(());
@@ -90,41 +111,6 @@ unsafe fn del_key_reclaim_by_word<M: NodeMemory + ?Sized>(
     // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s path
     // and now the chunk leaf of `slot_order`.
     unsafe { rewitness_key_leaf(mem, root, cache, key, slot_order, leaf) }
-}
-
-/// After `key`'s bit was cleared in `leaf`, the leaf of its path: frees the
-/// leaf if it emptied, and the tables above it that this empties.
-///
-/// Only a leaf whose word just emptied can have emptied, and mostly another
-/// key is in the same eight words, the cache line just written: only if
-/// not, check the whole leaf, out of line. Single keys in address order
-/// empty their word once in 64 deletes, so the word test is a predictable
-/// branch that saves the eight loads. In random order it is not (see
-/// [`del_key_reclaim_by_witness`]), but under QEMU TCG, which decides the
-/// in-kernel benchmark, a mispredicted branch costs nothing.
-///
-/// # Safety
-///
-/// As for [`del_key_reclaim_cached`], `leaf` is the leaf of `key`'s path
-/// and `word_emptied` says whether `key`'s word in it is zero.
-#[inline(always)]
-unsafe fn reclaim_if_word_emptied<M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    key: u64,
-    leaf: NonNull<RadixLeaf>,
-    word_emptied: bool,
-) -> Result<(), RadixError> {
-    if word_emptied
-        // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
-        && unsafe { key_block_is_zero(leaf, key) }
-    {
-        // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
-        // path.
-        unsafe { reclaim_if_empty(mem, root, cache, key, leaf) }?;
-    }
-    Ok(())
 }
 
 /// [`del_key_reclaim_cached`] for memory with leaf words.
@@ -177,9 +163,10 @@ unsafe fn del_key_reclaim_by_witness<M: NodeMemory + ?Sized>(
     let word_emptied = unsafe { clear_key_bit(leaf, key) };
     // SAFETY: `leaf` is a leaf of the tree, which the caller may write.
     let Some(witness) = (unsafe { mem.leaf_word(leaf) }) else {
+        // No word for this leaf: as on memory without leaf words.
         // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
         // path.
-        return unsafe { reclaim_if_word_emptied(mem, root, cache, key, leaf, word_emptied) };
+        return unsafe { rewitness_unless_parked(mem, root, cache, key, leaf, word_emptied) };
     };
     // SAFETY: as above; `read_word` masks the index.
     if unsafe { read_word(leaf, witness.get()) } != 0 {
@@ -262,8 +249,9 @@ pub(super) unsafe fn rewitness_chunk_leaf<M: NodeMemory + ?Sized>(
 }
 
 /// Remembers word `w` of `leaf`, the chunk leaf of `order` in `cache`, as
-/// its witness: in `cache`, and in the leaf's word if the memory keeps
-/// leaf words, for the next delete that has to look the leaf up.
+/// its witness: in `cache`, and for the next delete that has to look the
+/// leaf up, in the leaf's word if the memory has one for it, else parked
+/// in `cache`.
 ///
 /// # Safety
 ///
@@ -281,10 +269,10 @@ unsafe fn set_leaf_witness<M: NodeMemory + ?Sized>(
         // SAFETY: guaranteed by the caller.
         if let Some(witness) = unsafe { mem.leaf_word(leaf) } {
             witness.set(w);
+            return;
         }
-    } else {
-        cache.park_witness(leaf, w);
     }
+    cache.park_witness(leaf, w);
 }
 
 /// For a reclaiming delete whose chunk leaf has neither a non-zero witness
@@ -302,8 +290,8 @@ unsafe fn set_leaf_witness<M: NodeMemory + ?Sized>(
 ///
 /// # Safety
 ///
-/// As for [`reclaim_if_empty`], and `leaf` is the chunk leaf of `order` in
-/// `cache`.
+/// As for [`del_key_reclaim`], `cache` belongs to the tree, and `leaf` is
+/// the leaf of `key`'s path and the chunk leaf of `order` in `cache`.
 #[inline(never)]
 unsafe fn rewitness_or_reclaim<M: NodeMemory + ?Sized>(
     mem: &mut M,
@@ -457,45 +445,14 @@ unsafe fn far_word_of_span(leaf: NonNull<RadixLeaf>, s: usize, blocks: u32, up: 
 /// which a sweep reads anyway.
 const WITNESS_RUN: usize = 8;
 
-/// The rest of a reclaiming delete once the eight bitmap words around
-/// `key`'s emptied: frees `key`'s leaf if it holds no key any more, and each
-/// table above it that this empties, up to but not including the root, and
-/// drops what it frees from `cache`.
-///
-/// Out of line, so that the common path of a delete stays short: the words
-/// empty once in 512 sequential deletes, and under QEMU TCG a longer
-/// function more often straddles a page, which costs on every call.
-///
-/// # Safety
-///
-/// As for [`del_key_reclaim`], `cache` belongs to the tree, `leaf` is the
-/// leaf of `key`'s path and the eight words of `key`'s block in it are zero.
-#[cold]
-#[inline(never)]
-unsafe fn reclaim_if_empty<M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    key: u64,
-    leaf: NonNull<RadixLeaf>,
-) -> Result<(), RadixError> {
-    // SAFETY: the leaf is a node of the tree and `key`'s block in it is
-    // zero (caller).
-    if !unsafe { node_is_empty::<true>(leaf.cast(), bitmap_index(key) / 64) } {
-        // Another key keeps the leaf, so nothing is freed.
-        return Ok(());
-    }
-    // SAFETY: guaranteed by the caller; the leaf is empty.
-    unsafe { reclaim_empty_leaf(mem, root, cache, key) }
-}
-
 /// Frees the leaf of `key`'s path, which has no key left, and each table
 /// above it that this empties, up to but not including the root, and drops
 /// what it frees from `cache`.
 ///
 /// # Safety
 ///
-/// As for [`reclaim_if_empty`], and the leaf of `key`'s path is empty.
+/// As for [`del_key_reclaim`], `cache` belongs to the tree, and the leaf of
+/// `key`'s path is empty.
 unsafe fn reclaim_empty_leaf<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
@@ -535,7 +492,7 @@ unsafe fn reclaim_empty_leaf<M: NodeMemory + ?Sized>(
         let emptied = unsafe { TableCount::unlinked(mem, parent) };
         // Read the table only if its count is unknown.
         // SAFETY: `parent` is a table of the tree.
-        if !emptied.unwrap_or_else(|| unsafe { node_is_empty::<false>(parent, idx) }) {
+        if !emptied.unwrap_or_else(|| unsafe { node_is_empty(parent, idx) }) {
             break;
         }
         child = parent;
