@@ -4,7 +4,7 @@
 
 use super::*;
 
-/// The path of [`clear_key_cached`] when `cache` has no leaf for `key`:
+/// The path of [`leaf_to_clear`] when `cache` has no leaf for `key`:
 /// [`find_leaf`], remembering the key's level-1 table in `cache`. Out of
 /// line, as [`grow_leaf_uncached`] is.
 ///
@@ -80,31 +80,14 @@ pub unsafe fn del_key_cached<M: NodeMemory + ?Sized>(
     cache: &mut TableCache,
     key: u64,
 ) -> Result<(), RadixError> {
-    // SAFETY: guaranteed by the caller.
-    unsafe { clear_key_cached(mem, root, cache, key) }.map(|_| ())
-}
-
-/// [`del_key_cached`] that returns `key`'s leaf and whether `key`'s bitmap
-/// word emptied, the only case in which the leaf can have emptied.
-///
-/// # Safety
-///
-/// As for [`del_key_cached`].
-#[inline(always)]
-pub(super) unsafe fn clear_key_cached<M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    key: u64,
-) -> Result<(NonNull<RadixLeaf>, bool), RadixError> {
     if !key_in_range(key) {
         return Err(RadixError::Range);
     }
     // SAFETY: guaranteed by the caller; `key` is in range.
     let leaf = unsafe { leaf_to_clear(mem, root, cache, key) }.ok_or(RadixError::NotPresent)?;
     // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
-    let word_emptied = unsafe { clear_key_bit(leaf, key) };
-    Ok((leaf, word_emptied))
+    unsafe { clear_key_bit(leaf, key) };
+    Ok(())
 }
 
 /// The leaf in which a delete clears `key`'s bit: from the table `cache`

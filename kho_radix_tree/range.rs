@@ -438,19 +438,9 @@ unsafe fn del_chunk_by_table<const RECLAIM: bool, M: NodeMemory + ?Sized>(
     if !RECLAIM {
         return true;
     }
-    // A constant once `M` is known: each memory compiles one of the two.
-    let witness = if mem.has_leaf_words() {
-        // SAFETY: `leaf` is a leaf of the tree, which the caller may write.
-        match unsafe { mem.leaf_word(leaf) } {
-            Some(witness) => witness.get(),
-            // No word for this leaf: as on memory without leaf words.
-            None => cache.parked_witness(leaf),
-        }
-    } else {
-        cache.parked_witness(leaf)
-    };
-    // SAFETY: `leaf` is a leaf of the tree; `read_word` masks the index.
-    let witnessed = unsafe { read_word(leaf, witness) } != 0;
+    // SAFETY: `leaf` is a leaf of the tree, which the caller may write;
+    // `read_word` masks the index.
+    let witnessed = unsafe { read_word(leaf, leaf_witness(mem, cache, leaf)) } != 0;
     if witnessed {
         return true;
     }

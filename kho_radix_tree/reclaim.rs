@@ -26,10 +26,30 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
 /// [`del_key_reclaim`] that remembers where it was, across calls, in
 /// `cache`. Freed level-1 tables and leaves are dropped from `cache`.
 ///
-/// How it learns whether the leaf emptied depends on the memory: with leaf
-/// words ([`NodeMemory::has_leaf_words`]) from witnesses, see
-/// `del_key_reclaim_by_witness`; otherwise from the key's word and then
-/// the witness parked in `cache`, see `del_key_reclaim_by_word`.
+/// It learns whether the leaf emptied from a witness, a word of the leaf
+/// last seen non-zero: while that word is non-zero, the leaf holds a key.
+/// A delete in the leaf the previous reclaiming delete used finds it as a
+/// range delete finds its chunk's: in the chunk leaves of `cache` (in the
+/// slot of [`KEY_LEAF_SLOT_ORDER`]), with one compare, and reads that
+/// leaf's witness there (see [`TableCache`]). Otherwise it descends from
+/// the key's cached level-1 table, and reads the witness `leaf_witness()`
+/// gives. Only if the witness word is zero does it look further, out of
+/// line, and then the leaf goes to that slot, so that deletes in address
+/// order stay on the first path.
+///
+/// Testing whether the key's own word emptied first, as the kernel's
+/// memory, without leaf words, did until its witnesses were parked in
+/// `cache`, mispredicts in random order: in the host benchmark the word
+/// emptied in 64% of the deletes, and the branch waited for the cache line
+/// that the clear had just fetched. The witness word is mostly in the cache
+/// and mostly non-zero. Timed natively on the host's pool without leaf
+/// words, the word test took random order to 2.93 / 2.57 / 3.48 of C and
+/// address order to 0.56 / 0.63 / 0.88, the witness 1.58 / 1.08 / 1.44 and
+/// 0.43 / 0.48 / 0.70 (4 / 16 / 64 KiB pages). Under QEMU TCG, where a
+/// mispredicted branch costs nothing and the in-kernel benchmark's keys
+/// are dense (64 to a word, so the word rarely empties), the witness costs
+/// about 5 ns more per delete in random order (0.92-0.95 of C against
+/// 0.99-1.06, three boots each).
 ///
 /// # Safety
 ///
@@ -38,103 +58,6 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
 // cache hit it wraps.
 #[inline(always)]
 pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    key: u64,
-) -> Result<(), RadixError> {
-    // A constant once `M` is known: each memory compiles one of the two.
-    if mem.has_leaf_words() {
-        // SAFETY: guaranteed by the caller.
-        unsafe { del_key_reclaim_by_witness(mem, root, cache, key) }
-    } else {
-        // SAFETY: guaranteed by the caller.
-        unsafe { del_key_reclaim_by_word(mem, root, cache, key) }
-    }
-}
-
-/// [`del_key_reclaim_cached`] for memory without leaf words: starts from
-/// the level-1 table `cache` holds for the key, then see
-/// [`rewitness_unless_parked`].
-///
-/// # Safety
-///
-/// As for [`del_key_reclaim_cached`].
-#[inline(always)]
-unsafe fn del_key_reclaim_by_word<M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    key: u64,
-) -> Result<(), RadixError> {
-    // SAFETY: guaranteed by the caller.
-    let (leaf, word_emptied) = unsafe { clear_key_cached(mem, root, cache, key) }?;
-    // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s path.
-    unsafe { rewitness_unless_parked(mem, root, cache, key, leaf, word_emptied) }
-}
-
-/// After `key`'s bit was cleared in `leaf`, the leaf of its path, which has
-/// no leaf word: as long as the key's bitmap word keeps another key,
-/// nothing can have emptied. Once it is zero, the leaf's witness parked in
-/// `cache` (see [`TableCache`]) mostly tells the same with one more read;
-/// only if that word is zero too does it look further, out of line, as
-/// [`del_key_reclaim_by_witness`] does, and park the new witness.
-///
-/// Before, an emptied word was followed by a test of the eight words
-/// around it, and if those were zero by a read of the whole leaf: keys
-/// deleted in random order that sit alone in their words, as the host
-/// benchmark's random keys over 128 leaves do, then read whole leaves over
-/// and over, and this path took 3.62 / 4.40 / 6.27 times C's delete
-/// natively (4 / 16 / 64 KiB pages). The in-kernel benchmark's keys are
-/// dense (64 to a word), so its deletes rarely got that far.
-///
-/// # Safety
-///
-/// As for [`del_key_reclaim_cached`], `leaf` is the leaf of `key`'s path
-/// and `word_emptied` says whether `key`'s word in it is zero.
-#[inline(always)]
-unsafe fn rewitness_unless_parked<M: NodeMemory + ?Sized>(
-    mem: &mut M,
-    root: NonNull<RadixNode>,
-    cache: &mut TableCache,
-    key: u64,
-    leaf: NonNull<RadixLeaf>,
-    word_emptied: bool,
-) -> Result<(), RadixError> {
-    // SAFETY: `leaf` is a leaf of the tree; `read_word` masks the index.
-    if !word_emptied || unsafe { read_word(leaf, cache.parked_witness(leaf)) } != 0 {
-        return Ok(());
-    }
-    // Not the key's order: the slot single keys use (see the constant).
-    let slot_order = KEY_LEAF_SLOT_ORDER;
-    cache.set_chunk_leaf(key, slot_order, leaf);
-    // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s path
-    // and now the chunk leaf of `slot_order`.
-    unsafe { rewitness_key_leaf(mem, root, cache, key, slot_order, leaf) }
-}
-
-/// [`del_key_reclaim_cached`] for memory with leaf words.
-///
-/// A delete in the leaf the previous reclaiming delete used finds it as a
-/// range delete finds its chunk's: in the chunk leaves of `cache` (in the
-/// slot of [`KEY_LEAF_SLOT_ORDER`]), with one compare, and reads that
-/// leaf's witness word there (see [`TableCache`]); while it is non-zero,
-/// the leaf holds a key. Otherwise it descends from the key's cached
-/// level-1 table, and reads the witness kept for the leaf in its
-/// [`NodeMemory::leaf_word`]. Only if the witness word is zero does it look
-/// further, out of line, and then the leaf goes to that slot, so that
-/// deletes in address order stay on the first path.
-///
-/// The word test of [`del_key_reclaim_by_word`] mispredicts in random
-/// order: in the host benchmark the word emptied in 64% of the deletes,
-/// and the branch waited for the cache line that the clear had just
-/// fetched. The witness word is mostly in the cache and mostly non-zero.
-///
-/// # Safety
-///
-/// As for [`del_key_reclaim_cached`].
-#[inline(always)]
-unsafe fn del_key_reclaim_by_witness<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
     cache: &mut TableCache,
@@ -160,22 +83,40 @@ unsafe fn del_key_reclaim_by_witness<M: NodeMemory + ?Sized>(
     // SAFETY: guaranteed by the caller; `key` is in range.
     let leaf = unsafe { leaf_to_clear(mem, root, cache, key) }.ok_or(RadixError::NotPresent)?;
     // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
-    let word_emptied = unsafe { clear_key_bit(leaf, key) };
-    // SAFETY: `leaf` is a leaf of the tree, which the caller may write.
-    let Some(witness) = (unsafe { mem.leaf_word(leaf) }) else {
-        // No word for this leaf: as on memory without leaf words.
-        // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
-        // path.
-        return unsafe { rewitness_unless_parked(mem, root, cache, key, leaf, word_emptied) };
-    };
-    // SAFETY: as above; `read_word` masks the index.
-    if unsafe { read_word(leaf, witness.get()) } != 0 {
+    unsafe { clear_key_bit(leaf, key) };
+    // SAFETY: `leaf` is a leaf of the tree, which the caller may write;
+    // `read_word` masks the index.
+    if unsafe { read_word(leaf, leaf_witness(mem, cache, leaf)) } != 0 {
         return Ok(());
     }
     cache.set_chunk_leaf(key, slot_order, leaf);
     // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s path
     // and now the chunk leaf of `slot_order`.
     unsafe { rewitness_key_leaf(mem, root, cache, key, slot_order, leaf) }
+}
+
+/// The witness of `leaf` for a delete that has just looked it up: the word
+/// kept in the leaf's [`NodeMemory::leaf_word`], or if the memory has none
+/// for it, the word parked in `cache` (see [`TableCache`]). A hint: any
+/// index is safe to read, and a wrong one only makes the delete search.
+///
+/// # Safety
+///
+/// `leaf` is a leaf of a valid tree for `mem` that the caller may write.
+#[inline(always)]
+pub(super) unsafe fn leaf_witness<M: NodeMemory + ?Sized>(
+    mem: &M,
+    cache: &TableCache,
+    leaf: NonNull<RadixLeaf>,
+) -> usize {
+    // A constant once `M` is known: the kernel's memory has no leaf words.
+    if mem.has_leaf_words() {
+        // SAFETY: guaranteed by the caller.
+        if let Some(witness) = unsafe { mem.leaf_word(leaf) } {
+            return witness.get();
+        }
+    }
+    cache.parked_witness(leaf)
 }
 
 /// The order whose chunk-leaf slot of a [`TableCache`] single-key

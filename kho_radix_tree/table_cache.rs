@@ -58,9 +58,9 @@ const fn leaf_tag(key: u64) -> u64 {
 /// predictable, one compare finds the leaf, and it saves the slot hash and
 /// the load of the table entry. Not so for ranges deleted in random order,
 /// so range deletes never look there first (see `del_chunk_by_table`).
-/// Single-key reclaiming deletes on memory with leaf words use them the
-/// same way, after a delete that had to search its leaf (see
-/// `del_key_reclaim_by_witness`); other single-key calls do not.
+/// Single-key reclaiming deletes use them the same way, after a delete
+/// that had to search its leaf (see [`del_key_reclaim_cached`]); other
+/// single-key calls do not.
 ///
 /// With each of those leaves the cache keeps a *witness*, the index of a
 /// word of the leaf last seen non-zero. While that word is non-zero the leaf
@@ -70,12 +70,12 @@ const fn leaf_tag(key: u64) -> u64 {
 /// [`del_pfn_range_reclaim`]). The witness is only a hint: any index is
 /// safe to read, and a zero word makes the delete find a new one, in the
 /// eight words around the key's or else by searching the leaf
-/// (`rewitness_or_reclaim()`), which also finds it empty. Range deletes
-/// read the witness of the leaf they looked up: kept in the leaf's word on
+/// (`rewitness_or_reclaim()`), which also finds it empty. Deletes read
+/// the witness of a leaf they looked up: kept in the leaf's word on
 /// memory with leaf words ([`NodeMemory::leaf_word`]), and on memory
 /// without, as the kernel's, *parked* in the cache, in a slot picked by
 /// the leaf's address; another leaf's witness in the same slot is a hint
-/// like any other. Before, the kernel's range deletes kept a witness only
+/// like any other. Before, the kernel's deletes kept a witness only
 /// with a chunk leaf, and a leaf that came back to the chunk leaves had
 /// only the word of the chunk just deleted, mostly emptied: in random
 /// order over many leaves of an order, they searched the leaf for another

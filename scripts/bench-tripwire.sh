@@ -48,7 +48,10 @@ boots=${KHO_TRIPWIRE_BOOTS:-3}
 # At 1048576 pages, the ranges deleted in random order: their parked
 # witnesses (patch 0058) took them from 0.96-1.01 to 0.61-0.64 of C, a
 # gain the row at 65536 pages does not show (0.74-0.78, then 0.78-0.81
-# once the kernel's range delete took the table path).
+# once the kernel's range delete took the table path). The single-key
+# deletes in random order read a witness since the kernel took the host's
+# path (natively about twice as fast in random order), which costs about
+# 5 ns per delete under TCG: 1.05-1.11 of C instead of 0.91-0.95.
 limits="preserve_seq 0.85
 preserve_random 0.85
 preserve_mixed_orders 0.90
@@ -56,7 +59,7 @@ preserve_ranges 0.55
 unpreserve_ranges 0.95
 unpreserve_ranges_random 1.00
 unpreserve_seq 1.15
-unpreserve_random 1.15
+unpreserve_random 1.30
 del_key_random 1.15
 walk_dense 0.70
 walk_dense_closure 0.20
