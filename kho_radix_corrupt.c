@@ -133,7 +133,11 @@ static struct kho_radix_leaf *corrupt_leaf_of(phys_addr_t root_phys,
 /* Adds @key to the tree at @root_phys, allocating nodes as needed. */
 static int corrupt_add_key(phys_addr_t root_phys, unsigned long key)
 {
-	struct kho_radix_tree tree;
+	/*
+	 * Static: the Rust tracker's table cache would take this frame past
+	 * CONFIG_FRAME_WARN. Only the reboot notifier calls this.
+	 */
+	static struct kho_radix_tree tree;
 	int err;
 
 	err = kho_radix_init_tree(&tree, phys_to_virt(root_phys));

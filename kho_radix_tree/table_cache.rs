@@ -110,12 +110,16 @@ pub struct TableCache {
 /// PARKED_WITNESS_SLOTS`: by the leaf's page frame number, as tree pages
 /// are mostly allocated one after the other, so that up to this many
 /// leaves mostly have slots of their own (the in-kernel benchmark's ranges
-/// over 4 GiB have 68 leaves).
+/// over 4 GiB have 68 leaves, the host benchmark's random keys at 4 KiB
+/// pages 128).
 ///
-/// 128 bytes: 128 slots took the frame of `kho_extend_scratch()`, which
-/// keeps a tree on its stack, past `CONFIG_FRAME_WARN` (1280 bytes) with
-/// lockdep.
-pub const PARKED_WITNESS_SLOTS: usize = 64;
+/// 512 bytes. With 64 slots, natively at 4 KiB pages, those random keys'
+/// single-key deletes took 1.57 of C on the kernel's path and its random
+/// ranges 0.82; with 256, 0.93 and 0.69. 128 slots had first taken the
+/// frame of `kho_extend_scratch()`, which kept a tree on its stack, past
+/// `CONFIG_FRAME_WARN` (1280 bytes) with lockdep; since patch 0059 that
+/// tree is static.
+pub const PARKED_WITNESS_SLOTS: usize = 256;
 
 // A witness, a word index of a leaf, fits a parked slot.
 const _: () = assert!(BITMAP_WORDS <= 1 << u16::BITS);
