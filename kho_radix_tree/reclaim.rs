@@ -30,26 +30,26 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
 /// last seen non-zero: while that word is non-zero, the leaf holds a key.
 /// A delete in the leaf the previous reclaiming delete used finds it as a
 /// range delete finds its chunk's: in the chunk leaves of `cache` (in the
-/// slot of [`KEY_LEAF_SLOT_ORDER`]), with one compare, and reads that
+/// slot of `KEY_LEAF_SLOT_ORDER`), with one compare, and reads that
 /// leaf's witness there (see [`TableCache`]). Otherwise it descends from
 /// the key's cached level-1 table, and reads the witness `leaf_witness()`
 /// gives. Only if the witness word is zero does it look further, out of
 /// line, and then the leaf goes to that slot, so that deletes in address
 /// order stay on the first path.
 ///
-/// Testing whether the key's own word emptied first, as the kernel's
-/// memory, without leaf words, did until its witnesses were parked in
-/// `cache`, mispredicts in random order: in the host benchmark the word
-/// emptied in 64% of the deletes, and the branch waited for the cache line
-/// that the clear had just fetched. The witness word is mostly in the cache
-/// and mostly non-zero. Timed natively on the host's pool without leaf
-/// words, the word test took random order to 2.93 / 2.57 / 3.48 of C and
-/// address order to 0.56 / 0.63 / 0.88, the witness 1.58 / 1.08 / 1.44 and
-/// 0.43 / 0.48 / 0.70 (4 / 16 / 64 KiB pages). Under QEMU TCG, where a
-/// mispredicted branch costs nothing and the in-kernel benchmark's keys
-/// are dense (64 to a word, so the word rarely empties), the witness costs
-/// about 5 ns more per delete in random order (0.92-0.95 of C against
-/// 0.99-1.06, three boots each).
+/// Testing first whether the key's own word emptied, as the kernel's
+/// memory, without leaf words, did until 755eae4, mispredicts in random
+/// order: in the host benchmark the word emptied in 64% of the deletes,
+/// and the branch waited for the cache line that the clear had just
+/// fetched. The witness word is mostly in the cache and mostly non-zero.
+/// Timed natively on the host's pool without leaf words, the word test
+/// took random order to 2.93 / 2.57 / 3.48 of C and address order to 0.56
+/// / 0.63 / 0.88, the witness 1.57 / 1.10 / 1.56 and 0.42 / 0.47 / 0.62 (4
+/// / 16 / 64 KiB pages; 1.03 in random order at 4 KiB pages with 256
+/// parked slots). Under QEMU TCG, where a mispredicted branch costs
+/// nothing and the in-kernel benchmark's keys are dense (64 to a word, so
+/// the word rarely empties), the witness costs about 5 ns more per delete
+/// in random order: 1.04-1.11 of C instead of 0.91-0.98.
 ///
 /// # Safety
 ///
