@@ -206,8 +206,7 @@ unsafe impl NodeMemory for KernelNodes {
     // `kho_radix_rs_node_word()` in each reclaiming delete in random order;
     // under TCG that took `unpreserve_random` of the in-kernel benchmark
     // from 0.88 to 1.28 of C at 65536 pages, and even just looking among
-    // the chunk leaves first, without the call, took it to 0.99. So
-    // single-key reclaiming deletes test the key's word first, and the
-    // witnesses of the leaves are parked in the table cache. The KUnit
-    // suite's node memory has leaf words.
+    // the chunk leaves first, without the call, took it to 0.99. So the
+    // witnesses of the leaves are parked in the table cache instead, which
+    // costs no call. The KUnit suite's node memory has leaf words.
 }
