@@ -15,6 +15,9 @@ pub(super) struct FailingNodes {
     pub(super) live: isize,
     /// Where the nodes come from.
     pub(super) nodes: KernelNodes,
+    /// Whether leaves have words ([`NodeMemory::leaf_word`]): without,
+    /// the witnesses are parked in the table cache, as with `KernelNodes`.
+    pub(super) leaf_words: bool,
 }
 
 impl FailingNodes {
@@ -25,6 +28,7 @@ impl FailingNodes {
             fail_at: 0,
             live: 0,
             nodes: KernelNodes::new(),
+            leaf_words: true,
         }
     }
 }
@@ -66,7 +70,8 @@ unsafe impl NodeMemory for FailingNodes {
 
     /// `page->private` of the leaf's page, which `KernelNodes` does not
     /// offer, as a call per delete costs more under TCG than it saves: so
-    /// that the witnesses kept there run in a booted kernel too.
+    /// that the witnesses kept there run in a booted kernel too. Asked
+    /// only if [`FailingNodes::leaf_words`].
     unsafe fn leaf_word(&self, leaf: NonNull<RadixLeaf>) -> Option<&Cell<usize>> {
         // SAFETY: The leaf is a node from `KernelNodes` of a tree the caller
         // may write (caller's guarantees); only the tracker uses its word.
@@ -74,6 +79,6 @@ unsafe impl NodeMemory for FailingNodes {
     }
 
     fn has_leaf_words(&self) -> bool {
-        true
+        self.leaf_words
     }
 }

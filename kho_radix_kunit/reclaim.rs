@@ -61,9 +61,11 @@ mod tests {
     }
 
     /// Single keys over [`LEAVES`] leaves, deleted with freeing in random order,
-    /// then in address order, singly and as one-page ranges: the witness
-    /// kept in each leaf's `page->private`, and the one kept with the cached
-    /// chunk leaf, never keep a leaf that emptied.
+    /// then in address order, all singly and then every third as a
+    /// one-page range: the witness
+    /// kept in each leaf's `page->private`, the one parked in the table
+    /// cache (without leaf words, as `KernelNodes`), and the one kept with
+    /// the cached chunk leaf, never keep a leaf that emptied.
     #[test]
     fn leaf_witnesses_free_each_emptied_leaf() -> Result {
         const KEYS: usize = 600;
@@ -80,17 +82,28 @@ mod tests {
         for i in (1..keys.len()).rev() {
             keys.swap(i, (rng.next() % (i as u64 + 1)) as usize);
         }
-        let shuffled_ok = reclaim_each_leaf_in_order(&keys)?;
-        keys.sort_unstable();
-        let sorted_ok = reclaim_each_leaf_in_order(&keys)?;
-        pr_info!(
-            "kunit: reclaim: {} keys in {} leaves, random order {}, address order {}\n",
-            KEYS,
-            LEAVES,
-            if shuffled_ok { "ok" } else { "FAILED" },
-            if sorted_ok { "ok" } else { "FAILED" }
-        );
-        assert!(shuffled_ok && sorted_ok);
+        let verdict = |ok: bool| if ok { "ok" } else { "FAILED" };
+        let mut all_ok = true;
+        for sorted in [false, true] {
+            if sorted {
+                keys.sort_unstable();
+            }
+            for leaf_words in [true, false] {
+                let singly = reclaim_each_leaf_in_order(&keys, leaf_words, false)?;
+                let with_ranges = reclaim_each_leaf_in_order(&keys, leaf_words, true)?;
+                pr_info!(
+                    "kunit: reclaim: {} keys in {} leaves, {} order, {}: singly {}, with ranges {}\n",
+                    KEYS,
+                    LEAVES,
+                    if sorted { "address" } else { "random" },
+                    if leaf_words { "leaf words" } else { "parked witnesses" },
+                    verdict(singly),
+                    verdict(with_ranges)
+                );
+                all_ok &= singly && with_ranges;
+            }
+        }
+        assert!(all_ok);
         Ok(())
     }
 }
@@ -98,14 +111,21 @@ mod tests {
 /// Leaves that the keys of `leaf_witnesses_free_each_emptied_leaf()` fill.
 const LEAVES: usize = 3;
 
-/// A core tree of [`FailingNodes`], whose leaves have words, with `keys`
-/// (of order 0) added: deletes them in the order given, with freeing and
-/// the cache kept across calls, every third as a one-page range and the
-/// others singly, and checks after each that the tree has exactly one leaf
-/// per leaf-sized block of pfns that still holds a key. `keys` lie in at
-/// most [`LEAVES`] consecutive blocks. Returns whether all checks held.
-fn reclaim_each_leaf_in_order(keys: &[u64]) -> Result<bool> {
+/// A core tree of [`FailingNodes`], whose leaves have words if
+/// `leaf_words` (otherwise their witnesses are parked in the table cache),
+/// with `keys` (of order 0) added: deletes them in the order given, with
+/// freeing and the cache kept across calls, singly or, `with_ranges`, every
+/// third as a one-page range, and checks after each that the tree has
+/// exactly one leaf per leaf-sized block of pfns that still holds a key.
+/// `keys` lie in at most [`LEAVES`] consecutive blocks. Returns whether all
+/// checks held.
+///
+/// Both ways: with ranges, the leaves of `leaf_witnesses_free_each_emptied_leaf()`
+/// happen to lose their last keys to range deletes, and a single-key delete
+/// that never freed a leaf went unnoticed.
+fn reclaim_each_leaf_in_order(keys: &[u64], leaf_words: bool, with_ranges: bool) -> Result<bool> {
     let mut mem = FailingNodes::new();
+    mem.leaf_words = leaf_words;
     let root = kho_radix_tree::alloc_root(&mut mem).map_err(|_| ENOMEM)?;
     let mut cache = kho_radix_tree::TableCache::new();
     // Keys per leaf-sized block of pfns, from the lowest block of `keys`.
@@ -125,7 +145,7 @@ fn reclaim_each_leaf_in_order(keys: &[u64]) -> Result<bool> {
         }
     }
     for (i, &key) in keys.iter().enumerate() {
-        if i % 3 == 2 {
+        if with_ranges && i % 3 == 2 {
             // Every third as a range of one page, through the same cache.
             let pfn = kho_radix_abi::decode_key(key).map_or(0, |(phys, _)| phys >> PAGE_SHIFT);
             // SAFETY: As above; every node below the root came from `mem`.
