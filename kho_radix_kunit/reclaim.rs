@@ -61,11 +61,10 @@ mod tests {
     }
 
     /// Single keys over [`LEAVES`] leaves, deleted with freeing in random order,
-    /// then in address order, all singly and then every third as a
-    /// one-page range: the witness
-    /// kept in each leaf's `page->private`, the one parked in the table
-    /// cache (without leaf words, as `KernelNodes`), and the one kept with
-    /// the cached chunk leaf, never keep a leaf that emptied.
+    /// then in address order, all singly and then every third as a one-page
+    /// range: the witness kept in each leaf's `page->private`, the one parked
+    /// in the table cache (without leaf words, as `KernelNodes`), and the one
+    /// kept with the cached chunk leaf, never keep a leaf that emptied.
     #[test]
     fn leaf_witnesses_free_each_emptied_leaf() -> Result {
         const KEYS: usize = 600;
