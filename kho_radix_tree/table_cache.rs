@@ -6,9 +6,15 @@
 use super::*;
 
 /// Number of level-1 tables a [`TableCache`] remembers: 512 bytes per tree,
-/// 1024 with the chunk leaves and the witnesses (C keeps a tree on the
-/// stack in `kho_extend_scratch()`, so not much more).
+/// 1408 with the chunk leaves, their witnesses and the parked witnesses.
+/// The cache lives in every `struct kho_radix_tree`; no tree is kept on a
+/// C stack since patch 0059, but a one-shot call still builds a cache on
+/// the Rust stack.
 pub const TABLE_CACHE_SLOTS: usize = 32;
+
+// The size the docs above give, on 64-bit.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<TableCache>() == 1408);
 
 /// Multiplier of the slot hash of [`TableCache`]: a de Bruijn sequence of
 /// order 5 (`0x077cb531`) in the top half, so that the top five bits of
