@@ -275,7 +275,9 @@ unsafe fn with_locked_tree<R>(
         // SAFETY: `root` is not null, as the minimum of its address and
         // `word` is not zero.
         let root = unsafe { NonNull::new_unchecked(root.cast::<RadixNode>()) };
-        (KernelNodes::from_tree_word(word), root)
+        // SAFETY: We hold the lock of `tree`, which `kho_radix_init_tree()`
+        // set up (its word is not 0) and which outlives the operation.
+        (unsafe { KernelNodes::from_tree_word(tree, word) }, root)
     } else {
         // SAFETY: We hold the tree lock.
         unsafe { unusual_tree(tree) }?
@@ -675,7 +677,9 @@ pub unsafe extern "C" fn kho_radix_walk_tree_desc(
 /// tree in the KHO ABI format, e.g. the one handed over by the previous
 /// kernel. Only a tree whose root it allocated is the tracker's own
 /// (`KHO_RADIX_OWNS_NODES`): it keeps counts of table entries beside the
-/// nodes of such a tree, and leaves the pages of an adopted one alone.
+/// nodes of such a tree, and leaves the pages of an adopted one alone. If
+/// that root came from the page allocator, it finds those words in the
+/// memory map (`KHO_RADIX_PAGE_WORDS`, see `KernelNodes::page_word_anchor()`).
 ///
 /// Returns 0 on success, `-ENOMEM` if the root cannot be allocated, or
 /// `-EINVAL` if the direct map's offset is not page aligned.
@@ -698,13 +702,17 @@ pub unsafe extern "C" fn kho_radix_init_tree(
         pr_err!("direct map offset {:#x} is not page aligned\n", mem.offset);
         return EINVAL.to_errno();
     }
+    let mut anchor = 0;
     let root = match NonNull::new(root.cast::<RadixNode>()) {
         Some(root) => {
-            mem.owns_nodes = false;
+            mem.disown();
             root
         }
         None => match kho_radix_tree::alloc_root(&mut mem) {
-            Ok(root) => root,
+            Ok(root) => {
+                anchor = mem.page_word_anchor(root);
+                root
+            }
             Err(err) => return to_error(err).to_errno(),
         },
     };
@@ -725,7 +733,9 @@ pub unsafe extern "C" fn kho_radix_init_tree(
             .write(TableCache::new())
     };
     // SAFETY: `tree` is valid for writes and not used concurrently.
-    unsafe { (*tree).direct_map_offset = mem.tree_word() };
+    unsafe { (*tree).page_word_anchor = anchor as c_ulong };
+    // SAFETY: As above.
+    unsafe { (*tree).direct_map_offset = mem.tree_word(anchor) };
     // SAFETY: `(*tree).lock` is valid for writes and not in use; the name is
     // a static C string and the lock class key is static, as `mutex_init()`
     // does.

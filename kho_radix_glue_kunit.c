@@ -492,6 +492,12 @@ static void adopted_tree_words_left_alone(struct kunit *test)
 	}
 
 	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(adopted, phys_to_virt(n->phys[0])), 0);
+	/* Nor find words of the adopted tree's pages in the memory map. */
+	KUNIT_EXPECT_EQ(test, adopted->page_word_anchor, 0);
+	KUNIT_EXPECT_EQ(test, adopted->direct_map_offset &
+			(KHO_RADIX_OWNS_NODES | KHO_RADIX_PAGE_WORDS), 0);
+	KUNIT_EXPECT_EQ(test, !!(own->direct_map_offset & KHO_RADIX_PAGE_WORDS),
+			IS_ENABLED(CONFIG_SPARSEMEM_VMEMMAP));
 	KUNIT_EXPECT_EQ(test, kho_radix_walk_tree(adopted, &key_cb, &keys), 0);
 	KUNIT_EXPECT_EQ(test, keys, ADOPT_LEAVES);
 	/* Links a ninth leaf into the level-1 table, whose word says 2. */

@@ -34,10 +34,10 @@
 //! assert only after cleaning up.
 
 use super::kho_radix_abi::{
-    self, RadixLeaf, RadixNode, BITMAP_BITS, BITMAP_SIZE_LOG2, KEY_WIDTH, PAGE_SIZE, TREE_MAX_DEPTH,
+    self, RadixNode, BITMAP_BITS, BITMAP_SIZE_LOG2, KEY_WIDTH, PAGE_SIZE, TREE_MAX_DEPTH,
 };
 use super::kho_radix_tree::{self, NodeMemory, RadixError};
-use super::{KernelNodes, PAGE_SHIFT};
+use super::{tree_cache, tree_root, KernelNodes, PAGE_SHIFT};
 use core::cell::Cell;
 use core::ptr::NonNull;
 use kernel::{

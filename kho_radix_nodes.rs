@@ -4,12 +4,13 @@
 //! direct map, from `memblock` in early boot and from the page allocator
 //! afterwards, through the `__ref` C helpers of `kho_radix_glue.c`.
 
-use super::kho_radix_abi::{self, RadixNode};
+use super::kho_radix_abi::{self, RadixLeaf, RadixNode};
 use super::kho_radix_tree::NodeMemory;
 use core::cell::Cell;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
+    page::PAGE_SHIFT,
     prelude::*,
     sync::atomic::{
         Atomic,
@@ -27,12 +28,33 @@ use kernel::{
 pub(crate) struct KernelNodes {
     /// `phys_to_virt(p) - p`, the same for every direct-mapped `p`.
     pub(crate) offset: usize,
-    /// Whether every node of the tree is this tracker's, so that it may keep
-    /// counts in their `page->private` (`KHO_RADIX_OWNS_NODES` of the tree,
-    /// see [`super::kho_radix_init_tree`]). Not for a tree it adopted, whose
-    /// pages belong to others.
-    pub(crate) owns_nodes: bool,
+    /// The tree's `page_word_anchor` (see [`KernelNodes::page_word_anchor`]),
+    /// with the flags of its `direct_map_offset` word in the low bits, which
+    /// the field's alignment leaves free: [`OWNS_NODES`] if every node of
+    /// the tree is this tracker's, so that it may keep counts in their
+    /// `page->private` (not for a tree it adopted, whose pages belong to
+    /// others), and [`PAGE_WORDS`] if [`KernelNodes::page_word`] finds
+    /// those words in the memory map from the anchor, without a call. The
+    /// anchor is read only there, so that the per-page calls load nothing
+    /// more than the tree's word.
+    ///
+    /// One pointer for all, rather than flags beside it: the operations
+    /// keep the node memory on the stack, and under QEMU TCG the stores of
+    /// a third field (and the padding copied with a flag) took the
+    /// in-kernel benchmark's `del_key_random` from 0.92 to 1.05-1.09 of C.
+    ///
+    /// # Invariants
+    ///
+    /// Without its flags, points to a value valid for reads while this value
+    /// lives: [`NO_PAGE_WORDS`], or the anchor of a tree whose nodes these
+    /// are. [`PAGE_WORDS`] only with [`OWNS_NODES`] and an anchor that
+    /// [`KernelNodes::page_word_anchor`] gave, not 0.
+    owner: *const usize,
 }
+
+/// The page word anchor of node memory that is not a tree's, such as
+/// [`KernelNodes::new`]'s, which has no page words.
+static NO_PAGE_WORDS: usize = 0;
 
 /// The bit of a tree's `direct_map_offset` word that says it owns its nodes
 /// (`KHO_RADIX_OWNS_NODES`). The offset is page aligned, so the bit is
@@ -40,6 +62,26 @@ pub(crate) struct KernelNodes {
 /// own, beside the offset, took the per-page preserve of the in-kernel
 /// benchmark from 0.67 to 1.12 times C's, with the code otherwise the same.
 const OWNS_NODES: usize = bindings::KHO_RADIX_OWNS_NODES as usize;
+
+/// The bit of a tree's `direct_map_offset` word that says its nodes'
+/// `page->private` are found in the memory map from its anchor
+/// (`KHO_RADIX_PAGE_WORDS`), beside [`OWNS_NODES`] and for the same reason.
+const PAGE_WORDS: usize = bindings::KHO_RADIX_PAGE_WORDS as usize;
+
+/// The flags of a tree's `direct_map_offset` word and of
+/// [`KernelNodes::owner`].
+const TREE_FLAGS: usize = OWNS_NODES | PAGE_WORDS;
+
+// The flags fit below a page-aligned offset and the anchor's alignment.
+const _: () = assert!(TREE_FLAGS < core::mem::align_of::<usize>());
+
+/// Bytes between the `struct page`s of consecutive page frames in the
+/// memory map: bindgen's size of `struct page`, which is C's, as every field
+/// this tracker reads through `bindings` relies on. Get it wrong and the
+/// tracker writes `page->private` of the wrong pages: KUnit's
+/// `page_words_match_c` checks it, and a stride eight bytes too long
+/// crashed the page allocator in early boot.
+const STRUCT_PAGE_STRIDE: usize = core::mem::size_of::<bindings::page>();
 
 /// [`KernelNodes::offset`], read from C on first use; 0 until then. It holds
 /// a boot-time constant, stored (always the same value) before its first use
@@ -59,9 +101,10 @@ impl KernelNodes {
             offset = unsafe { bindings::kho_radix_rs_direct_map_offset() } as usize;
             DIRECT_MAP_OFFSET.store(offset, Relaxed);
         }
+        // INVARIANT: `NO_PAGE_WORDS` is static; no `PAGE_WORDS`.
         Self {
             offset,
-            owns_nodes: true,
+            owner: (&raw const NO_PAGE_WORDS).map_addr(|a| a | OWNS_NODES),
         }
     }
 
@@ -70,8 +113,9 @@ impl KernelNodes {
     ///
     /// # Safety
     ///
-    /// `tree` points to a valid `struct kho_radix_tree` and the caller holds
-    /// its lock (or otherwise has exclusive access to it).
+    /// `tree` points to a valid `struct kho_radix_tree`, the caller holds
+    /// its lock (or otherwise has exclusive access to it), and the tree
+    /// outlives the returned value.
     #[inline]
     pub(crate) unsafe fn for_tree(tree: *mut bindings::kho_radix_tree) -> Self {
         // SAFETY: `tree` is valid for reads; the field only changes in
@@ -80,35 +124,129 @@ impl KernelNodes {
         if word == 0 {
             // A tree that `kho_radix_init_tree()` did not set up: whose
             // nodes they are is unknown.
-            return Self {
-                owns_nodes: false,
-                ..Self::new()
-            };
+            let mut mem = Self::new();
+            mem.disown();
+            return mem;
         }
-        Self::from_tree_word(word)
+        // SAFETY: As above.
+        unsafe { Self::from_tree_word(tree, word) }
     }
 
-    /// Node memory of a tree whose `direct_map_offset` word, as
+    /// Node memory of `tree`, whose `direct_map_offset` word, as
     /// [`KernelNodes::tree_word`] made it, is `word`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`KernelNodes::for_tree`], and `kho_radix_init_tree()` set
+    /// `tree` up.
     #[inline(always)]
-    pub(crate) fn from_tree_word(word: usize) -> Self {
+    pub(crate) unsafe fn from_tree_word(tree: *mut bindings::kho_radix_tree, word: usize) -> Self {
+        // SAFETY: `tree` is valid (caller); this only takes the field's
+        // address.
+        let anchor = unsafe { &raw const (*tree).page_word_anchor }.cast::<usize>();
+        // INVARIANT: `kho_radix_init_tree()` set the anchor of `tree`, whose
+        // nodes these are, from `page_word_anchor()`, and `PAGE_WORDS` only
+        // with `OWNS_NODES` and an anchor; the tree outlives this value
+        // (caller).
         Self {
-            offset: word & !OWNS_NODES,
-            owns_nodes: word & OWNS_NODES != 0,
+            offset: word & !TREE_FLAGS,
+            owner: anchor.map_addr(|a| a | (word & TREE_FLAGS)),
         }
+    }
+
+    /// Whether every node of the tree is this tracker's (see
+    /// [`KernelNodes::owner`]).
+    #[inline(always)]
+    pub(crate) fn owns_nodes(&self) -> bool {
+        self.owner.addr() & OWNS_NODES != 0
+    }
+
+    /// Makes this the memory of a tree whose nodes are not this tracker's.
+    pub(crate) fn disown(&mut self) {
+        // INVARIANT: no flags is always allowed.
+        self.owner = self.owner.map_addr(|a| a & !TREE_FLAGS);
     }
 
     /// Whether the offset is page aligned, as the direct map's is, so that
-    /// [`KernelNodes::tree_word`] can borrow its bit 0.
+    /// [`KernelNodes::tree_word`] can borrow its low bits.
     pub(crate) fn offset_is_page_aligned(&self) -> bool {
         self.offset % kernel::page::PAGE_SIZE == 0
     }
 
     /// The `direct_map_offset` word of a tree with this node memory: the
-    /// offset, with `KHO_RADIX_OWNS_NODES` if the tree owns its nodes. Only
-    /// meaningful if [`KernelNodes::offset_is_page_aligned`].
-    pub(crate) fn tree_word(&self) -> usize {
-        self.offset | if self.owns_nodes { OWNS_NODES } else { 0 }
+    /// offset, with `KHO_RADIX_OWNS_NODES` if the tree owns its nodes, and
+    /// with `KHO_RADIX_PAGE_WORDS` too if `anchor`, the tree's
+    /// `page_word_anchor`, is not 0. Only meaningful if
+    /// [`KernelNodes::offset_is_page_aligned`].
+    pub(crate) fn tree_word(&self, anchor: usize) -> usize {
+        if !self.owns_nodes() {
+            return self.offset;
+        }
+        self.offset | OWNS_NODES | if anchor != 0 { PAGE_WORDS } else { 0 }
+    }
+
+    /// The `page_word_anchor` of a tree whose root `root` this memory has
+    /// just allocated: where `page->private` of page frame 0 would be, by
+    /// the memory map's stride from `root`'s, if `root` came from the page
+    /// allocator and the memory map is virtually contiguous
+    /// (`CONFIG_SPARSEMEM_VMEMMAP`), else 0. With an anchor, all the nodes
+    /// it allocates for the tree come from the page allocator too: that is
+    /// up for good, and nodes only come from `memblock` before (see
+    /// `kho_radix_rs_alloc_node()`), when `kho_radix_rs_node_word()` gives
+    /// none.
+    ///
+    /// The anchor comes from the helper's answer for `root`, so it holds
+    /// whatever the `struct page` layout is.
+    pub(crate) fn page_word_anchor(&self, root: NonNull<RadixNode>) -> usize {
+        if !cfg!(CONFIG_SPARSEMEM_VMEMMAP) || !self.owns_nodes() {
+            return 0;
+        }
+        // SAFETY: The helper only checks and converts the address; `root`
+        // is a node in the direct map.
+        let word = unsafe { bindings::kho_radix_rs_node_word(root.as_ptr().cast()) };
+        if word.is_null() {
+            return 0;
+        }
+        word.addr().wrapping_sub(
+            self.page_frame(root.as_ptr().cast())
+                .wrapping_mul(STRUCT_PAGE_STRIDE),
+        )
+    }
+
+    /// The page frame number of the direct-mapped `node`.
+    #[inline(always)]
+    fn page_frame(&self, node: *mut u8) -> usize {
+        node.addr().wrapping_sub(self.offset) >> PAGE_SHIFT
+    }
+
+    /// `page->private` of the page of `node`, found in the memory map if
+    /// the tree has a page word anchor ([`KernelNodes::page_word_anchor`]),
+    /// else `None`: a test, a mask, a subtraction, a shift, a multiplication
+    /// and two loads, where `kho_radix_rs_node_word()` costs a call.
+    ///
+    /// # Safety
+    ///
+    /// `node` is a node of a tree whose node memory this is.
+    #[inline(always)]
+    unsafe fn page_word(&self, node: *mut u8) -> Option<&Cell<usize>> {
+        if self.owner.addr() & PAGE_WORDS == 0 {
+            return None;
+        }
+        // SAFETY: By the type invariant, the pointer without its flags
+        // points to the tree's anchor, valid for reads.
+        let anchor = unsafe { *self.owner.map_addr(|a| a & !TREE_FLAGS) };
+        let word = anchor.wrapping_add(self.page_frame(node).wrapping_mul(STRUCT_PAGE_STRIDE));
+        // SAFETY: By the type invariant, with `PAGE_WORDS` the anchor was set
+        // by `page_word_anchor()` for this tree, which this tracker owns: the
+        // memory map is virtually contiguous, the anchor lies where the
+        // stride from the root's own `page->private` puts page frame 0's,
+        // and the tree's nodes, `node` among them (caller), all came from
+        // the page allocator. So `word` is `page->private` of `node`'s page,
+        // as `kho_radix_rs_node_word()` would give it. `struct page`s of
+        // allocated pages are never freed (their section cannot go offline
+        // while the page is in use), and `Cell<usize>` has the layout of
+        // `unsigned long`.
+        Some(unsafe { &*core::ptr::with_exposed_provenance::<Cell<usize>>(word) })
     }
 }
 
@@ -118,10 +256,11 @@ const _: () = assert!(kho_radix_abi::TREE_MAX_DEPTH - 1 <= bindings::KHO_RADIX_R
 // SAFETY: Nodes are zeroed pages of the direct map from the page allocator
 // (or memblock before it is up), each handed out once and used only by the
 // tree until freed; the direct map is linear, so `phys_to_virt()` inverts
-// `virt_to_phys()` with the same offset; `node_word()` is the page's
-// `page->private`, only for the nodes of a tree the tracker owns, which it
-// allocated itself: the page allocator clears the word on allocation and
-// nothing else uses it for a tree page.
+// `virt_to_phys()` with the same offset; `node_word()` and `leaf_word()`
+// are the page's `page->private`, only for the nodes of a tree the tracker
+// owns, which it allocated itself: the page allocator clears the word on
+// allocation and nothing else uses it for a tree page; a leaf is never a
+// table, so no count shares its word with the witness.
 unsafe impl NodeMemory for KernelNodes {
     #[inline]
     fn alloc_node(&mut self) -> Option<NonNull<RadixNode>> {
@@ -177,11 +316,13 @@ unsafe impl NodeMemory for KernelNodes {
         NonNull::new(core::ptr::with_exposed_provenance_mut(virt)).unwrap_or(NonNull::dangling())
     }
 
-    /// `page->private` of the node's page, from `kho_radix_rs_node_word()`:
-    /// the page allocator leaves it to whoever allocated the page, and clears
-    /// it on allocation. Nodes from memblock get none.
+    /// `page->private` of the node's page: found in the memory map if the
+    /// tree's nodes all came from the page allocator
+    /// ([`KernelNodes::page_word`]), else from `kho_radix_rs_node_word()`.
+    /// The page allocator leaves the word to whoever allocated the page, and
+    /// clears it on allocation. Nodes from memblock get none.
     ///
-    /// Only for the nodes of a tree the tracker owns ([`Self::owns_nodes`]):
+    /// Only for the nodes of a tree the tracker owns ([`Self::owner`]):
     /// it allocated each of them, so nobody else uses the word while the node
     /// lives, and it has kept the count there since. The pages of a tree it
     /// adopted, such as the one handed over by the previous kernel, belong
@@ -190,8 +331,12 @@ unsafe impl NodeMemory for KernelNodes {
     /// the word.
     #[inline]
     unsafe fn node_word(&self, node: NonNull<RadixNode>) -> Option<&Cell<usize>> {
-        if !self.owns_nodes {
+        if !self.owns_nodes() {
             return None;
+        }
+        // SAFETY: `node` is a node of a tree of this memory (caller).
+        if let Some(word) = unsafe { self.page_word(node.as_ptr().cast()) } {
+            return Some(word);
         }
         // SAFETY: The helper only checks and converts the address.
         let word = NonNull::new(unsafe { bindings::kho_radix_rs_node_word(node.as_ptr().cast()) })?;
@@ -201,12 +346,25 @@ unsafe impl NodeMemory for KernelNodes {
         Some(unsafe { &*word.as_ptr().cast::<Cell<usize>>() })
     }
 
-    // `leaf_word()` and `has_leaf_words()` keep their defaults: no leaf
-    // words. `page->private` of the leaf would cost a call to
-    // `kho_radix_rs_node_word()` in each reclaiming delete in random order;
-    // under TCG that took `unpreserve_random` of the in-kernel benchmark
-    // from 0.88 to 1.28 of C at 65536 pages, and even just looking among
-    // the chunk leaves first, without the call, took it to 0.99. So the
-    // witnesses of the leaves are parked in the table cache instead, which
-    // costs no call. The KUnit suite's node memory has leaf words.
+    /// `page->private` of the leaf's page, as [`KernelNodes::node_word`]
+    /// gives it (a leaf is not a table, so its word is free for the
+    /// witness), but only if it is found in the memory map
+    /// ([`KernelNodes::page_word`]): the call of `kho_radix_rs_node_word()`
+    /// in each reclaiming delete in random order took `unpreserve_random`
+    /// of the in-kernel benchmark from 0.88 to 1.28 of C at 65536 pages
+    /// under TCG. Without, the witnesses are parked in the table cache,
+    /// which costs no call but is shared by the leaves of a slot: natively,
+    /// over 2048 leaves, the kernel's single-key deletes in random order
+    /// took 3.51 of C with parked witnesses and 0.78 with leaf words.
+    #[inline(always)]
+    unsafe fn leaf_word(&self, leaf: NonNull<RadixLeaf>) -> Option<&Cell<usize>> {
+        // SAFETY: `leaf` is a node of a tree of this memory (caller); only
+        // a tree the tracker owns has an anchor (type invariant).
+        unsafe { self.page_word(leaf.as_ptr().cast()) }
+    }
+
+    #[inline(always)]
+    fn has_leaf_words(&self) -> bool {
+        cfg!(CONFIG_SPARSEMEM_VMEMMAP)
+    }
 }

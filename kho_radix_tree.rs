@@ -259,13 +259,15 @@ pub unsafe trait NodeMemory {
     /// the leaf's witness (see [`del_key_reclaim_cached`]), or `None` if
     /// this memory keeps none for it (the default).
     ///
-    /// Only asked for if [`NodeMemory::has_leaf_words`]: a reclaiming range
-    /// delete asks for it after each chunk, a single-key one each time it
-    /// does not find its leaf among the chunk leaves of its [`TableCache`],
-    /// as in random order. The word may be [`NodeMemory::node_word`] of the
-    /// leaf. Any value is safe: the tracker only reads the bitmap word it
-    /// names, masked to the leaf, so a word that nobody else writes
-    /// suffices, and it need not be cleared.
+    /// Only asked for if [`NodeMemory::has_leaf_words`], and only for a tree
+    /// with more leaves than its [`TableCache`] parks witnesses for
+    /// ([`TableCache::has_many_leaves`]): then a reclaiming range delete
+    /// asks for it after each chunk, a single-key one each time it does not
+    /// find its leaf among the chunk leaves of its cache, as in random
+    /// order. The word may be [`NodeMemory::node_word`] of the leaf. Any
+    /// value is safe: the tracker only reads the bitmap word it names,
+    /// masked to the leaf, so a word that nobody else writes suffices, and
+    /// it need not be cleared.
     ///
     /// # Safety
     ///
@@ -279,16 +281,12 @@ pub unsafe trait NodeMemory {
     /// few loads; `false` (the default) if it never does, or only at the
     /// cost of a call.
     ///
-    /// With leaf words, reclaiming deletes keep each leaf's witness there,
-    /// which pays off on hardware, where the tests it replaces mispredict or
-    /// wait for the line just written in random order, and reclaiming
-    /// range deletes find each chunk's leaf from its level-1 table rather
-    /// than among the chunk leaves, a branch that mispredicts in random
-    /// order (range deletes that free nothing always do); without, they
-    /// test the key's word or the words around the key, and look among the
-    /// chunk leaves first, which costs fewer instructions (see
-    /// [`del_key_reclaim_cached`] and [`del_pfn_range_reclaim`]). It should
-    /// be a constant: it is asked on every such delete.
+    /// With leaf words, reclaiming deletes in a tree of more leaves than its
+    /// cache has parked slots keep each leaf's witness in its word, where
+    /// it stays the leaf's own; without, leaves share the parked slots, and
+    /// a leaf mostly finds another leaf's witness, a word of its own that
+    /// is zero, so that the delete searches (see `leaf_witness()`). It
+    /// should be a constant: it is asked on every such delete.
     fn has_leaf_words(&self) -> bool {
         false
     }

@@ -202,6 +202,51 @@ mod tests {
         Ok(())
     }
 
+    /// The `page->private` that `KernelNodes` finds in the memory map from
+    /// a tree's page word anchor must be the one C gives, for every node of
+    /// a tree of the kernel's API, tables and leaves.
+    #[test]
+    fn page_words_match_c() -> Result {
+        let t = TestTree::new(&RUST)?;
+        for i in 0..40u64 {
+            // Leaves 32768 pages apart, and level-1 tables 2^24 apart.
+            to_result(t.add(key_of((i << BITMAP_SIZE_LOG2) + ((i % 4) << 24), 0)))?;
+        }
+        let nodes = t.snapshot()?.nodes;
+        // SAFETY: `t.tree` is initialised (type invariant of `TestTree`) and
+        // only this thread uses it; `mem` is dropped before `t`.
+        let mem = unsafe { KernelNodes::for_tree(t.tree) };
+        let (mut ok, mut found) = (true, 0);
+        for &phys in nodes.iter() {
+            let node = mem.phys_to_virt(phys);
+            // SAFETY: `node` is a node of the tree of `mem`, which nobody
+            // else uses.
+            let rust = unsafe { mem.node_word(node) }.map(|w| core::ptr::from_ref(w).addr());
+            // SAFETY: The helper only checks and converts the address.
+            let c = unsafe { bindings::kho_radix_rs_node_word(node.as_ptr().cast()) }.addr();
+            ok &= rust == Some(c);
+            // SAFETY: As above.
+            found += usize::from(unsafe { mem.leaf_word(node.cast()) }.is_some());
+        }
+        // The leaf words come from the memory map only, so only with a
+        // contiguous one.
+        let want = if cfg!(CONFIG_SPARSEMEM_VMEMMAP) {
+            nodes.len()
+        } else {
+            0
+        };
+        if !ok || found != want {
+            pr_err!(
+                "kunit: edge: {} nodes, words as C's: {}, found in the memory map: {}\n",
+                nodes.len(),
+                ok,
+                found
+            );
+        }
+        assert!(ok && found == want && nodes.len() > 40);
+        Ok(())
+    }
+
     /// A branch from `kho_radix_rs_alloc_nodes()` (one `alloc_pages_bulk()`)
     /// is as `alloc_node()` would give it: distinct, page-aligned pages at
     /// non-zero physical addresses, all zero, even when the allocator hands

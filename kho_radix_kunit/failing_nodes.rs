@@ -13,11 +13,9 @@ pub(super) struct FailingNodes {
     pub(super) fail_at: usize,
     /// Nodes allocated and not freed.
     pub(super) live: isize,
-    /// Where the nodes come from.
+    /// Where the nodes come from: not a tree's, so without leaf words
+    /// ([`NodeMemory::leaf_word`]); `reclaim.rs` tests those on a tree.
     pub(super) nodes: KernelNodes,
-    /// Whether leaves have words ([`NodeMemory::leaf_word`]): without,
-    /// the witnesses are parked in the table cache, as with `KernelNodes`.
-    pub(super) leaf_words: bool,
 }
 
 impl FailingNodes {
@@ -28,7 +26,6 @@ impl FailingNodes {
             fail_at: 0,
             live: 0,
             nodes: KernelNodes::new(),
-            leaf_words: true,
         }
     }
 }
@@ -66,19 +63,5 @@ unsafe impl NodeMemory for FailingNodes {
         // SAFETY: The nodes came from `KernelNodes`; the caller's guarantees
         // carry over.
         unsafe { self.nodes.node_word(node) }
-    }
-
-    /// `page->private` of the leaf's page, which `KernelNodes` does not
-    /// offer, as a call per delete costs more under TCG than it saves: so
-    /// that the witnesses kept there run in a booted kernel too. Asked
-    /// only if [`FailingNodes::leaf_words`].
-    unsafe fn leaf_word(&self, leaf: NonNull<RadixLeaf>) -> Option<&Cell<usize>> {
-        // SAFETY: The leaf is a node from `KernelNodes` of a tree the caller
-        // may write (caller's guarantees); only the tracker uses its word.
-        unsafe { self.nodes.node_word(leaf.cast()) }
-    }
-
-    fn has_leaf_words(&self) -> bool {
-        self.leaf_words
     }
 }

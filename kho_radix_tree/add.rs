@@ -93,7 +93,7 @@ unsafe fn grow_leaf_uncached<M: NodeMemory + ?Sized>(
     key: u64,
 ) -> Result<NonNull<RadixLeaf>, RadixError> {
     // SAFETY: guaranteed by the caller.
-    let (table, leaf) = unsafe { leaf_for_key(mem, root, key) }?;
+    let (table, leaf) = unsafe { leaf_for_key(mem, root, cache, key) }?;
     cache.set(key, table);
     Ok(leaf)
 }
@@ -127,6 +127,7 @@ pub(super) unsafe fn set_key_bit(leaf: NonNull<RadixLeaf>, key: u64) {
 unsafe fn leaf_for_key<M: NodeMemory + ?Sized>(
     mem: &mut M,
     root: NonNull<RadixNode>,
+    cache: &mut TableCache,
     key: u64,
 ) -> Result<(NonNull<RadixNode>, NonNull<RadixLeaf>), RadixError> {
     // Fast path: descend as far as the path exists; nothing to undo here.
@@ -147,7 +148,10 @@ unsafe fn leaf_for_key<M: NodeMemory + ?Sized>(
         level -= 1;
     }
     // SAFETY: `node` is a table of the tree at `level` on `key`'s path.
-    unsafe { grow_path(mem, node, level, key) }
+    let grown = unsafe { grow_path(mem, node, level, key) }?;
+    // The new branch ends in a new leaf.
+    cache.count_new_leaf();
+    Ok(grown)
 }
 
 /// Allocates the missing part of `key`'s path below the table `node` at

@@ -6,7 +6,8 @@
 use super::*;
 
 /// Number of level-1 tables a [`TableCache`] remembers: 512 bytes per tree,
-/// 1408 with the chunk leaves, their witnesses and the parked witnesses.
+/// 1416 with the chunk leaves, their witnesses, the parked witnesses and
+/// the count of leaves.
 /// The cache lives in every `struct kho_radix_tree`; no tree is kept on a
 /// C stack since patch 0059, but a one-shot call still builds a cache on
 /// the Rust stack.
@@ -14,7 +15,7 @@ pub const TABLE_CACHE_SLOTS: usize = 32;
 
 // The size the docs above give, on 64-bit.
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(core::mem::size_of::<TableCache>() == 1408);
+const _: () = assert!(core::mem::size_of::<TableCache>() == 1416);
 
 /// Multiplier of the slot hash of [`TableCache`]: a de Bruijn sequence of
 /// order 5 (`0x077cb531`) in the top half, so that the top five bits of
@@ -77,11 +78,14 @@ const fn leaf_tag(key: u64) -> u64 {
 /// safe to read, and a zero word makes the delete find a new one, in the
 /// eight words around the key's or else by searching the leaf
 /// (`rewitness_or_reclaim()`), which also finds it empty. Deletes read
-/// the witness of a leaf they looked up: kept in the leaf's word on
-/// memory with leaf words ([`NodeMemory::leaf_word`]), and on memory
-/// without, as the kernel's, *parked* in the cache, in a slot picked by
-/// the leaf's address; another leaf's witness in the same slot is a hint
-/// like any other. Before, the kernel's deletes kept a witness only
+/// the witness of a leaf they looked up: *parked* in the cache, in a slot
+/// picked by the leaf's address, while the tree has at most as many leaves
+/// as the cache has slots (the cache counts them, see
+/// [`TableCache::has_many_leaves`]); another leaf's witness in the same
+/// slot is a hint like any other. Beyond, kept in the leaf's word
+/// ([`NodeMemory::leaf_word`]) if the memory has one, as the kernel has
+/// with `CONFIG_SPARSEMEM_VMEMMAP` (see `leaf_witness()`). Before, the
+/// kernel's deletes kept a witness only
 /// with a chunk leaf, and a leaf that came back to the chunk leaves had
 /// only the word of the chunk just deleted, mostly emptied: in random
 /// order over many leaves of an order, they searched the leaf for another
@@ -98,7 +102,8 @@ const fn leaf_tag(key: u64) -> u64 {
 /// `k >> TABLE_PREFIX_SHIFT == prefix`, in the slot of that prefix. Each
 /// slot whose `leaf_tag` is not zero holds the leaf, not null, of the keys
 /// `k` with `leaf_tag(k) == leaf_tag`, and a slot with a null `leaf` has a
-/// zero `leaf_tag`. A parked witness may be any value. The tree functions
+/// zero `leaf_tag`. A parked witness and the count of leaves may be any
+/// value. The tree functions
 /// keep this when they free tables and leaves; whoever replaces or destroys
 /// the tree must [`clear`](TableCache::clear) its cache.
 #[repr(C)]
@@ -109,10 +114,12 @@ pub struct TableCache {
     leaf: [*mut RadixLeaf; LEAF_CACHE_SLOTS],
     leaf_witness: [usize; LEAF_CACHE_SLOTS],
     parked_witness: [u16; PARKED_WITNESS_SLOTS],
+    leaves: usize,
 }
 
-/// Number of witnesses a [`TableCache`] parks for the leaves of a tree on
-/// memory without leaf words, in slot `(leaf address / leaf size) %
+/// Number of witnesses a [`TableCache`] parks for the leaves of a tree of
+/// at most this many leaves, or of more on memory without leaf words, in
+/// slot `(leaf address / leaf size) %
 /// PARKED_WITNESS_SLOTS`: by the leaf's page frame number, as tree pages
 /// are mostly allocated one after the other, so that up to this many
 /// leaves mostly have slots of their own (the in-kernel benchmark's ranges
@@ -120,7 +127,7 @@ pub struct TableCache {
 /// pages 128).
 ///
 /// 512 bytes. With 64 slots, natively at 4 KiB pages, those random keys'
-/// single-key deletes took 1.57 of C on the kernel's path and its random
+/// single-key deletes took 1.57 of C without leaf words and its random
 /// ranges 0.82; with 256, 0.93 and 0.69. 128 slots had first taken the
 /// frame of `kho_extend_scratch()`, which kept a tree on its stack, past
 /// `CONFIG_FRAME_WARN` (1280 bytes) with lockdep; since patch 0059 that
@@ -151,6 +158,7 @@ impl TableCache {
             leaf: [core::ptr::null_mut(); LEAF_CACHE_SLOTS],
             leaf_witness: [0; LEAF_CACHE_SLOTS],
             parked_witness: [0; PARKED_WITNESS_SLOTS],
+            leaves: 0,
         }
     }
 
@@ -281,6 +289,29 @@ impl TableCache {
         if let Some(witness) = self.leaf_witness.get_mut(slot) {
             *witness = w;
         }
+    }
+
+    /// Counts a leaf that the tree grew (see [`TableCache::has_many_leaves`]).
+    #[inline(always)]
+    pub(super) fn count_new_leaf(&mut self) {
+        self.leaves = self.leaves.saturating_add(1);
+    }
+
+    /// Counts a leaf that the tree freed.
+    #[inline(always)]
+    pub(super) fn count_freed_leaf(&mut self) {
+        self.leaves = self.leaves.saturating_sub(1);
+    }
+
+    /// Whether the tree has grown more leaves through this cache, less those
+    /// it freed, than it has [`PARKED_WITNESS_SLOTS`], so that its leaves
+    /// cannot all park their witnesses in slots of their own: then deletes
+    /// keep them in the leaves' words, if the memory has them (see
+    /// `leaf_witness()`). Only a hint: the count starts from 0 with a new
+    /// cache, whatever the tree it is given.
+    #[inline(always)]
+    pub fn has_many_leaves(&self) -> bool {
+        self.leaves > PARKED_WITNESS_SLOTS
     }
 
     /// Forgets `leaf`, which is about to be freed. Rare enough (a leaf

@@ -71,9 +71,9 @@ enum Work<'a> {
     /// (`del_key_reclaim_cached()`), C with `kho_radix_del_key()`, as it
     /// has no such operation.
     DelReclaim(&'a [u64]),
-    /// The same on the pool without its leaf words, the code path of the
-    /// kernel's node memory (see [`RangeDelete::ReclaimKernelPath`]).
-    DelReclaimKernelPath(&'a [u64]),
+    /// The same on the pool without its leaf words (see
+    /// [`RangeDelete::ReclaimNoLeafWords`]).
+    DelReclaimNoLeafWords(&'a [u64]),
     /// Adds the keys untimed, then walks the tree; Rust through `walk()`
     /// with a `dyn FnMut` callback, like a C callback.
     Walk(&'a [u64]),
@@ -90,12 +90,13 @@ enum RangeDelete {
     /// `del_pfn_range()`: frees nothing.
     Plain,
     /// `del_pfn_range_reclaim()`: frees the nodes it empties, as the kernel
-    /// does, with the leaf words the pool offers for witnesses.
+    /// does, with the leaf words the pool offers for witnesses, as the
+    /// kernel's `page->private` with `CONFIG_SPARSEMEM_VMEMMAP`.
     Reclaim,
     /// The same on the pool without its leaf words, as the kernel's node
-    /// memory is: the witnesses live in the table cache only (its chunk
-    /// leaves and parked witnesses), as in the kernel.
-    ReclaimKernelPath,
+    /// memory is without `CONFIG_SPARSEMEM_VMEMMAP`: the witnesses live in
+    /// the table cache only (its chunk leaves and parked witnesses).
+    ReclaimNoLeafWords,
 }
 
 /// Result of one timed run.
@@ -134,8 +135,9 @@ macro_rules! geometry {
 
             crate::pool::impl_pool_node_memory!();
 
-            /// The pool without its leaf words: the node memory the
-            /// kernel's range delete sees (`has_leaf_words()` false).
+            /// The pool without its leaf words: the node memory of a kernel
+            /// without `CONFIG_SPARSEMEM_VMEMMAP` (`has_leaf_words()`
+            /// false).
             struct NoLeafWords<'a>(&'a mut Pool);
 
             // SAFETY: every node operation is the pool's, whose
@@ -299,7 +301,7 @@ macro_rules! geometry {
                                     RangeDelete::Reclaim => tree::del_pfn_range_reclaim(
                                         mem, root, &mut cache, start, len, 63, split,
                                     ),
-                                    RangeDelete::ReclaimKernelPath => {
+                                    RangeDelete::ReclaimNoLeafWords => {
                                         tree::del_pfn_range_reclaim(
                                             &mut NoLeafWords(mem),
                                             root,
@@ -317,7 +319,7 @@ macro_rules! geometry {
                         o.ns = elapsed_ns(t);
                         o.ops = range_chunks(ranges);
                     }
-                    Work::Del(keys) | Work::DelReclaim(keys) | Work::DelReclaimKernelPath(keys) => {
+                    Work::Del(keys) | Work::DelReclaim(keys) | Work::DelReclaimNoLeafWords(keys) => {
                         add_keys(mem, root, &mut cache, keys).expect("Rust: add_key failed");
                         o.pages = mem.live() as u64;
                         let t = Instant::now();
@@ -333,7 +335,7 @@ macro_rules! geometry {
                                     tree::del_key_reclaim_cached(mem, root, &mut cache, k)
                                 };
                             }
-                        } else if let Work::DelReclaimKernelPath(_) = work {
+                        } else if let Work::DelReclaimNoLeafWords(_) = work {
                             let kmem = &mut NoLeafWords(mem);
                             for &k in keys {
                                 // SAFETY: as above.
@@ -483,7 +485,7 @@ macro_rules! geometry {
                         }
                         Work::Del(keys)
                         | Work::DelReclaim(keys)
-                        | Work::DelReclaimKernelPath(keys) => {
+                        | Work::DelReclaimNoLeafWords(keys) => {
                             assert_eq!(add(keys), 0, "C: kho_radix_add_key failed");
                             o.pages = (c.pool_live)();
                             let t = Instant::now();
@@ -554,8 +556,8 @@ macro_rules! geometry {
                         true,
                     ),
                     (
-                        "unpreserve ranges (Rust del_pfn_range_reclaim, no leaf words: kernel's path)",
-                        Work::UnpreserveRanges(&inp.ranges, RangeDelete::ReclaimKernelPath),
+                        "unpreserve ranges (Rust del_pfn_range_reclaim, no leaf words)",
+                        Work::UnpreserveRanges(&inp.ranges, RangeDelete::ReclaimNoLeafWords),
                         true,
                     ),
                     (
@@ -569,8 +571,8 @@ macro_rules! geometry {
                         true,
                     ),
                     (
-                        "unpreserve ranges, random order (Rust del_pfn_range_reclaim, no leaf words: kernel's path)",
-                        Work::UnpreserveRanges(&inp.ranges_rand, RangeDelete::ReclaimKernelPath),
+                        "unpreserve ranges, random order (Rust del_pfn_range_reclaim, no leaf words)",
+                        Work::UnpreserveRanges(&inp.ranges_rand, RangeDelete::ReclaimNoLeafWords),
                         true,
                     ),
                     ("unpreserve all, sequential", Work::Del(&inp.seq), true),
@@ -586,13 +588,13 @@ macro_rules! geometry {
                         true,
                     ),
                     (
-                        "unpreserve all, sequential (Rust del_key_reclaim, no leaf words: kernel's path)",
-                        Work::DelReclaimKernelPath(&inp.seq),
+                        "unpreserve all, sequential (Rust del_key_reclaim, no leaf words)",
+                        Work::DelReclaimNoLeafWords(&inp.seq),
                         true,
                     ),
                     (
-                        "unpreserve all, random (Rust del_key_reclaim, no leaf words: kernel's path)",
-                        Work::DelReclaimKernelPath(&inp.rand),
+                        "unpreserve all, random (Rust del_key_reclaim, no leaf words)",
+                        Work::DelReclaimNoLeafWords(&inp.rand),
                         true,
                     ),
                     ("walk all, sequential", Work::Walk(&inp.seq), true),

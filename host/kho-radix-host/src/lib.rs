@@ -143,9 +143,10 @@ impl Arena {
 
     /// Whether the tree may keep witnesses in its leaves' words (its
     /// `NodeMemory::has_leaf_words()`): yes unless this was called with
-    /// `false`, which makes the arena take the kernel's paths, whose node
-    /// memory offers no leaf words. May change at any time: a leaf word is
-    /// only a hint.
+    /// `false`, which makes the arena take the paths of a kernel without
+    /// `CONFIG_SPARSEMEM_VMEMMAP` and of trees whose root came from
+    /// `memblock`, whose node memory offers no leaf words. May change at
+    /// any time: a leaf word is only a hint.
     pub fn offer_leaf_words(&mut self, offer: bool) {
         self.no_leaf_words = !offer;
     }

@@ -94,6 +94,57 @@ macro_rules! tree_cache {
                 // SAFETY: `root` is a valid tree in `arena`, unused afterwards.
                 unsafe { destroy(&mut arena, root) };
             }
+
+            /// Keys over more leaves than the cache parks witnesses for,
+            /// deleted with freeing in a scrambled order, with and without
+            /// leaf words: once the cache counts that many leaves the
+            /// witnesses are kept in the leaves' words, if the memory has
+            /// them, and each leaf is freed as its last key goes.
+            #[test]
+            #[cfg_attr(miri, ignore = "hundreds of leaves")]
+            fn many_leaves_free_each_emptied_leaf() {
+                let leaves = PARKED_WITNESS_SLOTS as u64 + 64;
+                for leaf_words in [true, false] {
+                    let (mut arena, root) = new_tree();
+                    arena.offer_leaf_words(leaf_words);
+                    let mut cache = TableCache::new();
+                    // Three keys per leaf, in a scrambled order of leaves.
+                    let keys: Vec<u64> = (0..3 * leaves)
+                        .map(|i| {
+                            let leaf = (i * 97) % leaves;
+                            encode_key(0, 0)
+                                + (leaf << BITMAP_SIZE_LOG2)
+                                + (i * 7919) % BITMAP_BITS as u64
+                        })
+                        .collect();
+                    let mut per_leaf = vec![0usize; leaves as usize];
+                    for &k in &keys {
+                        // SAFETY: `root` is a valid tree in `arena`; `cache` belongs to it.
+                        assert_eq!(
+                            unsafe { add_key_cached(&mut arena, root, &mut cache, k) },
+                            Ok(())
+                        );
+                        per_leaf[((k - encode_key(0, 0)) >> BITMAP_SIZE_LOG2) as usize] += 1;
+                    }
+                    assert!(cache.has_many_leaves());
+                    for (i, &k) in keys.iter().enumerate() {
+                        // SAFETY: as above.
+                        assert_eq!(
+                            unsafe { del_key_reclaim_cached(&mut arena, root, &mut cache, k) },
+                            Ok(())
+                        );
+                        per_leaf[((k - encode_key(0, 0)) >> BITMAP_SIZE_LOG2) as usize] -= 1;
+                        let want = per_leaf.iter().filter(|&&n| n > 0).count();
+                        // SAFETY: as above.
+                        let (_, got) = unsafe { count_nodes(&arena, root) };
+                        assert_eq!(got, want, "after delete {i}, leaf words {leaf_words}");
+                    }
+                    assert!(!cache.has_many_leaves());
+                    assert_eq!(arena.live_pages(), 1);
+                    // SAFETY: `root` is a valid tree in `arena`, unused afterwards.
+                    unsafe { destroy(&mut arena, root) };
+                }
+            }
         }
     };
 }
