@@ -41,7 +41,8 @@ pub(crate) struct KernelNodes {
     /// One pointer for all, rather than flags beside it: the operations
     /// keep the node memory on the stack, and under QEMU TCG the stores of
     /// a third field (and the padding copied with a flag) took the
-    /// in-kernel benchmark's `del_key_random` from 0.92 to 1.05-1.09 of C.
+    /// in-kernel benchmark's `del_key_random`, which never asks for a word,
+    /// from 0.88-0.96 to 1.04-1.11 of C.
     ///
     /// # Invariants
     ///
@@ -353,9 +354,12 @@ unsafe impl NodeMemory for KernelNodes {
     /// in each reclaiming delete in random order took `unpreserve_random`
     /// of the in-kernel benchmark from 0.88 to 1.28 of C at 65536 pages
     /// under TCG. Without, the witnesses are parked in the table cache,
-    /// which costs no call but is shared by the leaves of a slot: natively,
-    /// over 2048 leaves, the kernel's single-key deletes in random order
-    /// took 3.51 of C with parked witnesses and 0.78 with leaf words.
+    /// which costs no call but is shared by the leaves of a slot. The tree
+    /// asks for leaf words only beyond the parked slots' leaves (see
+    /// `TableCache::has_many_leaves()`): natively, over 2057 leaves, the
+    /// host benchmark's single-key deletes in random order took 13.6 ns
+    /// (3.5 times C) with parked witnesses and 4.8-5.0 ns with leaf words
+    /// 64 bytes apart, as these are.
     #[inline(always)]
     unsafe fn leaf_word(&self, leaf: NonNull<RadixLeaf>) -> Option<&Cell<usize>> {
         // SAFETY: `leaf` is a node of a tree of this memory (caller); only
