@@ -145,6 +145,130 @@ macro_rules! tree_cache {
                     unsafe { destroy(&mut arena, root) };
                 }
             }
+
+            /// The keys of the tree, by its walk, which skips zero words (the
+            /// reference walk of `check()` tests every bit, too slow for
+            /// hundreds of leaves of 64 KiB pages in a debug build).
+            fn keys_of(arena: &Arena, root: NonNull<RadixNode>) -> BTreeSet<u64> {
+                let mut keys = BTreeSet::new();
+                let mut f = |k: u64| {
+                    keys.insert(k);
+                    0
+                };
+                // SAFETY: `root` is a valid tree in `arena`.
+                assert_eq!(unsafe { walk_keys(arena, root, &mut f) }, 0);
+                keys
+            }
+
+            /// A tree whose leaves outnumber the parked slots, then fall
+            /// below, then outnumber them again and empty, with single-key
+            /// and one-page range deletes mixed, with and without leaf
+            /// words: the witnesses move between the parked slots and the
+            /// leaves' words, stale in both, and after every phase the
+            /// tree holds the model's keys, one leaf per leaf-sized block
+            /// with a key, and at the end only its root.
+            #[test]
+            #[cfg_attr(miri, ignore = "hundreds of leaves")]
+            fn many_leaves_cross_the_slots_both_ways() {
+                let leaves = PARKED_WITNESS_SLOTS as u64 + 64;
+                let base = encode_key(0, 0);
+                let key = |leaf: u64, i: u64| {
+                    base + (leaf << BITMAP_SIZE_LOG2) + (i * 7919 + leaf * 31) % BITMAP_BITS as u64
+                };
+                for leaf_words in [true, false] {
+                    let (mut arena, root) = new_tree();
+                    arena.offer_leaf_words(leaf_words);
+                    let mut cache = TableCache::new();
+                    let mut model = BTreeSet::new();
+                    let mut round = 0u64;
+                    let add = |arena: &mut Arena,
+                               cache: &mut TableCache,
+                               model: &mut BTreeSet<u64>,
+                               lo: u64,
+                               hi: u64,
+                               i: u64| {
+                        for leaf in lo..hi {
+                            for j in 0..2 {
+                                let k = key(leaf, i + j);
+                                // SAFETY: `root` is a valid tree in `arena`; `cache` belongs to it.
+                                assert_eq!(
+                                    unsafe { add_key_cached(arena, root, cache, k) },
+                                    Ok(())
+                                );
+                                model.insert(k);
+                            }
+                        }
+                    };
+                    let mut delete = |arena: &mut Arena,
+                                      cache: &mut TableCache,
+                                      model: &mut BTreeSet<u64>,
+                                      lo: u64,
+                                      hi: u64| {
+                        let range =
+                            base + (lo << BITMAP_SIZE_LOG2)..base + (hi << BITMAP_SIZE_LOG2);
+                        let mut doomed: Vec<u64> = model.range(range).copied().collect();
+                        // A scrambled order.
+                        let n = doomed.len();
+                        for i in 0..n {
+                            doomed.swap(i, (i * 613 + 17) % n);
+                        }
+                        for (i, &k) in doomed.iter().enumerate() {
+                            round += 1;
+                            if i % 3 == 2 {
+                                let pfn =
+                                    decode_key(k).map(|(phys, _)| phys >> PAGE_SHIFT).unwrap();
+                                // SAFETY: as above.
+                                let missing = unsafe {
+                                    del_pfn_range_reclaim(
+                                        arena,
+                                        root,
+                                        cache,
+                                        pfn,
+                                        1,
+                                        0,
+                                        &mut |_, _| false,
+                                    )
+                                };
+                                assert_eq!(missing, 0, "round {round}");
+                            } else {
+                                // SAFETY: as above.
+                                assert_eq!(
+                                    unsafe { del_key_reclaim_cached(arena, root, cache, k) },
+                                    Ok(()),
+                                    "round {round}"
+                                );
+                            }
+                            model.remove(&k);
+                        }
+                    };
+                    let verify = |arena: &Arena, model: &BTreeSet<u64>, phase: &str| {
+                        assert_eq!(
+                            &keys_of(arena, root),
+                            model,
+                            "{phase}, leaf words {leaf_words}"
+                        );
+                        let blocks: BTreeSet<u64> =
+                            model.iter().map(|k| k >> BITMAP_SIZE_LOG2).collect();
+                        // SAFETY: `root` is a valid tree in `arena`.
+                        let (_, got) = unsafe { count_nodes(arena, root) };
+                        assert_eq!(got, blocks.len(), "{phase}, leaf words {leaf_words}");
+                    };
+                    add(&mut arena, &mut cache, &mut model, 0, leaves, 0);
+                    assert!(cache.has_many_leaves());
+                    verify(&arena, &model, "filled");
+                    delete(&mut arena, &mut cache, &mut model, 0, leaves / 2);
+                    assert!(!cache.has_many_leaves());
+                    verify(&arena, &model, "half emptied");
+                    add(&mut arena, &mut cache, &mut model, 0, leaves / 2, 5);
+                    assert!(cache.has_many_leaves());
+                    verify(&arena, &model, "refilled");
+                    delete(&mut arena, &mut cache, &mut model, 0, leaves);
+                    verify(&arena, &model, "emptied");
+                    assert_eq!(arena.live_pages(), 1);
+                    // SAFETY: `root` is a valid tree in `arena`, unused afterwards.
+                    unsafe { destroy(&mut arena, root) };
+                }
+            }
         }
     };
 }
