@@ -16,7 +16,7 @@
 //! | 1 | `add_pfn_range()`, `del_pfn_range()` or `del_pfn_range_reclaim()` |
 //! | 2 | `del_key(key)` |
 //! | 3 | `del_key_reclaim(key)` |
-//! | 4 | `walk`, optionally stopping after `n` keys or `n` nodes |
+//! | 4 | `walk`, optionally stopping after `n` keys or `n` nodes; or, with 4 or 16 KiB pages while the model has fewer keys than `PARKED_WITNESS_SLOTS`, one key in each of `PARKED_WITNESS_SLOTS + 1 + n` consecutive leaves (up to 64 more), so that the tree has more leaves than its table cache parks witnesses for and its reclaiming deletes keep them in the leaves' words |
 //! | 5 | `destroy` + a fresh root (`alloc_root`) |
 //! | 6 | make allocation attempt `n % 4` from now fail; pages allocated from now on get no word outside them (`NodeMemory::node_word()`, where the tree counts table entries) if bit 2 of `n` is set, one if it is clear; the arena offers leaf words for witnesses (`NodeMemory::has_leaf_words()`) from now on if bit 3 is clear, none if it is set |
 //! | 7 | `contains_key(key)` |
@@ -472,6 +472,21 @@ macro_rules! fuzz_geometry {
                     }
                 }
 
+                /// Adds one order-0 key in each of `n` consecutive
+                /// leaf-sized blocks of pfns from one the input picks, at
+                /// offsets that vary from leaf to leaf.
+                fn spread(&mut self, inp: &mut Input<'_>, n: u64) {
+                    // Low enough that `n` blocks more stay below the
+                    // largest pfn.
+                    let first =
+                        inp.u64() >> (PAGE_SHIFT + BITMAP_SIZE_LOG2 + 10) << BITMAP_SIZE_LOG2;
+                    let step = u64::from(inp.u8()) | 1;
+                    for i in 0..n {
+                        let pfn = first + (i << BITMAP_SIZE_LOG2) + (step * i) % BITMAP_BITS as u64;
+                        self.add(encode_key(pfn << PAGE_SHIFT, 0));
+                    }
+                }
+
                 fn walk(&mut self, stop_key: Option<usize>, stop_node: Option<usize>) {
                     let (mut keys, mut nodes) = (Vec::new(), 0usize);
                     let mut leaf = |k: u64| {
@@ -611,7 +626,16 @@ macro_rules! fuzz_geometry {
                             let b = inp.u8();
                             let n = usize::from(b >> 2);
                             match b % 4 {
-                                0 | 1 => st.walk(None, None),
+                                0 => st.walk(None, None),
+                                // One spread at a time, and not of 64 KiB
+                                // leaves: the walk of every check after it
+                                // would read megabytes.
+                                1 if st.model.len() < PARKED_WITNESS_SLOTS
+                                    && BITMAP_WORDS <= 2048 =>
+                                {
+                                    st.spread(&mut inp, (PARKED_WITNESS_SLOTS + 1 + n) as u64)
+                                }
+                                1 => st.walk(None, None),
                                 2 => st.walk(Some(n + 1), None),
                                 _ => st.walk(None, Some(n + 1)),
                             }
