@@ -79,6 +79,7 @@ static const struct bench_workload bench_workloads[] = {
 	{ "unpreserve_ranges_random", OP_UNPRESERVE_RANGES, IN_RANGES_RAND },
 	{ "unpreserve_seq", OP_UNPRESERVE, IN_SEQ },
 	{ "unpreserve_random", OP_UNPRESERVE, IN_RAND },
+	{ "unpreserve_scattered", OP_UNPRESERVE, IN_SCATTERED },
 	{ "del_key_random", OP_DEL, IN_RAND },
 	{ "walk_dense", OP_WALK, IN_SEQ },
 	{ "walk_dense_closure", OP_WALK_CLOSURE, IN_SEQ },

@@ -57,6 +57,7 @@ enum bench_input {
 	IN_RANGES,
 	IN_RANGES_RAND,
 	IN_SPARSE,
+	IN_SCATTERED,
 	IN_NR,
 };
 

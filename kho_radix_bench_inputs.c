@@ -23,6 +23,12 @@
 #define BENCH_GAP		8
 /* The sparse walk has one key per leaf and this many fewer keys than n. */
 #define BENCH_SPARSE_DIV	256
+/*
+ * The scattered unpreserve has one key every this many pages: with 4 KiB
+ * pages 512 keys per leaf, so 2048 leaves at 1048576 keys, more than the
+ * Rust tracker's table cache parks witnesses for (256), and 128 at 65536.
+ */
+#define BENCH_SCATTER_STRIDE	64
 
 /* Fisher-Yates with a fixed seed: the same order on every boot. */
 static void bench_shuffle(unsigned long *v, unsigned long n,
@@ -135,5 +141,15 @@ int kho_radix_bench_make_inputs(struct bench_inputs *in, unsigned long n)
 		in->vals[IN_SPARSE][i] =
 			kho_block_key(BENCH_BASE_PFN + (i << KHO_BITMAP_SIZE_LOG2), 0);
 	in->len[IN_SPARSE] = nsparse;
+
+	/*
+	 * Last, so that the inputs above keep their random orders: a preserved
+	 * set scattered over 64 times the pages, in random order.
+	 */
+	for (i = 0; i < n; i++)
+		in->vals[IN_SCATTERED][i] =
+			kho_block_key(BENCH_BASE_PFN + i * BENCH_SCATTER_STRIDE, 0);
+	bench_shuffle(in->vals[IN_SCATTERED], n, &rnd);
+	in->len[IN_SCATTERED] = n;
 	return 0;
 }

@@ -209,8 +209,9 @@ fi
 			"in this build, of the entry points timed above and the C walk's _find_next_bit(), $layout"
 	fi
 	echo
-	echo "unpreserve_seq, unpreserve_random: C deletes without freeing (kho_radix_del_key), Rust with" \
+	echo "unpreserve_seq, unpreserve_random, unpreserve_scattered: C deletes without freeing (kho_radix_del_key), Rust with" \
 		"reclamation (kho_radix_del_key_reclaim), as each tracker's KHO unpreserve does;" \
+		"unpreserve_scattered has one key every 64 pages, in random order, so 2048 leaves at 1048576 keys;" \
 		"unpreserve_ranges, unpreserve_ranges_random: C one kho_radix_del_key() per block, Rust one" \
 		"kho_radix_del_pfn_range() per range (with reclamation), as each tracker's" \
 		"kho_unpreserve_pages() does; the tree pages are those left afterwards."

@@ -510,7 +510,7 @@ t_kernel_bench_smoke() {
 	for try in 1 2; do
 		"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
 			--log "$log" --append "kho_radix_bench.run=1 kho_radix_bench.max_n=1024 kho_radix_bench.reps=2" \
-			--expect-first "kho_radix_bench: done: 0 of 14 tests failed" \
+			--expect-first "kho_radix_bench: done: 0 of 15 tests failed" \
 			--expect "kho_radix_bench: not run on a boot with a KHO handover" || return 1
 		first=$(sed '/kho-init: kexec loaded/q' "$log")
 		grep -aq 'Marking TSC unstable' <<<"$first" || { clock_ok=1; break; }
@@ -519,11 +519,13 @@ t_kernel_bench_smoke() {
 	done
 	rows=$(tr -d '\r' <"$log" | grep -E '# kho_radix_bench: row [a-z_]+ n=1024 ops=[0-9]+ c_min_ps=[0-9]+ c_med_ps=[0-9]+ rs_min_ps=[0-9]+ rs_med_ps=[0-9]+ c_pages=[0-9]+ rs_pages=[0-9]+ c_read_ps=[0-9]+ rs_read_ps=[0-9]+$' || true)
 	n=$(grep -c . <<<"$rows" || true)
-	[ "$n" -eq 14 ] || { echo "$n complete benchmark rows, expected 14"; return 1; }
+	[ "$n" -eq 15 ] || { echo "$n complete benchmark rows, expected 15"; return 1; }
 	grep -q 'row unpreserve_seq .* rs_pages=1 ' <<<"$rows" ||
 		{ echo "reclaiming unpreserve did not leave the Rust tree at one page"; return 1; }
 	grep -q 'row unpreserve_random .* rs_pages=1 ' <<<"$rows" ||
 		{ echo "reclaiming unpreserve in random order did not leave the Rust tree at one page"; return 1; }
+	grep -q 'row unpreserve_scattered .* rs_pages=1 ' <<<"$rows" ||
+		{ echo "reclaiming unpreserve of scattered pages did not leave the Rust tree at one page"; return 1; }
 	grep -q 'row unpreserve_ranges .* rs_pages=1 ' <<<"$rows" ||
 		{ echo "range unpreserve did not leave the Rust tree at one page"; return 1; }
 	grep -q 'row unpreserve_ranges_random .* rs_pages=1 ' <<<"$rows" ||
@@ -661,7 +663,7 @@ t_kasan_boots() {
 		--log "$log" --mem 6G --timeout 900 \
 		--append "kho_radix_bench.run=1 kho_radix_bench.max_n=1048576 kho_radix_bench.reps=1" \
 		--expect-first "KernelAddressSanitizer initialized" \
-		--expect-first "kho_radix_bench: done: 0 of 42 tests failed" \
+		--expect-first "kho_radix_bench: done: 0 of 45 tests failed" \
 		--expect-first "kho_radix_selftest: radix walk:" \
 		--expect-first "kho_radix_modtest: pass:4 fail:0" \
 		--expect "KernelAddressSanitizer initialized" \
@@ -670,7 +672,7 @@ t_kasan_boots() {
 		--expect "test_kho: KHO restore succeeded" \
 		--expect "kho_radix_modtest: pass:4 fail:0"
 	kunit_suites_ok_in_both_boots "$log"
-	echo "# KASAN on in both boots, no KASAN or UBSAN report, no Rust panic: 14 benchmark workloads at 3 sizes, 8 KUnit suites and the module's 4 tests twice"
+	echo "# KASAN on in both boots, no KASAN or UBSAN report, no Rust panic: 15 benchmark workloads at 3 sizes, 8 KUnit suites and the module's 4 tests twice"
 	echo "# QEMU -cpu $QEMU_CPU"
 	# grep reads the log itself: behind a pipe, `grep -m1` stops reading
 	# before the writer is done, which then fails on SIGPIPE (pipefail).
