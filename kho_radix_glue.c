@@ -164,6 +164,24 @@ unsigned long *kho_radix_rs_node_word(struct kho_radix_node *node)
 }
 
 /**
+ * kho_radix_rs_struct_page_size - Size of struct page as C lays it out.
+ *
+ * The Rust tracker finds page->private of its own trees' nodes in the
+ * memory map, by this stride from the root's (with
+ * CONFIG_SPARSEMEM_VMEMMAP). It checks bindgen's size of struct page
+ * against this once per tree, so that a build whose two views disagree
+ * parks its witnesses instead of writing other pages' page->private.
+ *
+ * Return: sizeof(struct page).
+ */
+size_t kho_radix_rs_struct_page_size(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(kho_radix_rs_struct_page_size);
+
+	return sizeof(struct page);
+}
+
+/**
  * kho_radix_rs_node_phys - Physical address of a radix tree node.
  * @node: A node in the kernel's direct map.
  *

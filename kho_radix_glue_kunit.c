@@ -22,6 +22,11 @@
  * makes there, split at the boundary. It skips without NUMA or without a
  * boundary inside memory; make check's numa_roundtrip boots the NUMA test
  * kernel with such a boundary and requires the suite's ok line.
+ *
+ * A fourth, kho_radix_adopt, checks that the tracker neither trusts nor
+ * writes page->private of an adopted tree's pages and finds no words of
+ * them in the memory map, and that it finds none for its own trees either
+ * when C's size of struct page is not bindgen's (a static stub).
  */
 
 #include <kunit/static_stub.h>
@@ -520,8 +525,43 @@ static void adopted_tree_words_left_alone(struct kunit *test)
 		   n->nr, keys, changed);
 }
 
+static size_t struct_page_size_off_by_8(void)
+{
+	return sizeof(struct page) + 8;
+}
+
+/*
+ * The Rust tracker finds page->private of its own nodes in the memory map
+ * by bindgen's size of struct page. Should C's differ, it must not: a tree
+ * it sets up then has no page word anchor, and keeps its witnesses parked.
+ */
+static void struct_page_mismatch_means_no_page_words(struct kunit *test)
+{
+	struct kho_radix_tree *tree;
+
+	tree = kunit_kzalloc(test, sizeof(*tree), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, tree);
+	kunit_activate_static_stub(test, kho_radix_rs_struct_page_size,
+				   struct_page_size_off_by_8);
+	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(tree, NULL), 0);
+	kunit_deactivate_static_stub(test, kho_radix_rs_struct_page_size);
+	KUNIT_EXPECT_EQ(test, tree->page_word_anchor, 0);
+	KUNIT_EXPECT_EQ(test, tree->direct_map_offset & KHO_RADIX_PAGE_WORDS, 0);
+	KUNIT_EXPECT_NE(test, tree->direct_map_offset & KHO_RADIX_OWNS_NODES, 0);
+	/* Still a working tree, on the helper's words. */
+	KUNIT_EXPECT_EQ(test, kho_radix_add_key(tree, adopt_key(0)), 0);
+	kho_radix_del_key_reclaim(tree, adopt_key(0));
+	kho_radix_destroy_tree(tree);
+
+	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(tree, NULL), 0);
+	KUNIT_EXPECT_EQ(test, !!tree->page_word_anchor,
+			IS_ENABLED(CONFIG_SPARSEMEM_VMEMMAP));
+	kho_radix_destroy_tree(tree);
+}
+
 static struct kunit_case kho_radix_adopt_cases[] = {
 	KUNIT_CASE(adopted_tree_words_left_alone),
+	KUNIT_CASE(struct_page_mismatch_means_no_page_words),
 	{}
 };
 

@@ -79,9 +79,11 @@ const _: () = assert!(TREE_FLAGS < core::mem::align_of::<usize>());
 /// Bytes between the `struct page`s of consecutive page frames in the
 /// memory map: bindgen's size of `struct page`, which is C's, as every field
 /// this tracker reads through `bindings` relies on. Get it wrong and the
-/// tracker writes `page->private` of the wrong pages: KUnit's
-/// `page_words_match_c` checks it, and a stride eight bytes too long
-/// crashed the page allocator in early boot.
+/// tracker writes `page->private` of the wrong pages: a stride eight bytes
+/// too long crashed the page allocator in early boot. So
+/// [`KernelNodes::page_word_anchor`] compares it with C's
+/// (`kho_radix_rs_struct_page_size()`) for every tree, and KUnit's
+/// `page_words_match_c` checks the words it gives.
 const STRUCT_PAGE_STRIDE: usize = core::mem::size_of::<bindings::page>();
 
 /// [`KernelNodes::offset`], read from C on first use; 0 until then. It holds
@@ -197,9 +199,21 @@ impl KernelNodes {
     /// none.
     ///
     /// The anchor comes from the helper's answer for `root`, so it holds
-    /// whatever the `struct page` layout is.
+    /// whatever the offset of `private` in `struct page` is; the stride
+    /// must be C's size of `struct page`, or there is no anchor (with an
+    /// error in the log).
     pub(crate) fn page_word_anchor(&self, root: NonNull<RadixNode>) -> usize {
         if !cfg!(CONFIG_SPARSEMEM_VMEMMAP) || !self.owns_nodes() {
+            return 0;
+        }
+        // SAFETY: The helper has no preconditions.
+        let c_stride = unsafe { bindings::kho_radix_rs_struct_page_size() };
+        if c_stride != STRUCT_PAGE_STRIDE {
+            pr_err!(
+                "struct page is {} bytes in C and {} in Rust: no page words\n",
+                c_stride,
+                STRUCT_PAGE_STRIDE
+            );
             return 0;
         }
         // SAFETY: The helper only checks and converts the address; `root`
