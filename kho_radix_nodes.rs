@@ -251,16 +251,16 @@ impl KernelNodes {
         // points to the tree's anchor, valid for reads.
         let anchor = unsafe { *self.owner.map_addr(|a| a & !TREE_FLAGS) };
         let word = anchor.wrapping_add(self.page_frame(node).wrapping_mul(STRUCT_PAGE_STRIDE));
-        // SAFETY: By the type invariant, with `PAGE_WORDS` the anchor was set
-        // by `page_word_anchor()` for this tree, which this tracker owns: the
-        // memory map is virtually contiguous, the anchor lies where the
-        // stride from the root's own `page->private` puts page frame 0's,
-        // and the tree's nodes, `node` among them (caller), all came from
-        // the page allocator. So `word` is `page->private` of `node`'s page,
-        // as `kho_radix_rs_node_word()` would give it. `struct page`s of
-        // allocated pages are never freed (their section cannot go offline
-        // while the page is in use), and `Cell<usize>` has the layout of
-        // `unsigned long`.
+        // Why `word` is `page->private` of `node`'s page: by the type
+        // invariant, with `PAGE_WORDS` the anchor came from
+        // `page_word_anchor()` for this tree, which this tracker owns, so the
+        // memory map is virtually contiguous with C's stride, and the anchor
+        // is where that stride from the root's own word puts page frame 0's;
+        // the tree's nodes, `node` among them (caller), all came from the
+        // page allocator, as the root did.
+        // SAFETY: `word` is `page->private` of an allocated page (above); its
+        // `struct page` is not freed while the page is in use, and
+        // `Cell<usize>` has the layout of `unsigned long`.
         Some(unsafe { &*core::ptr::with_exposed_provenance::<Cell<usize>>(word) })
     }
 }
