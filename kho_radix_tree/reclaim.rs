@@ -121,14 +121,32 @@ pub(super) unsafe fn leaf_witness<M: NodeMemory + ?Sized>(
     cache: &TableCache,
     leaf: NonNull<RadixLeaf>,
 ) -> usize {
-    // The first test is a constant once `M` is known.
-    if mem.has_leaf_words() && cache.has_many_leaves() {
-        // SAFETY: guaranteed by the caller.
-        if let Some(witness) = unsafe { mem.leaf_word(leaf) } {
-            return witness.get();
-        }
+    // SAFETY: guaranteed by the caller.
+    match unsafe { witness_word(mem, cache, leaf) } {
+        Some(witness) => witness.get(),
+        None => cache.parked_witness(leaf),
     }
-    cache.parked_witness(leaf)
+}
+
+/// The leaf's word that [`leaf_witness`] reads and [`set_leaf_witness`]
+/// writes, or `None` if the witness of `leaf` is parked in `cache`: the one
+/// place that decides between the two.
+///
+/// # Safety
+///
+/// As for [`leaf_witness`].
+#[inline(always)]
+unsafe fn witness_word<'a, M: NodeMemory + ?Sized>(
+    mem: &'a M,
+    cache: &TableCache,
+    leaf: NonNull<RadixLeaf>,
+) -> Option<&'a core::cell::Cell<usize>> {
+    // The first test is a constant once `M` is known.
+    if !(mem.has_leaf_words() && cache.has_many_leaves()) {
+        return None;
+    }
+    // SAFETY: guaranteed by the caller.
+    unsafe { mem.leaf_word(leaf) }
 }
 
 /// The order whose chunk-leaf slot of a [`TableCache`] single-key
@@ -217,14 +235,11 @@ unsafe fn set_leaf_witness<M: NodeMemory + ?Sized>(
     w: usize,
 ) {
     cache.set_witness(order, w);
-    if mem.has_leaf_words() && cache.has_many_leaves() {
-        // SAFETY: guaranteed by the caller.
-        if let Some(witness) = unsafe { mem.leaf_word(leaf) } {
-            witness.set(w);
-            return;
-        }
+    // SAFETY: guaranteed by the caller.
+    match unsafe { witness_word(mem, cache, leaf) } {
+        Some(witness) => witness.set(w),
+        None => cache.park_witness(leaf, w),
     }
-    cache.park_witness(leaf, w);
 }
 
 /// For a reclaiming delete whose chunk leaf has neither a non-zero witness
