@@ -250,10 +250,10 @@ unsafe extern "C" fn collect_node(phys: bindings::phys_addr_t, data: *mut c_void
 /// `phys` is the address of a node of a live tree that is neither modified
 /// nor destroyed while the returned slice is used.
 unsafe fn node_words<'a>(phys: u64) -> &'a [u64] {
-    let node = KernelNodes::new().phys_to_virt(phys);
+    let node = (phys as usize).wrapping_add(super::kho_radix_nodes::direct_map_offset());
     // SAFETY: Tree nodes are page-sized, page-aligned, direct-mapped pages,
     // valid and unchanged for `'a` by the safety requirements.
-    unsafe { core::slice::from_raw_parts(node.as_ptr().cast::<u64>(), WORDS) }
+    unsafe { core::slice::from_raw_parts(core::ptr::with_exposed_provenance::<u64>(node), WORDS) }
 }
 
 /// Sorted `(address, position in walk)` of the nodes, for lookups.

@@ -25,37 +25,56 @@ use kernel::{
 /// Table entries are physical addresses; since the direct map is linear, they
 /// convert to and from node addresses with one addition (C's `phys_to_virt()`
 /// and `virt_to_phys()` for direct-mapped pages).
+///
+/// The layout of the `direct_map_offset` and `page_word_anchor` fields of
+/// `struct kho_radix_tree`, which sit side by side, so that the per-page
+/// operations use a tree's own fields as its node memory
+/// ([`KernelNodes::of_tree`]): a pointer into the tree, which they already
+/// hold, rather than a value built on the stack in every call. Under QEMU
+/// TCG the stack stores of such a value are what the in-kernel benchmark
+/// pays for: a third field in it took `del_key_random`, which never asks
+/// for a node's word, from 0.88-0.96 to 1.04-1.11 of C, and taking the
+/// tree's fields instead of a copy of the two took it from 0.90-0.98 to
+/// 0.81-0.92, and `unpreserve_random` from 1.05-1.14 to 0.92-1.12 (five
+/// boots each, 1024 to 1048576 pages). The range operations and the walks
+/// take a copy still (see `with_locked_tree_copy()`).
+///
+/// # Invariants
+///
+/// `word & !TREE_FLAGS` is the offset of the direct map, page aligned.
+/// [`PAGE_WORDS`] is set only with [`OWNS_NODES`], and then `anchor` is
+/// not 0 and is what [`KernelNodes::page_word_anchor`] gave for the root of
+/// the tree whose nodes these are; without [`PAGE_WORDS`], `anchor` is 0.
+#[derive(Clone)]
+#[repr(C)]
 pub(crate) struct KernelNodes {
-    /// `phys_to_virt(p) - p`, the same for every direct-mapped `p`.
-    pub(crate) offset: usize,
-    /// The tree's `page_word_anchor` (see [`KernelNodes::page_word_anchor`]),
-    /// with the flags of its `direct_map_offset` word in the low bits, which
-    /// the field's alignment leaves free: [`OWNS_NODES`] if every node of
-    /// the tree is this tracker's, so that it may keep counts in their
-    /// `page->private` (not for a tree it adopted, whose pages belong to
-    /// others), and [`PAGE_WORDS`] if [`KernelNodes::page_word`] finds
-    /// those words in the memory map from the anchor, without a call. The
-    /// anchor is read only there, so that the per-page calls load nothing
-    /// more than the tree's word.
-    ///
-    /// One pointer for all, rather than flags beside it: the operations
-    /// keep the node memory on the stack, and under QEMU TCG the stores of
-    /// a third field (and the padding copied with a flag) took the
-    /// in-kernel benchmark's `del_key_random`, which never asks for a word,
-    /// from 0.88-0.96 to 1.04-1.11 of C.
-    ///
-    /// # Invariants
-    ///
-    /// Without its flags, points to a value valid for reads while this value
-    /// lives: [`NO_PAGE_WORDS`], or the anchor of a tree whose nodes these
-    /// are. [`PAGE_WORDS`] only with [`OWNS_NODES`] and an anchor that
-    /// [`KernelNodes::page_word_anchor`] gave, not 0.
-    owner: *const usize,
+    /// `phys_to_virt(p) - p`, the same for every direct-mapped `p`, with
+    /// flags in its low bits, which the page alignment leaves free:
+    /// [`OWNS_NODES`] if every node of the tree is this tracker's, so that
+    /// it may keep counts in their `page->private` (not for a tree it
+    /// adopted, whose pages belong to others), and [`PAGE_WORDS`] if
+    /// [`KernelNodes::page_word`] finds those words in the memory map from
+    /// `anchor`, without a call. A tree's `direct_map_offset`.
+    word: usize,
+    /// Where `page->private` of page frame 0 would be, by the memory map's
+    /// stride (see [`KernelNodes::page_word_anchor`]), or 0. A tree's
+    /// `page_word_anchor`.
+    anchor: usize,
 }
 
-/// The page word anchor of node memory that is not a tree's, such as
-/// [`KernelNodes::new`]'s, which has no page words.
-static NO_PAGE_WORDS: usize = 0;
+// The two fields of `struct kho_radix_tree` that `KernelNodes::of_tree()`
+// takes for a `KernelNodes` are next to each other, each a `usize`.
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<c_ulong>() == size_of::<usize>());
+    assert!(
+        offset_of!(bindings::kho_radix_tree, page_word_anchor)
+            == offset_of!(bindings::kho_radix_tree, direct_map_offset) + size_of::<usize>()
+    );
+    assert!(
+        offset_of!(bindings::kho_radix_tree, direct_map_offset) % align_of::<KernelNodes>() == 0
+    );
+};
 
 /// The bit of a tree's `direct_map_offset` word that says it owns its nodes
 /// (`KHO_RADIX_OWNS_NODES`). The offset is page aligned, so the bit is
@@ -69,12 +88,11 @@ const OWNS_NODES: usize = bindings::KHO_RADIX_OWNS_NODES as usize;
 /// (`KHO_RADIX_PAGE_WORDS`), beside [`OWNS_NODES`] and for the same reason.
 const PAGE_WORDS: usize = bindings::KHO_RADIX_PAGE_WORDS as usize;
 
-/// The flags of a tree's `direct_map_offset` word and of
-/// [`KernelNodes::owner`].
+/// The flags of a tree's `direct_map_offset` word.
 const TREE_FLAGS: usize = OWNS_NODES | PAGE_WORDS;
 
-// The flags fit below a page-aligned offset and the anchor's alignment.
-const _: () = assert!(TREE_FLAGS < core::mem::align_of::<usize>());
+// The flags fit below the page-aligned offset.
+const _: () = assert!(TREE_FLAGS < kernel::page::PAGE_SIZE);
 
 /// Bytes between the `struct page`s of consecutive page frames in the
 /// memory map: bindgen's size of `struct page`, which is C's, as every field
@@ -86,33 +104,66 @@ const _: () = assert!(TREE_FLAGS < core::mem::align_of::<usize>());
 /// `page_words_match_c` checks the words it gives.
 const STRUCT_PAGE_STRIDE: usize = core::mem::size_of::<bindings::page>();
 
-/// [`KernelNodes::offset`], read from C on first use; 0 until then. It holds
-/// a boot-time constant, stored (always the same value) before its first use
-/// on each CPU, so relaxed ordering suffices. Trees carry a copy
+/// [`direct_map_offset`]'s answer, read from C on first use; 0 until then.
+/// It holds a boot-time constant, stored (always the same value) before its
+/// first use on each CPU, so relaxed ordering suffices. Trees carry a copy
 /// (`direct_map_offset`, set by [`super::kho_radix_init_tree`]), so the
 /// per-page paths read that instead.
 static DIRECT_MAP_OFFSET: Atomic<usize> = Atomic::new(0);
 
+/// `phys_to_virt(p) - p` for the kernel's direct map.
+pub(crate) fn direct_map_offset() -> usize {
+    let mut offset = DIRECT_MAP_OFFSET.load(Relaxed);
+    if offset == 0 {
+        // SAFETY: The helper has no preconditions. The direct map does not
+        // move once C and Rust code that reaches here runs (KASLR places it
+        // in `setup_arch()`), so caching it is fine.
+        offset = unsafe { bindings::kho_radix_rs_direct_map_offset() } as usize;
+        DIRECT_MAP_OFFSET.store(offset, Relaxed);
+    }
+    offset
+}
+
 impl KernelNodes {
-    /// Node memory of this kernel, for nodes it allocates.
-    pub(crate) fn new() -> Self {
-        let mut offset = DIRECT_MAP_OFFSET.load(Relaxed);
-        if offset == 0 {
-            // SAFETY: The helper has no preconditions. The direct map does
-            // not move once C and Rust code that reaches here runs (KASLR
-            // places it in `setup_arch()`), so caching it is fine.
-            offset = unsafe { bindings::kho_radix_rs_direct_map_offset() } as usize;
-            DIRECT_MAP_OFFSET.store(offset, Relaxed);
+    /// Node memory of this kernel, for nodes it allocates, without page
+    /// words; `None` if the direct map's offset is not page aligned, which
+    /// it is on every architecture with KHO: its low bits hold the flags.
+    pub(crate) fn new() -> Option<Self> {
+        let offset = direct_map_offset();
+        if offset % kernel::page::PAGE_SIZE != 0 {
+            return None;
         }
-        // INVARIANT: `NO_PAGE_WORDS` is static; no `PAGE_WORDS`.
-        Self {
-            offset,
-            owner: (&raw const NO_PAGE_WORDS).map_addr(|a| a | OWNS_NODES),
-        }
+        // INVARIANT: the offset is page aligned; no `PAGE_WORDS`, anchor 0.
+        Some(Self {
+            word: offset | OWNS_NODES,
+            anchor: 0,
+        })
     }
 
-    /// Node memory of `tree`, with the offset the tree carries: one plain
-    /// load, where [`KernelNodes::new`] costs a call.
+    /// The node memory of `tree`: the tree's own `direct_map_offset` and
+    /// `page_word_anchor`, which [`KernelNodes::install`] wrote. The
+    /// per-page operations take this, a pointer into the tree; the other
+    /// calls take a copy ([`KernelNodes::for_tree`]).
+    ///
+    /// # Safety
+    ///
+    /// `tree` points to a valid `struct kho_radix_tree` that
+    /// `kho_radix_init_tree()` set up (its `direct_map_offset` is not 0),
+    /// the caller holds its lock for `'a`, and nobody changes the two
+    /// fields meanwhile.
+    #[inline(always)]
+    pub(crate) unsafe fn of_tree<'a>(tree: *mut bindings::kho_radix_tree) -> &'a mut Self {
+        let at = core::mem::offset_of!(bindings::kho_radix_tree, direct_map_offset);
+        // SAFETY: `tree` is valid (caller), and from `at` it holds the two
+        // fields that have the layout of `Self` (assertions above); they
+        // hold a value of `Self`, with its invariant, as `install()` wrote
+        // it, and the lock makes this the only reference to them for `'a`.
+        unsafe { &mut *tree.cast::<u8>().add(at).cast::<Self>() }
+    }
+
+    /// A copy of the node memory of `tree` ([`KernelNodes::of_tree`]), or,
+    /// for a tree that `kho_radix_init_tree()` did not set up, node memory
+    /// that owns none of its nodes; `None` as for [`KernelNodes::new`].
     ///
     /// # Safety
     ///
@@ -120,72 +171,71 @@ impl KernelNodes {
     /// its lock (or otherwise has exclusive access to it), and the tree
     /// outlives the returned value.
     #[inline]
-    pub(crate) unsafe fn for_tree(tree: *mut bindings::kho_radix_tree) -> Self {
-        // SAFETY: `tree` is valid for reads; the field only changes in
+    pub(crate) unsafe fn for_tree(tree: *mut bindings::kho_radix_tree) -> Option<Self> {
+        // SAFETY: `tree` is valid for reads; the fields only change in
         // `kho_radix_init_tree()`, which nobody runs concurrently.
-        let word = unsafe { (*tree).direct_map_offset };
+        let word: usize = unsafe { (*tree).direct_map_offset };
         if word == 0 {
             // A tree that `kho_radix_init_tree()` did not set up: whose
             // nodes they are is unknown.
-            let mut mem = Self::new();
+            let mut mem = Self::new()?;
             mem.disown();
-            return mem;
+            return Some(mem);
         }
-        // SAFETY: As above.
-        unsafe { Self::from_tree_word(tree, word) }
+        // SAFETY: As above; `kho_radix_init_tree()` set the tree up.
+        let mem = unsafe { Self::of_tree(tree) };
+        Some(Self {
+            word: mem.word,
+            anchor: mem.anchor,
+        })
     }
 
-    /// Node memory of `tree`, whose `direct_map_offset` word, as
-    /// [`KernelNodes::tree_word`] made it, is `word`.
+    /// Writes this node memory into `tree`'s `direct_map_offset` and
+    /// `page_word_anchor`, for [`KernelNodes::of_tree`].
     ///
     /// # Safety
     ///
-    /// As for [`KernelNodes::for_tree`], and `kho_radix_init_tree()` set
-    /// `tree` up.
-    #[inline(always)]
-    pub(crate) unsafe fn from_tree_word(tree: *mut bindings::kho_radix_tree, word: usize) -> Self {
-        // SAFETY: `tree` is valid (caller); this only takes the field's
-        // address.
-        let anchor = unsafe { &raw const (*tree).page_word_anchor }.cast::<usize>();
-        // INVARIANT: `kho_radix_init_tree()` set the anchor of `tree`, whose
-        // nodes these are, from `page_word_anchor()`, and `PAGE_WORDS` only
-        // with `OWNS_NODES` and an anchor; the tree outlives this value
-        // (caller).
-        Self {
-            offset: word & !TREE_FLAGS,
-            owner: anchor.map_addr(|a| a | (word & TREE_FLAGS)),
+    /// `tree` points to a `struct kho_radix_tree` valid for writes that
+    /// nobody else uses during the call, and the nodes of its tree are
+    /// those of this memory.
+    pub(crate) unsafe fn install(self, tree: *mut bindings::kho_radix_tree) {
+        // SAFETY: `tree` is valid for writes and not used concurrently
+        // (caller); the word is never 0, so `of_tree()` takes it.
+        unsafe {
+            (*tree).page_word_anchor = self.anchor as c_ulong;
+            (*tree).direct_map_offset = self.word as c_ulong;
         }
     }
 
-    /// Whether every node of the tree is this tracker's (see
-    /// [`KernelNodes::owner`]).
+    /// The offset of the direct map.
+    #[inline(always)]
+    fn offset(&self) -> usize {
+        self.word & !TREE_FLAGS
+    }
+
+    /// Whether every node of the tree is this tracker's ([`OWNS_NODES`]).
     #[inline(always)]
     pub(crate) fn owns_nodes(&self) -> bool {
-        self.owner.addr() & OWNS_NODES != 0
+        self.word & OWNS_NODES != 0
     }
 
     /// Makes this the memory of a tree whose nodes are not this tracker's.
     pub(crate) fn disown(&mut self) {
-        // INVARIANT: no flags is always allowed.
-        self.owner = self.owner.map_addr(|a| a & !TREE_FLAGS);
+        // INVARIANT: no flags and no anchor is always allowed.
+        self.word &= !TREE_FLAGS;
+        self.anchor = 0;
     }
 
-    /// Whether the offset is page aligned, as the direct map's is, so that
-    /// [`KernelNodes::tree_word`] can borrow its low bits.
-    pub(crate) fn offset_is_page_aligned(&self) -> bool {
-        self.offset % kernel::page::PAGE_SIZE == 0
-    }
-
-    /// The `direct_map_offset` word of a tree with this node memory: the
-    /// offset, with `KHO_RADIX_OWNS_NODES` if the tree owns its nodes, and
-    /// with `KHO_RADIX_PAGE_WORDS` too if `anchor`, the tree's
-    /// `page_word_anchor`, is not 0. Only meaningful if
-    /// [`KernelNodes::offset_is_page_aligned`].
-    pub(crate) fn tree_word(&self, anchor: usize) -> usize {
-        if !self.owns_nodes() {
-            return self.offset;
+    /// Gives the memory of a tree whose nodes this tracker owns the
+    /// anchor that [`KernelNodes::page_word_anchor`] gave for its root, if
+    /// not 0, so that [`KernelNodes::page_word`] finds the nodes' words.
+    pub(crate) fn set_page_word_anchor(&mut self, anchor: usize) {
+        if self.owns_nodes() && anchor != 0 {
+            // INVARIANT: with `OWNS_NODES` and an anchor from
+            // `page_word_anchor()` (caller), not 0.
+            self.anchor = anchor;
+            self.word |= PAGE_WORDS;
         }
-        self.offset | OWNS_NODES | if anchor != 0 { PAGE_WORDS } else { 0 }
     }
 
     /// The `page_word_anchor` of a tree whose root `root` this memory has
@@ -231,26 +281,27 @@ impl KernelNodes {
     /// The page frame number of the direct-mapped `node`.
     #[inline(always)]
     fn page_frame(&self, node: *mut u8) -> usize {
-        node.addr().wrapping_sub(self.offset) >> PAGE_SHIFT
+        node.addr().wrapping_sub(self.offset()) >> PAGE_SHIFT
     }
 
     /// `page->private` of the page of `node`, found in the memory map if
-    /// the tree has a page word anchor ([`KernelNodes::page_word_anchor`]),
-    /// else `None`: a test, a mask, a subtraction, a shift, a multiplication
-    /// and two loads, where `kho_radix_rs_node_word()` costs a call.
+    /// the tree has a page word anchor ([`PAGE_WORDS`], see
+    /// [`KernelNodes::page_word_anchor`]),
+    /// else `None`: a test, a mask, a subtraction, a shift, a
+    /// multiplication and an addition, where `kho_radix_rs_node_word()`
+    /// costs a call.
     ///
     /// # Safety
     ///
     /// `node` is a node of a tree whose node memory this is.
     #[inline(always)]
     unsafe fn page_word(&self, node: *mut u8) -> Option<&Cell<usize>> {
-        if self.owner.addr() & PAGE_WORDS == 0 {
+        if self.word & PAGE_WORDS == 0 {
             return None;
         }
-        // SAFETY: By the type invariant, the pointer without its flags
-        // points to the tree's anchor, valid for reads.
-        let anchor = unsafe { *self.owner.map_addr(|a| a & !TREE_FLAGS) };
-        let word = anchor.wrapping_add(self.page_frame(node).wrapping_mul(STRUCT_PAGE_STRIDE));
+        let word = self
+            .anchor
+            .wrapping_add(self.page_frame(node).wrapping_mul(STRUCT_PAGE_STRIDE));
         // Why `word` is `page->private` of `node`'s page: by the type
         // invariant, with `PAGE_WORDS` the anchor came from
         // `page_word_anchor()` for this tree, which this tracker owns, so the
@@ -314,7 +365,7 @@ unsafe impl NodeMemory for KernelNodes {
 
     #[inline]
     fn virt_to_phys(&self, node: NonNull<RadixNode>) -> u64 {
-        node.as_ptr().addr().wrapping_sub(self.offset) as u64
+        node.as_ptr().addr().wrapping_sub(self.offset()) as u64
     }
 
     #[inline]
@@ -326,7 +377,7 @@ unsafe impl NodeMemory for KernelNodes {
         // then knows the address is not null (every descent and cache hit
         // converts an entry).
         let virt = (phys as usize)
-            .wrapping_add(self.offset)
+            .wrapping_add(self.offset())
             .max(core::mem::align_of::<RadixNode>());
         NonNull::new(core::ptr::with_exposed_provenance_mut(virt)).unwrap_or(NonNull::dangling())
     }
@@ -337,7 +388,7 @@ unsafe impl NodeMemory for KernelNodes {
     /// The page allocator leaves the word to whoever allocated the page, and
     /// clears it on allocation. Nodes from memblock get none.
     ///
-    /// Only for the nodes of a tree the tracker owns ([`Self::owner`]):
+    /// Only for the nodes of a tree the tracker owns ([`Self::owns_nodes`]):
     /// it allocated each of them, so nobody else uses the word while the node
     /// lives, and it has kept the count there since. The pages of a tree it
     /// adopted, such as the one handed over by the previous kernel, belong

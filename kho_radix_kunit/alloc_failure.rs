@@ -112,7 +112,7 @@ mod tests {
     /// Adds needing 5, 3, 1 and 0 new nodes, each allocation failing in turn.
     #[test]
     fn every_allocation_point() -> Result {
-        let mut mem = FailingNodes::new();
+        let mut mem = FailingNodes::new()?;
         let root = kho_radix_tree::alloc_root(&mut mem).map_err(|_| ENOMEM)?;
         let k0 = key_of(0x4_0000, 0);
         // SAFETY: `root` is a fresh tree of `mem`, used only here.

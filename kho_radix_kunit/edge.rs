@@ -177,7 +177,7 @@ mod tests {
     /// `phys_to_virt()` must agree with C for real node pages.
     #[test]
     fn direct_map_offset_matches_c() -> Result {
-        let mut mem = KernelNodes::new();
+        let mut mem = KernelNodes::new().ok_or(EINVAL)?;
         let mut nodes = KVec::new();
         for _ in 0..8 {
             let node = mem.alloc_node().ok_or(ENOMEM)?;
@@ -215,7 +215,7 @@ mod tests {
         let nodes = t.snapshot()?.nodes;
         // SAFETY: `t.tree` is initialised (type invariant of `TestTree`) and
         // only this thread uses it; `mem` is dropped before `t`.
-        let mem = unsafe { KernelNodes::for_tree(t.tree) };
+        let mem = unsafe { KernelNodes::for_tree(t.tree) }.ok_or(EINVAL)?;
         let (mut ok, mut found) = (true, 0);
         for &phys in nodes.iter() {
             let node = mem.phys_to_virt(phys);
@@ -253,7 +253,7 @@ mod tests {
     /// back pages that were just dirtied and freed.
     #[test]
     fn branch_pages_are_zeroed() -> Result {
-        let mut mem = KernelNodes::new();
+        let mut mem = KernelNodes::new().ok_or(EINVAL)?;
         let n = TREE_MAX_DEPTH as usize - 1;
         let mut dirty = KVec::new();
         for _ in 0..n {

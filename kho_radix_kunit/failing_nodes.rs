@@ -20,13 +20,13 @@ pub(super) struct FailingNodes {
 
 impl FailingNodes {
     /// Node memory of this kernel in which no allocation fails yet.
-    pub(super) fn new() -> Self {
-        Self {
+    pub(super) fn new() -> Result<Self> {
+        Ok(Self {
             allocs: 0,
             fail_at: 0,
             live: 0,
-            nodes: KernelNodes::new(),
-        }
+            nodes: KernelNodes::new().ok_or(EINVAL)?,
+        })
     }
 }
 

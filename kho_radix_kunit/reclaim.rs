@@ -155,7 +155,7 @@ fn shuffle(rng: &mut Rng, keys: &mut [u64]) {
 /// happen to lose their last keys to range deletes, and a single-key delete
 /// that never freed a leaf went unnoticed.
 fn reclaim_each_leaf_in_order(keys: &[u64], with_ranges: bool) -> Result<bool> {
-    let mut mem = FailingNodes::new();
+    let mut mem = FailingNodes::new()?;
     let root = kho_radix_tree::alloc_root(&mut mem).map_err(|_| ENOMEM)?;
     let mut cache = kho_radix_tree::TableCache::new();
     // SAFETY: `root` is a tree of `mem`, used only here, and `cache` is its.
@@ -180,7 +180,8 @@ fn reclaim_each_leaf_on_tree(keys: &[u64], with_ranges: bool) -> Result<bool> {
     let root = root.ok_or(EINVAL)?;
     let page_words = word & bindings::KHO_RADIX_PAGE_WORDS as usize != 0;
     // SAFETY: As above; `mem` and `cache` are dropped before `t`.
-    let (mut mem, cache) = unsafe { (KernelNodes::for_tree(t.tree), tree_cache(t.tree)) };
+    let (mem, cache) = unsafe { (KernelNodes::for_tree(t.tree), tree_cache(t.tree)) };
+    let mut mem = mem.ok_or(EINVAL)?;
     // SAFETY: As above: `root` is the tree's, of `mem`, and `cache` is its.
     let mut ok = unsafe { delete_checking_leaves(&mut mem, root, cache, keys, with_ranges) }?;
     // SAFETY: As above.
