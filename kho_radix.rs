@@ -271,22 +271,18 @@ unsafe fn with_locked_tree<R>(
     // `kho_radix_init_tree()` did not set up (see `KernelNodes::for_tree`),
     // where `&&` made two branches: under QEMU TCG each branch ends a
     // translation block, and this is on every per-page call.
-    // Node memory of its own only for the rare cases.
-    let mut unusual_mem;
-    let (mem, root) = if root.addr().min(word) != 0 {
+    let root = if root.addr().min(word) != 0 {
         // SAFETY: `root` is not null, as the minimum of its address and
         // `word` is not zero.
-        let root = unsafe { NonNull::new_unchecked(root.cast::<RadixNode>()) };
-        // SAFETY: We hold the lock of `tree`, which `kho_radix_init_tree()`
-        // set up (its word is not 0) and which outlives the operation;
-        // nothing changes the tree's node memory fields after that call.
-        (unsafe { KernelNodes::of_tree(tree) }, root)
+        unsafe { NonNull::new_unchecked(root.cast::<RadixNode>()) }
     } else {
         // SAFETY: We hold the tree lock.
-        let (mem, root) = unsafe { unusual_tree(tree) }?;
-        unusual_mem = mem;
-        (&mut unusual_mem, root)
+        unsafe { unusual_tree(tree) }?
     };
+    // SAFETY: We hold the lock of `tree`, which outlives the operation;
+    // `kho_radix_init_tree()` or `unusual_tree()` installed its node memory,
+    // and nothing changes those fields after that.
+    let mem = unsafe { KernelNodes::of_tree(tree) };
     // SAFETY: We hold the tree lock.
     let cache = unsafe { tree_cache(tree) };
     Some(f(mem, root, cache))
@@ -317,11 +313,16 @@ unsafe fn with_locked_tree_copy<R>(
     unsafe { with_locked_tree(tree, op) }
 }
 
-/// The node memory and the root of `tree` for [`with_locked_tree`] when it
-/// has no root or `kho_radix_init_tree()` did not set it up; `None` without
-/// a root. Out of line and cold, so that the common case falls through
-/// into the operation: under QEMU TCG a jump over this case ends a
-/// translation block on every per-page call.
+/// The root of `tree` for [`with_locked_tree`] when it has no root or
+/// `kho_radix_init_tree()` did not set it up, `None` without a root. A tree
+/// with a root that it did not set up gets node memory that owns none of
+/// its nodes ([`KernelNodes::for_tree`]), installed in the tree for
+/// [`KernelNodes::of_tree`]. Out of line and cold, so that the common case
+/// falls through into the operation (under QEMU TCG a jump over this case
+/// ends a translation block on every per-page call), and returning the
+/// root alone, in a register: each callee-saved register that the exported
+/// function needs for this case, as it did for node memory returned
+/// through the stack, costs a store and a load on every call.
 ///
 /// # Safety
 ///
@@ -329,12 +330,20 @@ unsafe fn with_locked_tree_copy<R>(
 /// its lock.
 #[cold]
 #[inline(never)]
-unsafe fn unusual_tree(
-    tree: *mut bindings::kho_radix_tree,
-) -> Option<(KernelNodes, NonNull<RadixNode>)> {
-    // SAFETY: guaranteed by the caller.
-    let (mem, root) = unsafe { (KernelNodes::for_tree(tree), (*tree).root) };
-    Some((mem?, NonNull::new(root.cast())?))
+unsafe fn unusual_tree(tree: *mut bindings::kho_radix_tree) -> Option<NonNull<RadixNode>> {
+    // SAFETY: `tree` is valid; the root only changes under the lock, which
+    // the caller holds.
+    let root = NonNull::new(unsafe { (*tree).root }.cast::<RadixNode>())?;
+    // SAFETY: As above.
+    if unsafe { (*tree).direct_map_offset } == 0 {
+        // SAFETY: As above.
+        let mem = unsafe { KernelNodes::for_tree(tree) }?;
+        // SAFETY: `tree` is valid for writes, and the lock keeps everybody
+        // else away from it; whose nodes the tree has is unknown, and
+        // `mem` owns none.
+        unsafe { mem.install(tree) };
+    }
+    Some(root)
 }
 
 /// Adds a key to the radix tree.
@@ -422,18 +431,19 @@ unsafe fn del_key<const RECLAIM: bool>(tree: *mut bindings::kho_radix_tree, key:
     let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
         // SAFETY: As in `kho_radix_add_key()`; for `RECLAIM`, every node
         // below the root comes from `KernelNodes` (safety requirements).
-        unsafe {
+        let res = unsafe {
             if RECLAIM {
                 kho_radix_tree::del_key_reclaim_cached(mem, root, cache, key)
             } else {
                 kho_radix_tree::del_key_cached(mem, root, cache, key)
             }
-        }
+        };
+        // Deleting a page that was never preserved. Under the lock, so that
+        // nothing is left to do after the unlock, which is then a tail call.
+        kernel::warn_on!(res == Err(RadixError::NotPresent));
     };
     // SAFETY: As in `kho_radix_add_key()`.
-    let res = unsafe { with_locked_tree(tree, op) };
-    // Deleting a page that was never preserved.
-    kernel::warn_on!(res == Some(Err(RadixError::NotPresent)));
+    unsafe { with_locked_tree(tree, op) };
 }
 
 /// Removes a key from the radix tree and frees the nodes that become empty.

@@ -465,8 +465,13 @@ static unsigned long adopt_key(unsigned int i)
  * that many entries. So it must neither trust nor write the word of an
  * adopted tree: here every node but the root claims one entry, which
  * would hide seven of the eight leaves from a walk.
+ *
+ * With @by_hand, the tree is not given to kho_radix_init_tree() but set up
+ * as C code could: its root set and its mutex initialised, every other
+ * field zero. The tracker must treat it as adopted too, and it installs
+ * node memory that owns no node in the tree's fields on the first call.
  */
-static void adopted_tree_words_left_alone(struct kunit *test)
+static void check_adopted_tree(struct kunit *test, bool by_hand)
 {
 	const struct kho_radix_walk_cb node_cb = { .node = collect_node };
 	const struct kho_radix_walk_cb key_cb = { .leaf = count_key };
@@ -496,11 +501,20 @@ static void adopted_tree_words_left_alone(struct kunit *test)
 		set_page_private(page, 2);
 	}
 
-	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(adopted, phys_to_virt(n->phys[0])), 0);
+	if (by_hand) {
+		adopted->root = phys_to_virt(n->phys[0]);
+		mutex_init(&adopted->lock);
+		/* The first call installs the tree's node memory. */
+		KUNIT_EXPECT_EQ(test, kho_radix_add_key(adopted, adopt_key(0)), 0);
+	} else {
+		KUNIT_ASSERT_EQ(test,
+				kho_radix_init_tree(adopted, phys_to_virt(n->phys[0])), 0);
+	}
 	/* Nor find words of the adopted tree's pages in the memory map. */
 	KUNIT_EXPECT_EQ(test, adopted->page_word_anchor, 0);
-	KUNIT_EXPECT_EQ(test, adopted->direct_map_offset &
-			(KHO_RADIX_OWNS_NODES | KHO_RADIX_PAGE_WORDS), 0);
+	KUNIT_EXPECT_EQ(test, adopted->direct_map_offset,
+			own->direct_map_offset &
+			~(KHO_RADIX_OWNS_NODES | KHO_RADIX_PAGE_WORDS));
 	KUNIT_EXPECT_EQ(test, !!(own->direct_map_offset & KHO_RADIX_PAGE_WORDS),
 			IS_ENABLED(CONFIG_SPARSEMEM_VMEMMAP));
 	KUNIT_EXPECT_EQ(test, kho_radix_walk_tree(adopted, &key_cb, &keys), 0);
@@ -523,6 +537,16 @@ static void adopted_tree_words_left_alone(struct kunit *test)
 	kho_radix_destroy_tree(own);
 	kunit_info(test, "%u nodes, %u keys walked in the adopted tree, %u words changed",
 		   n->nr, keys, changed);
+}
+
+static void adopted_tree_words_left_alone(struct kunit *test)
+{
+	check_adopted_tree(test, false);
+}
+
+static void tree_set_up_by_hand_is_adopted(struct kunit *test)
+{
+	check_adopted_tree(test, true);
 }
 
 static size_t struct_page_size_off_by_8(void)
@@ -561,6 +585,7 @@ static void struct_page_mismatch_means_no_page_words(struct kunit *test)
 
 static struct kunit_case kho_radix_adopt_cases[] = {
 	KUNIT_CASE(adopted_tree_words_left_alone),
+	KUNIT_CASE(tree_set_up_by_hand_is_adopted),
 	KUNIT_CASE(struct_page_mismatch_means_no_page_words),
 	{}
 };

@@ -147,8 +147,8 @@ impl KernelNodes {
     ///
     /// # Safety
     ///
-    /// `tree` points to a valid `struct kho_radix_tree` that
-    /// `kho_radix_init_tree()` set up (its `direct_map_offset` is not 0),
+    /// `tree` points to a valid `struct kho_radix_tree` whose two fields
+    /// [`KernelNodes::install`] wrote (as `kho_radix_init_tree()` does),
     /// the caller holds its lock for `'a`, and nobody changes the two
     /// fields meanwhile.
     #[inline(always)]
@@ -182,7 +182,8 @@ impl KernelNodes {
             mem.disown();
             return Some(mem);
         }
-        // SAFETY: As above; `kho_radix_init_tree()` set the tree up.
+        // SAFETY: As above; only `install()` writes a word that is not 0,
+        // and `kho_radix_init_tree()` set the tree up with it.
         let mem = unsafe { Self::of_tree(tree) };
         Some(Self {
             word: mem.word,
@@ -200,7 +201,7 @@ impl KernelNodes {
     /// those of this memory.
     pub(crate) unsafe fn install(self, tree: *mut bindings::kho_radix_tree) {
         // SAFETY: `tree` is valid for writes and not used concurrently
-        // (caller); the word is never 0, so `of_tree()` takes it.
+        // (caller).
         unsafe {
             (*tree).page_word_anchor = self.anchor as c_ulong;
             (*tree).direct_map_offset = self.word as c_ulong;

@@ -41,10 +41,44 @@ pub unsafe fn add_key_cached<M: NodeMemory + ?Sized>(
     cache: &mut TableCache,
     key: u64,
 ) -> Result<(), RadixError> {
+    if !key_in_range(key) {
+        return Err(RadixError::Range);
+    }
+    // SAFETY: `cache` belongs to `root`'s tree, guaranteed by the caller.
+    match unsafe { cache.leaf(mem, key) } {
+        Some(leaf) => {
+            // SAFETY: `leaf` is the leaf of `key`'s path, from the cached
+            // table, which the caller lets us access.
+            unsafe { set_key_bit(leaf, key) };
+            Ok(())
+        }
+        // SAFETY: guaranteed by the caller; `key` is in range.
+        None => unsafe { add_key_uncached(mem, root, cache, key) },
+    }
+}
+
+/// [`add_key_cached`] when `cache` has no leaf for `key`: finds or grows
+/// the leaf ([`grow_leaf_uncached`]), then sets the key's bit. Everything
+/// after that call is here rather than in the caller, so that the kernel's
+/// exported function keeps fewer values across its calls: under QEMU TCG
+/// each callee-saved register it uses costs a store and a load on every
+/// call.
+///
+/// # Safety
+///
+/// As for [`add_key_cached`], and `key` is in range.
+#[cold]
+#[inline(never)]
+unsafe fn add_key_uncached<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+) -> Result<(), RadixError> {
     // SAFETY: guaranteed by the caller.
-    let leaf = unsafe { leaf_to_add(mem, root, cache, key) }?;
-    // SAFETY: `leaf` is the leaf of `key`'s path (from the cached table, or
-    // just found), which the caller lets us access.
+    let leaf = unsafe { grow_leaf_uncached(mem, root, cache, key) }?;
+    // SAFETY: `leaf` is the leaf of `key`'s path, just found or grown,
+    // which the caller lets us access.
     unsafe { set_key_bit(leaf, key) };
     Ok(())
 }

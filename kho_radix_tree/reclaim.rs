@@ -80,8 +80,38 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
         // path and the chunk leaf of `slot_order`.
         return unsafe { rewitness_key_leaf(mem, root, cache, key, slot_order, leaf) };
     }
-    // SAFETY: guaranteed by the caller; `key` is in range.
-    let leaf = unsafe { leaf_to_clear(mem, root, cache, key) }.ok_or(RadixError::NotPresent)?;
+    // SAFETY: `cache` belongs to the tree, which is valid (caller).
+    match unsafe { cache.leaf(mem, key) } {
+        // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s
+        // path.
+        Some(leaf) => unsafe { del_key_in_leaf(mem, root, cache, key, leaf) },
+        // SAFETY: guaranteed by the caller; `key` is in range.
+        None => unsafe { del_key_reclaim_uncached(mem, root, cache, key) },
+    }
+}
+
+/// The end of [`del_key_reclaim_cached`] once it has looked `leaf` up, not
+/// found it as the chunk leaf: clears the key and reads the leaf's witness
+/// ([`leaf_witness`]); only if that word is zero does it look further, out
+/// of line, and then the leaf goes to the chunk leaf slot.
+///
+/// Everything after a call is in the called function, here and in
+/// [`del_key_reclaim_uncached`], so that the exported function keeps only
+/// the tree, the key and the result across its calls: under QEMU TCG each
+/// callee-saved register it uses costs a store and a load on every call.
+///
+/// # Safety
+///
+/// As for [`del_key_reclaim`], `cache` belongs to the tree, and `leaf` is
+/// the leaf of `key`'s path.
+#[inline(always)]
+unsafe fn del_key_in_leaf<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+    leaf: NonNull<RadixLeaf>,
+) -> Result<(), RadixError> {
     // SAFETY: `leaf` is the leaf of `key`'s path in the tree.
     unsafe { clear_key_bit(leaf, key) };
     // SAFETY: `leaf` is a leaf of the tree, which the caller may write;
@@ -89,10 +119,53 @@ pub unsafe fn del_key_reclaim_cached<M: NodeMemory + ?Sized>(
     if unsafe { read_word(leaf, leaf_witness(mem, cache, leaf)) } != 0 {
         return Ok(());
     }
-    cache.set_chunk_leaf(key, slot_order, leaf);
+    // SAFETY: guaranteed by the caller.
+    unsafe { rewitness_looked_up_key_leaf(mem, root, cache, key, leaf) }
+}
+
+/// [`del_key_reclaim_cached`] for a key whose level-1 table `cache` does
+/// not hold: [`find_leaf`], remembering the table in `cache`, then
+/// [`del_key_in_leaf`].
+///
+/// # Safety
+///
+/// As for [`del_key_reclaim`], `cache` belongs to the tree, and `key` is in
+/// range.
+#[cold]
+#[inline(never)]
+unsafe fn del_key_reclaim_uncached<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+) -> Result<(), RadixError> {
+    // SAFETY: guaranteed by the caller.
+    let (table, leaf) = unsafe { find_leaf(mem, root, key) }.ok_or(RadixError::NotPresent)?;
+    cache.set(key, table);
+    // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s path.
+    unsafe { del_key_in_leaf(mem, root, cache, key, leaf) }
+}
+
+/// For [`del_key_in_leaf`] whose witness word is zero: makes `leaf` the
+/// chunk leaf of the single keys' slot, then [`rewitness_key_leaf`]. Out of
+/// line: a witness dies rarely.
+///
+/// # Safety
+///
+/// As for [`del_key_in_leaf`].
+#[cold]
+#[inline(never)]
+unsafe fn rewitness_looked_up_key_leaf<M: NodeMemory + ?Sized>(
+    mem: &mut M,
+    root: NonNull<RadixNode>,
+    cache: &mut TableCache,
+    key: u64,
+    leaf: NonNull<RadixLeaf>,
+) -> Result<(), RadixError> {
+    cache.set_chunk_leaf(key, KEY_LEAF_SLOT_ORDER, leaf);
     // SAFETY: guaranteed by the caller; `leaf` is the leaf of `key`'s path
-    // and now the chunk leaf of `slot_order`.
-    unsafe { rewitness_key_leaf(mem, root, cache, key, slot_order, leaf) }
+    // and now the chunk leaf of the slot.
+    unsafe { rewitness_chunk_leaf(mem, root, cache, key, KEY_LEAF_SLOT_ORDER, leaf) }
 }
 
 /// The witness of `leaf` for a delete that has just looked it up: the word
