@@ -154,10 +154,11 @@ impl KernelNodes {
     #[inline(always)]
     pub(crate) unsafe fn of_tree<'a>(tree: *mut bindings::kho_radix_tree) -> &'a mut Self {
         let at = core::mem::offset_of!(bindings::kho_radix_tree, direct_map_offset);
-        // SAFETY: `tree` is valid (caller), and from `at` it holds the two
-        // fields that have the layout of `Self` (assertions above); they
-        // hold a value of `Self`, with its invariant, as `install()` wrote
-        // it, and the lock makes this the only reference to them for `'a`.
+        // From `at` the tree holds the two fields, which have the layout of
+        // `Self` (assertions above) and a value of it with its invariant,
+        // as `install()` wrote it.
+        // SAFETY: `tree` is valid (caller), see above; the lock makes this
+        // the only reference to the fields for `'a`.
         unsafe { &mut *tree.cast::<u8>().add(at).cast::<Self>() }
     }
 

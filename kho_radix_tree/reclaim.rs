@@ -147,7 +147,7 @@ unsafe fn del_key_reclaim_uncached<M: NodeMemory + ?Sized>(
 }
 
 /// For [`del_key_in_leaf`] whose witness word is zero: makes `leaf` the
-/// chunk leaf of the single keys' slot, then [`rewitness_key_leaf`]. Out of
+/// chunk leaf of the single keys' slot, then [`rewitness_chunk_leaf`]. Out of
 /// line: a witness dies rarely.
 ///
 /// # Safety
