@@ -83,8 +83,9 @@ unsafe fn add_key_uncached<M: NodeMemory + ?Sized>(
     Ok(())
 }
 
-/// The leaf in which [`add_key_cached`] sets `key`'s bit: from the table
-/// `cache` holds, or found or grown from the root.
+/// The leaf in which a range add sets `key`'s bit: from the table `cache`
+/// holds, or found or grown from the root. [`add_key_cached`] does the same
+/// with the bit set inside each branch (see [`add_key_uncached`]).
 ///
 /// # Safety
 ///
@@ -107,7 +108,8 @@ pub(super) unsafe fn leaf_to_add<M: NodeMemory + ?Sized>(
     }
 }
 
-/// The path of [`add_key_cached`] when `cache` has no leaf for `key`:
+/// The path of [`leaf_to_add`] and [`add_key_uncached`] when `cache` has no
+/// leaf for `key`:
 /// descends from the root, allocating what is missing, and remembers the
 /// key's level-1 table in `cache`.
 ///
