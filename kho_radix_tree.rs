@@ -100,8 +100,8 @@
 //! - functions that free tree nodes (the reclaiming deletes
 //!   [`del_key_reclaim`], [`del_key_reclaim_cached`] and
 //!   [`del_pfn_range_reclaim`], [`add_pfn_range`] when it rolls back, and
-//!   [`destroy`]) additionally need every node below the root, and for
-//!   [`destroy`] the root itself, to come from `mem.alloc_node()` or
+//!   [`destroy()`]) additionally need every node below the root, and for
+//!   [`destroy()`] the root itself, to come from `mem.alloc_node()` or
 //!   `mem.alloc_nodes()`. ([`add_key`] only ever frees nodes it allocated
 //!   itself in the same call.)
 //! - a tree has one [`TableCache`] at a time: those functions update the
@@ -312,7 +312,7 @@ unsafe fn free_unlinked<M: NodeMemory + ?Sized>(
 /// [`NodeMemory::node_word`]: `n + 1` for `n` entries, or 0 if unknown, in
 /// which case only reading the table tells. Unknown are the counts of the
 /// root, of tables that memory keeps no word for (the kernel's early-boot
-/// `memblock` pages) and of tables not allocated by [`grow_path`].
+/// `memblock` pages) and of tables not allocated by `grow_path()` (`add.rs`).
 ///
 /// Entries are only written when a node is linked (allocated) or unlinked
 /// (freed), so counting costs nothing on the per-key paths, and a reclaiming
@@ -442,7 +442,7 @@ pub const fn key_in_range(key: u64) -> bool {
 
 /// Allocates an empty root table (`kho_radix_init_tree()` with a `NULL` root).
 ///
-/// The result is a valid tree on its own; release it with [`destroy`].
+/// The result is a valid tree on its own; release it with [`destroy()`].
 pub fn alloc_root<M: NodeMemory + ?Sized>(mem: &mut M) -> Result<NonNull<RadixNode>, RadixError> {
     // INVARIANT: a zeroed table has no children, which is a valid tree.
     mem.alloc_node().ok_or(RadixError::NoMemory)

@@ -6,7 +6,7 @@ use super::*;
 
 /// The path of [`leaf_to_clear`] when `cache` has no leaf for `key`:
 /// [`find_leaf`], remembering the key's level-1 table in `cache`. Out of
-/// line, as [`grow_leaf_uncached`] is.
+/// line, as `add.rs`'s `grow_leaf_uncached()` is.
 ///
 /// # Safety
 ///

@@ -35,7 +35,8 @@ pub unsafe fn del_key_reclaim<M: NodeMemory + ?Sized>(
 /// the key's cached level-1 table, and reads the witness `leaf_witness()`
 /// gives. Only if the witness word is zero does it look further, out of
 /// line, and then the leaf goes to that slot, so that deletes in address
-/// order stay on the first path.
+/// order stay on the first path. In a tree of one leaf, the add that grew
+/// it has put it there already (`add_key_uncached()`).
 ///
 /// Testing first whether the key's own word emptied, as the kernel's
 /// memory, without leaf words, did until 755eae4, mispredicts in random
@@ -229,7 +230,7 @@ unsafe fn witness_word<'a, M: NodeMemory + ?Sized>(
 /// x86-64 without LZCNT: in the host benchmark, on AMD, deletes with
 /// freeing in address order took 0.55 / 0.69 / 0.83 of C with it and 0.42
 /// / 0.43 / 0.55 without (4 / 16 / 64 KiB pages).
-const KEY_LEAF_SLOT_ORDER: u32 = LEAF_CACHE_SLOTS as u32 - 1;
+pub(super) const KEY_LEAF_SLOT_ORDER: u32 = LEAF_CACHE_SLOTS as u32 - 1;
 
 /// [`rewitness_chunk_leaf`] for a single-key delete, out of line: a
 /// witness dies rarely.
@@ -356,7 +357,7 @@ unsafe fn rewitness_or_reclaim<M: NodeMemory + ?Sized>(
 ///
 /// # Safety
 ///
-/// As for [`block_or`].
+/// As for `block_or()` (`node.rs`).
 #[inline(always)]
 unsafe fn block_nonzero_words(leaf: NonNull<RadixLeaf>, first: usize) -> u32 {
     // SAFETY: guaranteed by the caller; `read_word` masks the index.
@@ -390,7 +391,7 @@ fn farthest_bit(mask: u32, pos: usize) -> usize {
 ///
 /// # Safety
 ///
-/// As for [`block_or`].
+/// As for `block_or()` (`node.rs`).
 unsafe fn nearest_nonzero_span_word(leaf: NonNull<RadixLeaf>, near: usize) -> Option<usize> {
     let home = (near % BITMAP_WORDS) / WALK_SPAN;
     // SAFETY: guaranteed by the caller; the modulo keeps the span in `leaf`.
@@ -453,7 +454,7 @@ const LEAF_SPANS: usize = BITMAP_WORDS / WALK_SPAN;
 ///
 /// # Safety
 ///
-/// As for [`block_or`].
+/// As for `block_or()` (`node.rs`).
 #[inline(always)]
 unsafe fn far_word_of_span(leaf: NonNull<RadixLeaf>, s: usize, blocks: u32, up: bool) -> usize {
     const SPAN_BLOCKS: usize = WALK_SPAN / BLOCK;

@@ -66,8 +66,10 @@ const fn leaf_tag(key: u64) -> u64 {
 /// the load of the table entry. Not so for ranges deleted in random order,
 /// so range deletes never look there first (see `del_chunk_by_table`).
 /// Single-key reclaiming deletes use them the same way, after a delete
-/// that had to search its leaf (see [`del_key_reclaim_cached`]); other
-/// single-key calls do not.
+/// that had to search its leaf (see [`del_key_reclaim_cached`]), and a
+/// single-key add that misses the cache in a tree of one leaf leaves that
+/// leaf there for them (see `add_key_uncached()`); other single-key calls
+/// do not.
 ///
 /// With each of those leaves the cache keeps a *witness*, the index of a
 /// word of the leaf last seen non-zero. While that word is non-zero the leaf
@@ -312,6 +314,13 @@ impl TableCache {
     #[inline(always)]
     pub fn has_many_leaves(&self) -> bool {
         self.leaves > PARKED_WITNESS_SLOTS
+    }
+
+    /// Whether the tree has grown exactly one leaf through this cache, less
+    /// those it freed. Only a hint, as for [`TableCache::has_many_leaves`].
+    #[inline(always)]
+    pub(super) fn has_one_leaf(&self) -> bool {
+        self.leaves == 1
     }
 
     /// Forgets `leaf`, which is about to be freed. Rare enough (a leaf

@@ -271,8 +271,8 @@ pub unsafe fn walk<M: NodeMemory + ?Sized>(
 /// Calls `f(key)` for every key of the tree in ascending order; stops at and
 /// returns the first non-zero result, 0 means every key was visited.
 ///
-/// [`walk`] without the node callback, for Rust callers: `f` is a type
-/// parameter, so the call per key is direct and inlined, where [`walk`] (and
+/// [`walk()`] without the node callback, for Rust callers: `f` is a type
+/// parameter, so the call per key is direct and inlined, where [`walk()`] (and
 /// C) make an indirect call per key.
 ///
 /// # Safety
