@@ -88,6 +88,7 @@ unsafe fn add_key_uncached<M: NodeMemory + ?Sized>(
     // SAFETY: guaranteed by the caller.
     let leaf = unsafe { grow_leaf_uncached(mem, root, cache, key) }?;
     if cache.has_one_leaf() {
+        // `leaf` is the leaf of `key`'s path, as the slot's invariant needs.
         cache.set_chunk_leaf(key, KEY_LEAF_SLOT_ORDER, leaf);
     }
     // SAFETY: `leaf` is the leaf of `key`'s path, just found or grown,
