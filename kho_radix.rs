@@ -402,7 +402,8 @@ pub unsafe extern "C" fn kho_radix_add_key(
         }
         return ERANGE.to_errno();
     }
-    // SAFETY: `rejects()` said no: the key is in range.
+    // SAFETY: `rejects()` returned false, so the minimum of the root's
+    // address and `key_in_range(key)` as 0 or 1 was not 0: it was 1.
     unsafe { core::hint::assert_unchecked(kho_radix_tree::key_in_range(key)) };
 
     let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
@@ -454,7 +455,8 @@ unsafe fn del_key<const RECLAIM: bool>(tree: *mut bindings::kho_radix_tree, key:
         warn_on_once!(root.is_none());
         return;
     }
-    // SAFETY: `rejects()` said no: the key is in range.
+    // SAFETY: `rejects()` returned false, so the minimum of the root's
+    // address and `key_in_range(key)` as 0 or 1 was not 0: it was 1.
     unsafe { core::hint::assert_unchecked(kho_radix_tree::key_in_range(key)) };
 
     let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
