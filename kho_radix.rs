@@ -351,9 +351,10 @@ unsafe fn unusual_tree(tree: *mut bindings::kho_radix_tree) -> Option<NonNull<Ra
 /// two rare cases, where two made two branches: under QEMU TCG each branch
 /// ends a translation block, and this is on every per-page call. The
 /// minimum is 0 if either is; the compiler splits a `|` of the two tests
-/// into two branches again. Callers then tell the compiler that the key is
-/// in range (`assert_unchecked()`), or it keeps the shifted key in a
-/// callee-saved register across the lock for the core's own test. In the
+/// into two branches again. If it returns false, it tells the compiler
+/// that the key is in range (`assert_unchecked()`), or the caller keeps the
+/// shifted key in a callee-saved register across the lock for the core's
+/// own test. In the
 /// in-kernel benchmark under TCG the preserves took 0.53-0.58 of C instead
 /// of 0.53-0.59 at 65536 and 1048576 pages (four boots each), and
 /// `kho_radix_add_key()` saves three registers instead of four, with no
@@ -366,9 +367,14 @@ unsafe fn unusual_tree(tree: *mut bindings::kho_radix_tree) -> Option<NonNull<Ra
 unsafe fn rejects(tree: *mut bindings::kho_radix_tree, key: u64) -> bool {
     // SAFETY: `tree` is valid for reads.
     let root = unsafe { (*tree).root };
-    root.addr()
-        .min(usize::from(kho_radix_tree::key_in_range(key)))
-        == 0
+    let in_range = usize::from(kho_radix_tree::key_in_range(key));
+    if root.addr().min(in_range) == 0 {
+        return true;
+    }
+    // SAFETY: The minimum of the root's address and `key_in_range(key)` as
+    // 0 or 1 was not 0: it was 1.
+    unsafe { core::hint::assert_unchecked(kho_radix_tree::key_in_range(key)) };
+    false
 }
 
 /// Adds a key to the radix tree.
@@ -402,9 +408,6 @@ pub unsafe extern "C" fn kho_radix_add_key(
         }
         return ERANGE.to_errno();
     }
-    // SAFETY: `rejects()` returned false, so the minimum of the root's
-    // address and `key_in_range(key)` as 0 or 1 was not 0: it was 1.
-    unsafe { core::hint::assert_unchecked(kho_radix_tree::key_in_range(key)) };
 
     let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
         // SAFETY: `root` is a valid tree of direct-mapped pages from
@@ -455,9 +458,6 @@ unsafe fn del_key<const RECLAIM: bool>(tree: *mut bindings::kho_radix_tree, key:
         warn_on_once!(root.is_none());
         return;
     }
-    // SAFETY: `rejects()` returned false, so the minimum of the root's
-    // address and `key_in_range(key)` as 0 or 1 was not 0: it was 1.
-    unsafe { core::hint::assert_unchecked(kho_radix_tree::key_in_range(key)) };
 
     let op = |mem: &mut KernelNodes, root: NonNull<RadixNode>, cache: &mut TableCache| {
         // SAFETY: As in `kho_radix_add_key()`; for `RECLAIM`, every node
