@@ -12,7 +12,8 @@ obj-$(CONFIG_KEXEC_HANDOVER_RESTORE_BENCH) += kho_restore_bench.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_fdt_glue.o kho_fdt_ram.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST) += kho_radix_stats.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_CORRUPT_TEST) += kho_radix_corrupt.o
-obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_KUNIT) += kho_radix_glue_kunit.o
+obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_KUNIT) += kho_radix_glue_kunit.o \
+	kho_radix_misuse_kunit.o
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_SELFTEST) += selftests/kernel/
 obj-$(CONFIG_KEXEC_HANDOVER_RADIX_RUST_MODTEST) += selftests/kernel/
 # The benchmark kernel only: every function of the Rust tracker starts a

@@ -142,12 +142,21 @@ static ANNOUNCED: AtomicFlag = AtomicFlag::new(false);
 
 /// Warns like C `WARN_ON_ONCE()`: the first time `cond` is true at this call
 /// site. Evaluates to `cond`.
+///
+/// This is `kernel::warn_on!()` with `BUGFLAG_ONCE`, as C's own
+/// `WARN_ON_ONCE()` is: `report_bug()` keeps the once state in the call
+/// site's bug table entry, so a warning that a KUnit test suppresses
+/// (`kunit_warning_suppress()`, see `kho_radix_misuse_kunit.c`) does not use
+/// it up, which a flag of our own would.
 macro_rules! warn_on_once {
     ($cond:expr) => {{
-        static WARNED: AtomicFlag = AtomicFlag::new(false);
         let cond: bool = $cond;
-        if cond && !WARNED.xchg(true, Relaxed) {
-            kernel::warn_on!(true);
+        if cond {
+            // Not `FLAGS`: that is the name of an item `warn_flags!`
+            // defines in this block.
+            const ONCE_FLAGS: u32 =
+                bindings::BUGFLAG_ONCE | kernel::bug::bugflag_taint(bindings::TAINT_WARN);
+            kernel::warn_flags!(file!(), ONCE_FLAGS);
         }
         cond
     }};

@@ -436,7 +436,7 @@ t_interop_rust_to_c() {
 # Every KUnit suite of the Rust-tracker kernel must print its ok line in
 # each of the two boots of LOG. "ok N kho_radix_x # SKIP" does not count.
 kunit_suites_ok_in_both_boots() {
-	local log=$1 s n suites=${2:-concurrency differential alloc_failure edge reclaim range glue unmap adopt}
+	local log=$1 s n suites=${2:-concurrency differential alloc_failure edge reclaim range glue unmap adopt misuse}
 	for s in $suites; do
 		n=$(tr -d '\r' <"$log" | grep -cE "^ok [0-9]+ kho_radix_$s\$" || true)
 		[ "$n" -eq 2 ] || { echo "suite kho_radix_$s: $n ok lines, expected 2 (one per boot)"; return 1; }
@@ -487,7 +487,7 @@ t_numa_roundtrip() {
 		--expect "test_kho: KHO restore succeeded" \
 		--expect "kho_radix_selftest: restored" "${reserve_mem_args[@]}"
 	validated_before_revived "$log"
-	kunit_suites_ok_in_both_boots "$log" "concurrency differential alloc_failure edge reclaim glue unmap numa adopt"
+	kunit_suites_ok_in_both_boots "$log" "concurrency differential alloc_failure edge reclaim glue unmap numa adopt misuse"
 	grep -a -m2 'Faking node [01] at' "$log" | tr -d '\r' | sed 's/^\[[^]]*\] //; s/^/# /'
 	grep -a -m1 'range_splits_at_node_boundary: pfns' "$log" | tr -d '\r' | sed 's/^.*: pfns/# kho_radix_numa: pfns/'
 	selftest_folios_ok "$log" || return 1
