@@ -65,6 +65,7 @@ pub struct Arena {
     free_log: Vec<u64>,
     no_words: bool,
     no_leaf_words: bool,
+    lookups: Cell<usize>,
 }
 
 /// What the [`Arena`] knows of a live page besides its memory.
@@ -91,7 +92,16 @@ impl Arena {
             free_log: Vec::new(),
             no_words: false,
             no_leaf_words: false,
+            lookups: Cell::new(0),
         }
+    }
+
+    /// Number of table entries the tree has followed in this arena so far:
+    /// its calls of `NodeMemory::phys_to_virt()`, which the tests count to
+    /// tell a delete that found its leaf in the table cache's chunk leaves
+    /// from one that looked it up.
+    pub fn lookups(&self) -> usize {
+        self.lookups.get()
     }
 
     /// Page size of this arena.
@@ -299,6 +309,7 @@ macro_rules! impl_node_memory {
             }
 
             fn phys_to_virt(&self, phys: u64) -> ::std::ptr::NonNull<kho_radix_abi::RadixNode> {
+                self.lookups.set(self.lookups.get() + 1);
                 self.virt_of(phys).cast()
             }
 
