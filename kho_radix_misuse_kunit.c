@@ -5,16 +5,18 @@
  *
  * A call on a tree that kho_radix_init_tree() never set up, a walk without
  * a leaf callback, and the deletion of a key that was never added are bugs
- * of the caller. The tracker refuses them and warns, as the C tracker does;
- * a key too wide for the tree is refused without a warning, since it comes
- * from the page frame the caller was handed. The warnings are suppressed
- * here (kunit_warning_suppress()) and counted: a WARNING in the log fails
- * every boot of make check, so without suppression no test could reach
- * these paths.
+ * of the caller. The tracker refuses them and warns, as the C tracker does.
+ * It refuses without a warning a key too wide for the tree, which comes
+ * from the page frame the caller was handed, and the statistics of a tree
+ * that is not set up or into a null buffer (kho_radix_rs_stats()), which
+ * the debugfs file asks of the outgoing tree whenever it is read. The
+ * warnings are suppressed here (kunit_warning_suppress()) and counted: a
+ * WARNING in the log fails every boot of make check, so without
+ * suppression no test could reach these paths.
  *
  * The once-only warnings are C WARN_ON_ONCE()s (BUGFLAG_ONCE, see
  * warn_on_once! in kho_radix.rs), whose budget a suppressed warning does
- * not use up: each call below must warn again.
+ * not use up: each call below that warns must warn again.
  */
 
 #include <kunit/test.h>
@@ -39,12 +41,15 @@ static void rootless_tree_warns_and_fails(struct kunit *test)
 {
 	const struct kho_radix_walk_cb cb = { .leaf = count_leaf };
 	unsigned long key = kho_block_key(1UL << 20, 0);
+	struct kho_radix_stats *stats;
 	struct kho_radix_tree *tree;
 	unsigned int leaves = 0;
 	int round;
 
 	tree = kunit_kzalloc(test, sizeof(*tree), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, tree);
+	stats = kunit_kzalloc(test, sizeof(*stats), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, stats);
 
 	kunit_warning_suppress(test) {
 		for (round = 1; round <= 2; round++) {
@@ -62,7 +67,9 @@ static void rootless_tree_warns_and_fails(struct kunit *test)
 					-EINVAL);
 			KUNIT_EXPECT_EQ(test, kho_radix_walk_tree_desc(tree, &cb, &leaves),
 					-EINVAL);
-			/* One warning per call, in either round. */
+			/* Statistics are asked for at any time: no warning. */
+			KUNIT_EXPECT_EQ(test, kho_radix_rs_stats(tree, stats), -EINVAL);
+			/* One warning per call but the last, in either round. */
 			KUNIT_EXPECT_EQ_MSG(test, KUNIT_SUPPRESSED_WARNING_COUNT() - before, 8,
 					    "round %d", round);
 		}
@@ -85,11 +92,14 @@ static void bad_arguments_on_a_tree(struct kunit *test)
 	const struct kho_radix_walk_cb cb = { .leaf = count_leaf };
 	unsigned long too_wide = 1UL << KHO_RADIX_KEY_WIDTH;
 	unsigned long key = kho_block_key(1UL << 20, 0);
+	struct kho_radix_stats *stats;
 	struct kho_radix_tree *tree;
 	unsigned int leaves = 0;
 
 	tree = kunit_kzalloc(test, sizeof(*tree), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, tree);
+	stats = kunit_kzalloc(test, sizeof(*stats), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, stats);
 	KUNIT_ASSERT_EQ(test, kho_radix_init_tree(tree, NULL), 0);
 	KUNIT_ASSERT_EQ(test, kho_radix_add_key(tree, key), 0);
 
@@ -98,6 +108,9 @@ static void bad_arguments_on_a_tree(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, kho_radix_add_key(tree, ~0UL), -ERANGE);
 		kho_radix_del_key(tree, too_wide);
 		kho_radix_del_key_reclaim(tree, ~0UL);
+		/* Null arguments of the statistics are refused quietly. */
+		KUNIT_EXPECT_EQ(test, kho_radix_rs_stats(tree, NULL), -EINVAL);
+		KUNIT_EXPECT_EQ(test, kho_radix_rs_stats(NULL, stats), -EINVAL);
 		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 0);
 
 		KUNIT_EXPECT_EQ(test, kho_radix_walk_tree_desc(tree, &no_leaf, &leaves),
@@ -110,6 +123,9 @@ static void bad_arguments_on_a_tree(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, leaves, 0);
 	KUNIT_EXPECT_EQ(test, kho_radix_walk_tree(tree, &cb, &leaves), 0);
 	KUNIT_EXPECT_EQ(test, leaves, 1);
+	KUNIT_EXPECT_EQ(test, kho_radix_rs_stats(tree, stats), 0);
+	KUNIT_EXPECT_EQ(test, stats->keys_per_order[0], 1);
+	KUNIT_EXPECT_EQ(test, stats->leaves, 1);
 	kho_radix_del_key_reclaim(tree, key);
 	kho_radix_destroy_tree(tree);
 }
