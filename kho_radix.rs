@@ -56,7 +56,8 @@ use kernel::{
             Backend,
             Lock, //
         },
-    }, //
+    },
+    warn_on_once, //
 };
 
 /// Prefix of this object's kernel messages, like `pr_fmt()` in the C tracker.
@@ -139,28 +140,6 @@ const _: () = {
 
 /// Set once the tracker has announced itself in the kernel log.
 static ANNOUNCED: AtomicFlag = AtomicFlag::new(false);
-
-/// Warns like C `WARN_ON_ONCE()`: the first time `cond` is true at this call
-/// site. Evaluates to `cond`.
-///
-/// This is `kernel::warn_on!()` with `BUGFLAG_ONCE`, as C's own
-/// `WARN_ON_ONCE()` is: `report_bug()` keeps the once state in the call
-/// site's bug table entry, so a warning that a KUnit test suppresses
-/// (`kunit_warning_suppress()`, see `kho_radix_misuse_kunit.c`) does not use
-/// it up, which a flag of our own would.
-macro_rules! warn_on_once {
-    ($cond:expr) => {{
-        let cond: bool = $cond;
-        if cond {
-            // Not `FLAGS`: that is the name of an item `warn_flags!`
-            // defines in this block.
-            const ONCE_FLAGS: u32 =
-                bindings::BUGFLAG_ONCE | kernel::bug::bugflag_taint(bindings::TAINT_WARN);
-            kernel::warn_flags!(file!(), ONCE_FLAGS);
-        }
-        cond
-    }};
-}
 
 /// Converts a tree error into the kernel error code C returns for it.
 #[inline]

@@ -14,9 +14,9 @@
  * WARNING in the log fails every boot of make check, so without
  * suppression no test could reach these paths.
  *
- * The once-only warnings are C WARN_ON_ONCE()s (BUGFLAG_ONCE, see
- * warn_on_once! in kho_radix.rs), whose budget a suppressed warning does
- * not use up: each call below that warns must warn again.
+ * The once-only warnings are C WARN_ON_ONCE()s (kernel::warn_on_once!,
+ * patch 0064: BUGFLAG_ONCE), whose budget a suppressed warning does not
+ * use up: each call below that warns must warn again.
  */
 
 #include <kunit/test.h>
