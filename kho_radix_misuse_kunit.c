@@ -36,7 +36,10 @@ static int count_node(phys_addr_t phys, void *data)
 	return 0;
 }
 
-/* A tree whose root is not set: every call fails with -EINVAL and warns. */
+/*
+ * A tree whose root is not set: every call fails with -EINVAL, and each
+ * but the statistics warns.
+ */
 static void rootless_tree_warns_and_fails(struct kunit *test)
 {
 	const struct kho_radix_walk_cb cb = { .leaf = count_leaf };
