@@ -342,11 +342,10 @@ unsafe fn unusual_tree(tree: *mut bindings::kho_radix_tree) -> Option<NonNull<Ra
 /// into two branches again. If it returns false, it tells the compiler
 /// that the key is in range (`assert_unchecked()`), or the caller keeps the
 /// shifted key in a callee-saved register across the lock for the core's
-/// own test. In the
-/// in-kernel benchmark under TCG the preserves took 0.53-0.58 of C instead
-/// of 0.53-0.59 at 65536 and 1048576 pages (four boots each), and
-/// `kho_radix_add_key()` saves three registers instead of four, with no
-/// push for the stack's alignment.
+/// own test. In the in-kernel benchmark under TCG the preserves took
+/// 0.53-0.58 of C instead of 0.53-0.59 at 65536 and 1048576 pages (four
+/// boots each), and `kho_radix_add_key()` saves three registers instead of
+/// four, with no push for the stack's alignment.
 ///
 /// # Safety
 ///
