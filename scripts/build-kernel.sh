@@ -12,7 +12,11 @@
 #                             (LLVM=-19 for a kernel that clang must build),
 #                             kept in the build directory's .kho-make-args,
 #                             which scripts/kmake.sh passes to every make in
-#                             that directory.
+#                             that directory;
+#   # source: pristine        build the kernel source as released (no patch
+#                             of the series, none of our files): the
+#                             pristine tree, or $KERNEL_SRC, which must then
+#                             be unpatched too.
 . "$(dirname "$0")/common.sh"
 
 flavour=${1:?usage: build-kernel.sh FLAVOUR (e.g. rust-tracker, c-tracker)}
@@ -30,14 +34,26 @@ build=${KHO_BUILD_DIR:-$KHO_CACHE/build-$flavour}
 # it: they would test the old code.
 built=
 trap '[ -n "$built" ] || rm -f "$build/arch/x86/boot/bzImage"' EXIT
-tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
+if grep -qx '# source: pristine' "$own"; then
+	tree=${KERNEL_SRC:-$LINUX_PRISTINE}
+	[ -f "$tree/Makefile" ] || die "no kernel source at $tree (run scripts/fetch-deps.sh or set KERNEL_SRC)"
+	tree=$(cd "$tree" && pwd)
+	# An out-of-tree build needs a clean source; a patched tree would
+	# not be what this flavour is for.
+	[ ! -e "$tree/kernel/liveupdate/kho_radix_c.h" ] ||
+		die "[$flavour] $tree has patch 0031 applied: this flavour builds the kernel as released"
+	patches_id="pristine $tree"
+else
+	tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
+	patches_id=$(cat "$tree/.git/kho-patches")
+fi
 kmake() { "$REPO_ROOT/scripts/kmake.sh" "$tree" "$build" "$@"; }
 log=$build/kho-build.log
 mkdir -p "$build"
 sed -n 's/^# make: //p' "${frags[@]}" | tr ' ' '\n' | grep -v '^$' >"$build/.kho-make-args" || true
 make_args=$(paste -sd' ' "$build/.kho-make-args")
 
-stamp=$(cat "${frags[@]}" "$tree/.git/kho-patches" | sha256sum | cut -d' ' -f1)
+stamp=$({ cat "${frags[@]}"; echo "$patches_id"; } | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$build/.kho-config-stamp" 2>/dev/null)" != "$stamp" ] ||
 	[ ! -f "$build/.config" ]; then
 	step "[$flavour] configuring: tinyconfig + ${frags[*]##*/}${make_args:+ with $make_args}"

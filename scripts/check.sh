@@ -17,6 +17,7 @@ tests=(
 	build_c_tracker
 	runner_detects_failures
 	roundtrip_c_tracker
+	build_upstream
 	build_rust_tracker
 	clippy_rust_objects
 	no_panic_paths
@@ -32,6 +33,8 @@ tests=(
 	radix_stats_debugfs
 	interop_c_to_rust
 	interop_rust_to_c
+	interop_upstream_to_rust
+	interop_rust_to_upstream
 	corrupt_handover_rejected
 )
 # Tests that run only when named: `make check-kasan` runs the four KASAN
@@ -217,6 +220,18 @@ t_roundtrip_c_tracker() {
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$logdir/roundtrip-c.serial" \
 		--expect "test_kho: KHO restore succeeded" "${reserve_mem_args[@]}"
 	echo "# C tracker -> C tracker: test_kho restore succeeded, reserve_mem area taken over"
+}
+
+# Linux 7.3 as released (configs/upstream.config: the pristine source,
+# none of the series' patches, which also fix KHO itself), the interop
+# peer of interop_upstream_to_rust and interop_rust_to_upstream. Its
+# build must not touch the pristine source, which other builds read.
+t_build_upstream() {
+	local changed
+	"$REPO_ROOT/scripts/build-kernel.sh" upstream
+	changed=$(find "${KERNEL_SRC:-$LINUX_PRISTINE}" -newer "$KHO_CACHE/build-upstream/.config" -print -quit)
+	[ -z "$changed" ] || { echo "the upstream build wrote into its source: $changed"; return 1; }
+	echo "# $(grep -m1 -o 'Linux/x86 [^ ]* Kernel Configuration' "$KHO_CACHE/build-upstream/.config"), no patch applied"
 }
 
 t_build_rust_tracker() {
@@ -407,19 +422,39 @@ selftest_folios_ok() {
 # logged to $logdir/LOG: each boot must name its tracker, test_kho must
 # restore its folios in the second boot, and a Rust second kernel must have
 # validated the tree first. More qemu-kexec.sh arguments may follow.
+# The upstream kernel names no tracker (patch 0001 adds that line), and
+# must not: a boot that does is not the kernel as released.
 interop_kexec() {
-	local from=$1 to=$2 log=$3 validated=()
+	local from=$1 to=$2 log=$3 args=() part
 	shift 3
-	[ "$to" = c-tracker ] || validated=(--expect "preserved-memory tree validated")
+	[ "$from" = upstream ] || args+=(--expect-first "radix tracker: $(tracker_of "$from")")
+	[ "$to" = upstream ] || args+=(--expect "radix tracker: $(tracker_of "$to")")
+	case $to in
+	c-tracker | upstream) ;;
+	*) args+=(--expect "preserved-memory tree validated") ;;
+	esac
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --log "$logdir/$log" \
 		--first "$KHO_CACHE/build-$from/arch/x86/boot/bzImage" \
 		--second "$KHO_CACHE/build-$to/arch/x86/boot/bzImage" \
-		--expect-first "radix tracker: $(tracker_of "$from")" \
-		--expect "radix tracker: $(tracker_of "$to")" \
 		--expect "test_kho: KHO restore succeeded" "${reserve_mem_args[@]}" \
-		${validated[@]+"${validated[@]}"} "$@"
+		"${args[@]}" "$@"
+	for part in first second; do
+		[ "$([ $part = first ] && echo "$from" || echo "$to")" = upstream ] || continue
+		if boot_part "$logdir/$log" $part | grep -q 'preserved-memory radix tracker:'; then
+			echo "the $part boot names a tracker: not the upstream kernel"
+			return 1
+		fi
+	done
 }
 tracker_of() { if [ "$1" = c-tracker ]; then echo C; else echo Rust; fi; }
+# The first or the second boot's part of a round trip's LOG.
+boot_part() {
+	if [ "$2" = first ]; then
+		sed '/kho-init: kexec loaded/q' "$1"
+	else
+		sed -n '/kho-init: kexec loaded/,$p' "$1"
+	fi
+}
 
 # ABI compatibility in both kexec directions: the second kernel reads a tree
 # built by the other implementation.
@@ -432,6 +467,21 @@ t_interop_c_to_rust() {
 t_interop_rust_to_c() {
 	interop_kexec rust-tracker c-tracker interop-rust-to-c.serial
 	echo "# Rust tracker -> C tracker: test_kho restore succeeded, reserve_mem area taken over"
+}
+
+# The same against Linux 7.3 as released: a live update from a stock
+# kernel to one with the Rust tracker, and back.
+t_interop_upstream_to_rust() {
+	interop_kexec upstream rust-tracker interop-upstream-to-rust.serial
+	validated_before_revived "$logdir/interop-upstream-to-rust.serial"
+	echo "# Linux 7.3 as released -> Rust tracker: test_kho restore succeeded, reserve_mem area taken over after the check"
+	grep -m1 -oE 'preserved-memory tree validated: [0-9]+ tables, [0-9]+ leaves, [0-9]+ keys' \
+		"$logdir/interop-upstream-to-rust.serial" | sed 's/^/# /'
+}
+
+t_interop_rust_to_upstream() {
+	interop_kexec rust-tracker upstream interop-rust-to-upstream.serial
+	echo "# Rust tracker -> Linux 7.3 as released: test_kho restore succeeded, reserve_mem area taken over"
 }
 
 # Every KUnit suite of the Rust-tracker kernel must print its ok line in
