@@ -426,6 +426,7 @@ selftest_folios_ok() {
 # must not: a boot that does is not the kernel as released.
 interop_kexec() {
 	local from=$1 to=$2 log=$3 args=() part
+	local -A kernel=([first]=$from [second]=$to)
 	shift 3
 	[ "$from" = upstream ] || args+=(--expect-first "radix tracker: $(tracker_of "$from")")
 	[ "$to" = upstream ] || args+=(--expect "radix tracker: $(tracker_of "$to")")
@@ -439,7 +440,7 @@ interop_kexec() {
 		--expect "test_kho: KHO restore succeeded" "${reserve_mem_args[@]}" \
 		"${args[@]}" "$@"
 	for part in first second; do
-		[ "$([ $part = first ] && echo "$from" || echo "$to")" = upstream ] || continue
+		[ "${kernel[$part]}" = upstream ] || continue
 		if boot_part "$logdir/$log" $part | grep -q 'preserved-memory radix tracker:'; then
 			echo "the $part boot names a tracker: not the upstream kernel"
 			return 1
