@@ -399,17 +399,26 @@ t_rust_selftest_folios() {
 	selftest_folios_ok "$log"
 }
 
+# The first or the second boot's part of a round trip's LOG.
+boot_part() {
+	if [ "$2" = first ]; then
+		sed '/kho-init: kexec loaded/q' "$1"
+	else
+		sed -n '/kho-init: kexec loaded/,$p' "$1"
+	fi
+}
+
 # The selftest's checks on LOG, a 6 GiB boot of a kernel with the selftest:
 # folios below and above 4 GiB, every folio's KTAP line ok in the second
 # boot. Prints what was preserved and restored.
 selftest_folios_ok() {
 	local log=$1 first span hi second oks plan
-	first=$(sed '/kho-init: kexec loaded/q' "$log")
+	first=$(boot_part "$log" first)
 	span=$(grep -m1 -o 'folios span phys 0x[0-9a-f]*\.\.0x[0-9a-f]*' <<<"$first" || true)
 	hi=${span##*..}
 	[ -n "$hi" ] && [ $((hi)) -gt $((0x100000000)) ] || { echo "no folio above 4 GiB: '$span'"; return 1; }
 	echo "# $span"
-	second=$(sed -n '/kho-init: kexec loaded/,$p' "$log")
+	second=$(boot_part "$log" second)
 	oks=$(grep -cE 'kho_radix_selftest: ok [0-9]+ order_' <<<"$second" || true)
 	plan=$(grep -m1 -oE 'kho_radix_selftest: 1\.\.[0-9]+' <<<"$second" | grep -oE '[0-9]+$' || true)
 	[ -n "$plan" ] && [ "$oks" -eq "$plan" ] || { echo "KTAP: $oks ok lines for plan '$plan'"; return 1; }
@@ -448,14 +457,6 @@ interop_kexec() {
 	done
 }
 tracker_of() { if [ "$1" = c-tracker ]; then echo C; else echo Rust; fi; }
-# The first or the second boot's part of a round trip's LOG.
-boot_part() {
-	if [ "$2" = first ]; then
-		sed '/kho-init: kexec loaded/q' "$1"
-	else
-		sed -n '/kho-init: kexec loaded/,$p' "$1"
-	fi
-}
 
 # ABI compatibility in both kexec directions: the second kernel reads a tree
 # built by the other implementation.
@@ -509,7 +510,7 @@ t_kunit_suites() {
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage" \
 		--log "$log"
 	kunit_suites_ok_in_both_boots "$log"
-	sed '/kho-init: kexec loaded/q' "$log" | tr -d '\r' |
+	boot_part "$log" first | tr -d '\r' |
 		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential|reclaim|range): |nodes freed, ' |
 		sed 's/^\[[^]]*\] //; s/^/# /'
 }
@@ -567,7 +568,7 @@ t_kernel_bench_smoke() {
 			--log "$log" --append "kho_radix_bench.run=1 kho_radix_bench.max_n=1024 kho_radix_bench.reps=2" \
 			--expect-first "kho_radix_bench: done: 0 of 15 tests failed" \
 			--expect "kho_radix_bench: not run on a boot with a KHO handover" || return 1
-		first=$(sed '/kho-init: kexec loaded/q' "$log")
+		first=$(boot_part "$log" first)
 		grep -aq 'Marking TSC unstable' <<<"$first" || { clock_ok=1; break; }
 		clock_ok=0
 		echo "# boot $try: the guest marked its TSC unstable, so it measured no time"
