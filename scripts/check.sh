@@ -9,6 +9,11 @@ set +e
 
 logdir=$KHO_CACHE/check
 mkdir -p "$logdir"
+# One run at a time per cache: the tests write their logs here and build
+# kernels in the directories beside it, so a second run would mix both.
+exec {check_lock}>"$logdir/.lock"
+flock -n "$check_lock" ||
+	die "another scripts/check.sh is running on $KHO_CACHE (it holds $logdir/.lock); wait for it to finish, or give this run a KHO_CACHE of its own"
 tests=(
 	lint
 	docs

@@ -16,6 +16,7 @@ help:
 	@echo "make deps   - install/fetch the pinned toolchain pieces and kernel source only"
 	@echo "make kernel FLAVOUR=rust-tracker|c-tracker - build one test kernel"
 	@echo "make host-test - the host crate's tests only (cargo test), no kernel"
+	@echo "make clean  - remove the kernel build directories and check-uml's tree copy; downloads stay"
 	@echo "Cache: \$$KHO_CACHE (default ~/.cache/kho-radix-rs); own tree: KERNEL_SRC=/path"
 
 deps:
@@ -62,4 +63,5 @@ host-test: deps
 
 clean:
 	@echo "removing build directories under $${KHO_CACHE:-$$HOME/.cache/kho-radix-rs}"
-	rm -rf "$${KHO_CACHE:-$$HOME/.cache/kho-radix-rs}"/build-*
+	rm -rf "$${KHO_CACHE:-$$HOME/.cache/kho-radix-rs}"/build-* \
+		"$${KHO_CACHE:-$$HOME/.cache/kho-radix-rs}"/linux-tree-uml
