@@ -43,7 +43,8 @@ tests=(
 	corrupt_handover_rejected
 )
 # Tests that run only when named: `make check-kasan` runs the four KASAN
-# tests, `make check-miri` miri_host, `make check-uml` warn_on_once_uml.
+# tests, `make check-miri` miri_host, `make check-uml` warn_on_once_uml,
+# `make check-arm` warn_on_once_arm.
 extra_tests=(
 	build_rust_kasan
 	kasan_boots
@@ -51,6 +52,7 @@ extra_tests=(
 	kasan_corrupt
 	miri_host
 	warn_on_once_uml
+	warn_on_once_arm
 )
 
 # `scripts/check.sh NAME...` runs only the named tests.
@@ -823,19 +825,23 @@ t_miri_host() {
 		awk -v n="$images" '{ print } /^test result:/ { p += $4; f += $6 } END { printf "# tree_image replay under Miri (%d random images): %d ok, %d failing\n", n, p, f; exit (f > 0 || p != 2) }'
 }
 
-# make check-uml: patch 0064's kernel::warn_on_once! where warnings do not
-# go through the bug table. The test kernels are x86-64, where it is
-# BUGFLAG_ONCE in the bug table; on UML, LoongArch and ARM it keeps a flag
-# per call site instead, code no other test compiles. This builds UML with
-# the kernel crate's doctests, from a private copy of the patched tree
-# (the shared one stays as the other kernels' builds left it) to which one
-# doctest is added: a call site that sees its condition true twice must
-# return true both times and warn once. KUnit runs the doctests of bug.rs
-# at boot, and the console log is parsed. Not in make check: the tree
-# copy and the UML build take about 4 minutes from scratch.
-t_warn_on_once_uml() {
-	local tree b=$KHO_CACHE/build-uml log=$logdir/uml.console bug new o rc
-	tree=$(KHO_TREE=$KHO_CACHE/linux-tree-uml "$REPO_ROOT/scripts/prepare-tree.sh")
+# make check-uml and make check-arm: patch 0064's kernel::warn_on_once!
+# where warnings do not go through the bug table. The test kernels are
+# x86-64, where it is BUGFLAG_ONCE in the bug table; on UML, LoongArch and
+# ARM it keeps a flag per call site instead, code no other test compiles.
+# Both build a kernel with the kernel crate's doctests from a private copy
+# of the patched tree (the shared one stays as the other kernels' builds
+# left it) to which one doctest is added: a call site that sees its
+# condition true twice must return true both times and warn once. KUnit
+# runs the doctests of bug.rs at boot, and the console log is parsed. Not
+# in make check: the tree copy and a build take minutes from scratch.
+
+# Prints the private tree, prepared, with the probe in rust/kernel/bug.rs.
+# Run in a command substitution, where `set -e` does not hold: each step
+# returns on failure itself.
+warn_once_probe_tree() {
+	local tree bug new
+	tree=$(KHO_TREE=$KHO_CACHE/linux-tree-probe "$REPO_ROOT/scripts/prepare-tree.sh") || return 1
 	bug=$tree/rust/kernel/bug.rs
 	new=$(mktemp)
 	# The probe goes after the example of warn_on_once!, which patch 0064
@@ -859,19 +865,58 @@ t_warn_on_once_uml() {
 			print "/// ```"
 		}
 		END { exit n != 1 }' >"$new" ||
-		{ rm -f "$new"; echo "no example of warn_on_once! in rust/kernel/bug.rs: is patch 0064 applied?"; return 1; }
-	cmp -s "$new" "$bug" || cp "$new" "$bug"
+		{ rm -f "$new"; echo "no example of warn_on_once! in rust/kernel/bug.rs: is patch 0064 applied?" >&2; return 1; }
+	cmp -s "$new" "$bug" || cp "$new" "$bug" || { rm -f "$new"; return 1; }
 	rm -f "$new"
+	echo "$tree"
+}
 
+# Configures build directory $2 for tree $1, again only when $4 changed:
+# make variables $3 (one per line), Kconfig lines $4 filled in by $5
+# (olddefconfig: Kconfig's defaults; allnoconfig: everything else off).
+# Checks that every line of $4 held.
+warn_once_config() {
+	local tree=$1 b=$2 args=$3 frag=$4 mode=$5 o
 	mkdir -p "$b"
-	echo ARCH=um >"$b/.kho-make-args"
-	if [ ! -f "$b/.config" ]; then
-		printf 'CONFIG_KUNIT=y\nCONFIG_RUST=y\nCONFIG_RUST_KERNEL_DOCTESTS=y\n' >"$b/.config"
-		"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" olddefconfig >/dev/null
+	printf '%s\n' "$args" >"$b/.kho-make-args"
+	if [ ! -f "$b/.config" ] || [ "$(cat "$b/kho-probe.config" 2>/dev/null)" != "$frag" ]; then
+		printf '%s\n' "$frag" >"$b/kho-probe.config"
+		if [ "$mode" = allnoconfig ]; then
+			"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" allnoconfig KCONFIG_ALLCONFIG="$b/kho-probe.config" >/dev/null
+		else
+			cp "$b/kho-probe.config" "$b/.config"
+			"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" olddefconfig >/dev/null
+		fi
 	fi
-	for o in CONFIG_UML CONFIG_BUG CONFIG_RUST CONFIG_KUNIT CONFIG_RUST_KERNEL_DOCTESTS; do
-		grep -qx "$o=y" "$b/.config" || { echo "$b/.config: $o is not y"; return 1; }
+	for o in $frag CONFIG_BUG=y; do
+		grep -qx "$o" "$b/.config" || { echo "$b/.config: not $o"; return 1; }
 	done
+}
+
+# Parses console log $1 of a boot that ran the bug.rs doctests on $2; the
+# probe's WARNING line must match $3, where the warning comes from.
+warn_once_verdict() {
+	tr -d '\r' <"$1" | awk -v f="$1" -v arch="$2" -v from="$3" '
+		/warn_on_once probe: begin/ { inp = 1 }
+		inp && /WARNING: / { w++; if ($0 !~ from) { other++; print "not the probe'"'"'s: " $0 } }
+		/warn_on_once probe: end/ { inp = 0; done = 1 }
+		/^ *ok [0-9]+ rust_doctest_kernel_bug_rs_/ { ok++ }
+		/not ok/ { bad++ }
+		/# Totals:/ { totals = substr($0, index($0, "# Totals:") + 2) }
+		END {
+			if (!done) { print "the probe did not run to its end (" f ")"; exit 1 }
+			if (bad || ok < 2) { print "bug.rs doctests: " ok " ok, " bad " not ok (" f ")"; exit 1 }
+			if (w != 1 || other) { print "the probe warned " w " times, not once (" f ")"; exit 1 }
+			print "# " arch " (flag per call site): " ok " doctests of bug.rs ok (KUnit " totals ")"
+			print "# a call site true twice returned true twice and warned once"
+		}'
+}
+
+t_warn_on_once_uml() {
+	local tree b=$KHO_CACHE/build-uml log=$logdir/uml.console rc
+	tree=$(warn_once_probe_tree)
+	warn_once_config "$tree" "$b" ARCH=um \
+		"$(printf 'CONFIG_KUNIT=y\nCONFIG_RUST=y\nCONFIG_RUST_KERNEL_DOCTESTS=y\nCONFIG_UML=y')" olddefconfig
 	step "building UML with the kernel crate's doctests in $b"
 	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" linux
 	# UML's console on stdin/stdout; KUnit halts the kernel when done.
@@ -879,20 +924,37 @@ t_warn_on_once_uml() {
 		kunit_shutdown=halt 'kunit.filter_glob=rust_doctests_kernel.rust_doctest_kernel_bug_rs_*' \
 		</dev/null >"$log" 2>&1 && rc=0 || rc=$?
 	[ "$rc" -eq 0 ] || { tail -n 30 "$log"; echo "the UML kernel failed or timed out (exit $rc)"; return 1; }
-	tr -d '\r' <"$log" | awk -v f="$log" '
-		/warn_on_once probe: begin/ { inp = 1 }
-		inp && /WARNING: / { w++; if ($0 !~ /rust_doctest_kernel_bug_rs_/) other++ }
-		/warn_on_once probe: end/ { inp = 0; done = 1 }
-		/^    ok [0-9]+ rust_doctest_kernel_bug_rs_/ { ok++ }
-		/not ok/ { bad++ }
-		/^# Totals:/ { totals = substr($0, 3) }
-		END {
-			if (!done) { print "the probe did not run to its end (" f ")"; exit 1 }
-			if (bad || ok < 2) { print "bug.rs doctests: " ok " ok, " bad " not ok (" f ")"; exit 1 }
-			if (w != 1 || other) { print "the probe warned " w " times, not once (" f ")"; exit 1 }
-			print "# UML (CONFIG_UML=y, flag per call site): " ok " doctests of bug.rs ok (KUnit " totals ")"
-			print "# a call site true twice returned true twice and warned once"
-		}'
+	# warn_flags! names the doctest's own line here.
+	warn_once_verdict "$log" "UML (CONFIG_UML=y)" 'rust_doctest_kernel_bug_rs_'
+}
+
+# ARMv7, built by clang (LLVM=-19: no ARM gcc here; fetch-deps.sh --arm
+# installs it and qemu-system-arm) from allnoconfig and what the probe
+# needs, booted on QEMU's virt board under TCG. RAM starts at 1 GiB there:
+# without the two options for a physical offset found at boot, which
+# allnoconfig turns off, the kernel would print nothing. PSCI powers it off
+# when KUnit is done.
+t_warn_on_once_arm() {
+	local tree b=$KHO_CACHE/build-arm log=$logdir/arm.console rc
+	tree=$(warn_once_probe_tree)
+	warn_once_config "$tree" "$b" "$(printf 'ARCH=arm\nLLVM=-19')" "$(printf '%s\n' \
+		CONFIG_MMU=y CONFIG_ARCH_MULTI_V7=y CONFIG_ARCH_VIRT=y CONFIG_VFP=y \
+		CONFIG_ARM_PATCH_PHYS_VIRT=y CONFIG_AUTO_ZRELADDR=y \
+		CONFIG_PRINTK=y CONFIG_EXPERT=y CONFIG_BUG=y CONFIG_TTY=y \
+		CONFIG_SERIAL_AMBA_PL011=y CONFIG_SERIAL_AMBA_PL011_CONSOLE=y \
+		CONFIG_ARM_PSCI=y CONFIG_KUNIT=y CONFIG_KUNIT_DEFAULT_ENABLED=y \
+		CONFIG_KUNIT_AUTORUN_ENABLED=y \
+		CONFIG_RUST=y CONFIG_RUST_KERNEL_DOCTESTS=y)" allnoconfig
+	step "building ARM (LLVM=-19) with the kernel crate's doctests in $b"
+	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" zImage
+	timeout "${KHO_QEMU_TIMEOUT:-240}" qemu-system-arm -M virt -cpu cortex-a15 -m 256 \
+		-nographic -no-reboot -kernel "$b/arch/arm/boot/zImage" \
+		-append "console=ttyAMA0 kunit_shutdown=poweroff kunit.filter_glob=rust_doctests_kernel.rust_doctest_kernel_bug_rs_*" \
+		</dev/null >"$log" 2>&1 && rc=0 || rc=$?
+	[ "$rc" -eq 0 ] || { tail -n 30 "$log"; echo "QEMU failed or timed out (exit $rc)"; return 1; }
+	# warn_flags! calls C's WARN_ON() here (rust/kernel/bug.rs in 7.3),
+	# whose line the warning names.
+	warn_once_verdict "$log" "ARMv7 (CONFIG_ARM=y)" 'rust/helpers/bug[.]c:'
 }
 
 for t in "${tests[@]}"; do

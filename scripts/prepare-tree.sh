@@ -35,7 +35,8 @@ want=$(cat /dev/null "${patches[@]}" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$tree/.git/kho-patches" 2>/dev/null)" != "$want" ]; then
 	step "applying ${#patches[@]} patches from patches/ with git am"
 	git_t am --abort >/dev/null 2>&1 || true
-	git_t checkout -q --detach pristine
+	# -f: a test may have edited the tree (the warn_on_once! probe does).
+	git_t checkout -q -f --detach pristine
 	git_t reset -q --hard pristine
 	if [ ${#patches[@]} -gt 0 ]; then
 		git_t am -q "${patches[@]}" || {
