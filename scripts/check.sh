@@ -44,7 +44,7 @@ tests=(
 )
 # Tests that run only when named: `make check-kasan` runs the four KASAN
 # tests, `make check-miri` miri_host, `make check-uml` warn_on_once_uml,
-# `make check-arm` warn_on_once_arm.
+# `make check-cross` warn_on_once_arm and warn_on_once_loongarch.
 extra_tests=(
 	build_rust_kasan
 	kasan_boots
@@ -53,6 +53,7 @@ extra_tests=(
 	miri_host
 	warn_on_once_uml
 	warn_on_once_arm
+	warn_on_once_loongarch
 )
 
 # `scripts/check.sh NAME...` runs only the named tests.
@@ -825,11 +826,11 @@ t_miri_host() {
 		awk -v n="$images" '{ print } /^test result:/ { p += $4; f += $6 } END { printf "# tree_image replay under Miri (%d random images): %d ok, %d failing\n", n, p, f; exit (f > 0 || p != 2) }'
 }
 
-# make check-uml and make check-arm: patch 0064's kernel::warn_on_once!
+# make check-uml and make check-cross: patch 0064's kernel::warn_on_once!
 # where warnings do not go through the bug table. The test kernels are
 # x86-64, where it is BUGFLAG_ONCE in the bug table; on UML, LoongArch and
 # ARM it keeps a flag per call site instead, code no other test compiles.
-# Both build a kernel with the kernel crate's doctests from a private copy
+# The UML and ARM tests build a kernel with the kernel crate's doctests from a private copy
 # of the patched tree (the shared one stays as the other kernels' builds
 # left it) to which one doctest is added: a call site that sees its
 # condition true twice must return true both times and warn once. KUnit
@@ -928,8 +929,8 @@ t_warn_on_once_uml() {
 	warn_once_verdict "$log" "UML (CONFIG_UML=y)" 'rust_doctest_kernel_bug_rs_'
 }
 
-# ARMv7, built by clang (LLVM=-19: no ARM gcc here; fetch-deps.sh --arm
-# installs it and qemu-system-arm) from allnoconfig and what the probe
+# ARMv7, built by clang (LLVM=-19: no ARM gcc here; fetch-deps.sh --cross
+# installs clang and qemu-system-arm) from allnoconfig and what the probe
 # needs, booted on QEMU's virt board under TCG. RAM starts at 1 GiB there:
 # without the two options for a physical offset found at boot, which
 # allnoconfig turns off, the kernel would print nothing. PSCI powers it off
@@ -955,6 +956,26 @@ t_warn_on_once_arm() {
 	# warn_flags! calls C's WARN_ON() here (rust/kernel/bug.rs in 7.3),
 	# whose line the warning names.
 	warn_once_verdict "$log" "ARMv7 (CONFIG_ARM=y)" 'rust/helpers/bug[.]c:'
+}
+
+# LoongArch, built only: QEMU 7.2 boots it through UEFI firmware, which
+# Debian 12 does not package. The probe's flag must be in vmlinux, as a
+# static of its doctest (the x86-64 kernels have none: their warning is a
+# bug table entry), so the fallback was compiled for LoongArch.
+t_warn_on_once_loongarch() {
+	local tree b=$KHO_CACHE/build-loongarch flag
+	tree=$(warn_once_probe_tree)
+	warn_once_config "$tree" "$b" "$(printf 'ARCH=loongarch\nLLVM=-19')" "$(printf '%s\n' \
+		CONFIG_64BIT=y CONFIG_PRINTK=y CONFIG_EXPERT=y CONFIG_BUG=y \
+		CONFIG_KUNIT=y CONFIG_RUST=y CONFIG_RUST_KERNEL_DOCTESTS=y)" allnoconfig
+	step "building LoongArch (LLVM=-19) with the kernel crate's doctests in $b"
+	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" vmlinux
+	flag=$(llvm-nm-19 "$b/vmlinux" | grep -E 'rust_doctest_kernel_bug_rs_.*warns_once.*WARNED$') || {
+		echo "no static WARNED of the probe's warns_once() in $b/vmlinux: the fallback was not compiled"
+		return 1
+	}
+	echo "# LoongArch (CONFIG_LOONGARCH=y): built; the probe's flag per call site is in vmlinux:"
+	echo "#   $flag"
 }
 
 for t in "${tests[@]}"; do

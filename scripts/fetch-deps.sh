@@ -35,9 +35,10 @@ HOST_PKGS="flex bison bc libelf-dev libssl-dev cpio rsync dwarves make gcc
 # of version 19 build the KASAN test kernel (LLVM=-19), since a kernel with
 # Rust can only have KASAN when clang compiles its C.
 [ "${1:-}" != --clang ] || HOST_PKGS="$HOST_PKGS clang-19 lld-19 llvm-19"
-# `fetch-deps.sh --arm` (make check-arm): the same LLVM build an ARMv7
-# kernel, there being no ARM gcc, and qemu-system-arm boots it.
-[ "${1:-}" != --arm ] || HOST_PKGS="$HOST_PKGS clang-19 lld-19 llvm-19 qemu-system-arm"
+# `fetch-deps.sh --cross` (make check-cross): the same LLVM build ARMv7
+# and LoongArch kernels, there being no gcc for them, and qemu-system-arm
+# boots the ARM one.
+[ "${1:-}" != --cross ] || HOST_PKGS="$HOST_PKGS clang-19 lld-19 llvm-19 qemu-system-arm"
 
 missing=()
 for p in $HOST_PKGS; do

@@ -3,7 +3,7 @@
 
 WB := $(dir $(lastword $(MAKEFILE_LIST)))
 
-.PHONY: all run check check-kasan check-miri check-uml check-arm bench deps kernel host-test clean help
+.PHONY: all run check check-kasan check-miri check-uml check-cross bench deps kernel host-test clean help
 all: help
 
 help:
@@ -12,7 +12,7 @@ help:
 	@echo "make check-kasan - the Rust-tracker kernel built with clang and KASAN, booted (not in check)"
 	@echo "make check-miri - the host tests under Miri, for undefined behaviour (not in check)"
 	@echo "make check-uml - patch 0064's warn_on_once! on UML, in the kernel crate's doctests (not in check)"
-	@echo "make check-arm - the same on ARMv7 (clang, qemu-system-arm; not in check)"
+	@echo "make check-cross - the same on ARMv7 (clang, qemu-system-arm), and built for LoongArch (not in check)"
 	@echo "make bench  - C and Rust trackers side by side: host, in-kernel, boot-time restore (markdown)"
 	@echo "make deps   - install/fetch the pinned toolchain pieces and kernel source only"
 	@echo "make kernel FLAVOUR=rust-tracker|c-tracker - build one test kernel"
@@ -49,10 +49,11 @@ check-uml: deps
 	@bash $(WB)check.sh warn_on_once_uml
 
 # Not part of check: the same probe on ARMv7, built by clang and booted on
-# QEMU's virt board: 10 minutes from scratch, and two more packages.
-check-arm: deps
-	@bash $(WB)fetch-deps.sh --arm
-	@bash $(WB)check.sh warn_on_once_arm
+# QEMU's virt board, and built for LoongArch: several minutes each from
+# scratch, and two more packages.
+check-cross: deps
+	@bash $(WB)fetch-deps.sh --cross
+	@bash $(WB)check.sh warn_on_once_arm warn_on_once_loongarch
 
 bench: deps
 	@bash $(WB)bench.sh
