@@ -11,9 +11,14 @@ logdir=$KHO_CACHE/check
 mkdir -p "$logdir"
 # One run at a time per cache: the tests write their logs here and build
 # kernels in the directories beside it, so a second run would mix both.
-exec {check_lock}>"$logdir/.lock"
-flock -n "$check_lock" ||
-	die "another scripts/check.sh is running on $KHO_CACHE (it holds $logdir/.lock); wait for it to finish, or give this run a KHO_CACHE of its own"
+# The file keeps the holder's PID; opened without truncating, so that a
+# run that is refused can still read it.
+exec {check_lock}>>"$logdir/.lock"
+if ! flock -n "$check_lock"; then
+	holder=$(cat "$logdir/.lock" 2>/dev/null)
+	die "another scripts/check.sh (PID ${holder:-unknown}) is running on $KHO_CACHE and holds $logdir/.lock; wait for it to finish, or give this run a KHO_CACHE of its own"
+fi
+echo $$ >"$logdir/.lock"
 tests=(
 	lint
 	docs
