@@ -835,12 +835,18 @@ t_miri_host() {
 # where warnings do not go through the bug table. The test kernels are
 # x86-64, where it is BUGFLAG_ONCE in the bug table; on UML, LoongArch and
 # ARM it keeps a flag per call site instead, code no other test compiles.
-# The UML and ARM tests build a kernel with the kernel crate's doctests from a private copy
-# of the patched tree (the shared one stays as the other kernels' builds
-# left it) to which one doctest is added: a call site that sees its
-# condition true twice must return true both times and warn once. KUnit
-# runs the doctests of bug.rs at boot, and the console log is parsed. Not
-# in make check: the tree copy and a build take minutes from scratch.
+# Each test builds a kernel with the kernel crate's doctests from a private
+# copy of the patched tree (the shared one stays as the other kernels'
+# builds left it) to which one doctest is added: a call site that sees its
+# condition true twice must return true both times and warn once. The UML
+# and ARM kernels run the doctests of bug.rs at boot (KUnit), and the
+# console log is parsed. Not in make check: the tree copy and a build take
+# minutes from scratch.
+
+# What every probe kernel has, and the KUnit filter that runs bug.rs's
+# doctests alone.
+warn_once_kconfig="CONFIG_BUG=y CONFIG_KUNIT=y CONFIG_RUST=y CONFIG_RUST_KERNEL_DOCTESTS=y"
+warn_once_filter='kunit.filter_glob=rust_doctests_kernel.rust_doctest_kernel_bug_rs_*'
 
 # Prints the private tree, prepared, with the probe in rust/kernel/bug.rs.
 # Run in a command substitution, where `set -e` does not hold: each step
@@ -877,12 +883,14 @@ warn_once_probe_tree() {
 	echo "$tree"
 }
 
-# Configures build directory $2 for tree $1, again only when $4 changed:
-# make variables $3 (one per line), Kconfig lines $4 filled in by $5
-# (olddefconfig: Kconfig's defaults; allnoconfig: everything else off).
-# Checks that every line of $4 held.
+# Configures build directory $2 for tree $1, again only when its options
+# changed: make variables $3 (one per line), Kconfig options $4 (separated
+# by blanks) and $warn_once_kconfig filled in by $5 (olddefconfig:
+# Kconfig's defaults; allnoconfig: everything else off). Checks that every
+# option held.
 warn_once_config() {
-	local tree=$1 b=$2 args=$3 frag=$4 mode=$5 o
+	local tree=$1 b=$2 args=$3 frag mode=$5 o
+	frag=$(printf '%s\n' $4 $warn_once_kconfig)
 	mkdir -p "$b"
 	printf '%s\n' "$args" >"$b/.kho-make-args"
 	if [ ! -f "$b/.config" ] || [ "$(cat "$b/kho-probe.config" 2>/dev/null)" != "$frag" ]; then
@@ -894,9 +902,20 @@ warn_once_config() {
 			"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" olddefconfig >/dev/null
 		fi
 	fi
-	for o in $frag CONFIG_BUG=y; do
+	for o in $frag; do
 		grep -qx "$o" "$b/.config" || { echo "$b/.config: not $o"; return 1; }
 	done
+}
+
+# Runs probe kernel $3... (described as $2) to its end under a timeout,
+# its console in log $1.
+warn_once_boot() {
+	local log=$1 what=$2 rc
+	shift 2
+	timeout "${KHO_QEMU_TIMEOUT:-240}" "$@" </dev/null >"$log" 2>&1 && return 0 || rc=$?
+	tail -n 30 "$log"
+	echo "$what failed or timed out (exit $rc)"
+	return 1
 }
 
 # Parses console log $1 of a boot that ran the bug.rs doctests on $2; the
@@ -919,17 +938,14 @@ warn_once_verdict() {
 }
 
 t_warn_on_once_uml() {
-	local tree b=$KHO_CACHE/build-uml log=$logdir/uml.console rc
+	local tree b=$KHO_CACHE/build-uml log=$logdir/uml.console
 	tree=$(warn_once_probe_tree)
-	warn_once_config "$tree" "$b" ARCH=um \
-		"$(printf 'CONFIG_KUNIT=y\nCONFIG_RUST=y\nCONFIG_RUST_KERNEL_DOCTESTS=y\nCONFIG_UML=y')" olddefconfig
+	warn_once_config "$tree" "$b" ARCH=um CONFIG_UML=y olddefconfig
 	step "building UML with the kernel crate's doctests in $b"
 	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" linux
 	# UML's console on stdin/stdout; KUnit halts the kernel when done.
-	timeout "${KHO_QEMU_TIMEOUT:-240}" "$b/linux" mem=256M con=null con0=fd:0,fd:1 \
-		kunit_shutdown=halt 'kunit.filter_glob=rust_doctests_kernel.rust_doctest_kernel_bug_rs_*' \
-		</dev/null >"$log" 2>&1 && rc=0 || rc=$?
-	[ "$rc" -eq 0 ] || { tail -n 30 "$log"; echo "the UML kernel failed or timed out (exit $rc)"; return 1; }
+	warn_once_boot "$log" "the UML kernel" "$b/linux" mem=256M con=null con0=fd:0,fd:1 \
+		kunit_shutdown=halt "$warn_once_filter"
 	# warn_flags! names the doctest's own line here.
 	warn_once_verdict "$log" "UML (CONFIG_UML=y)" 'rust_doctest_kernel_bug_rs_'
 }
@@ -941,23 +957,20 @@ t_warn_on_once_uml() {
 # allnoconfig turns off, the kernel would print nothing. PSCI powers it off
 # when KUnit is done.
 t_warn_on_once_arm() {
-	local tree b=$KHO_CACHE/build-arm log=$logdir/arm.console rc
+	local tree b=$KHO_CACHE/build-arm log=$logdir/arm.console
 	tree=$(warn_once_probe_tree)
-	warn_once_config "$tree" "$b" "$(printf 'ARCH=arm\nLLVM=-19')" "$(printf '%s\n' \
-		CONFIG_MMU=y CONFIG_ARCH_MULTI_V7=y CONFIG_ARCH_VIRT=y CONFIG_VFP=y \
-		CONFIG_ARM_PATCH_PHYS_VIRT=y CONFIG_AUTO_ZRELADDR=y \
-		CONFIG_PRINTK=y CONFIG_EXPERT=y CONFIG_BUG=y CONFIG_TTY=y \
-		CONFIG_SERIAL_AMBA_PL011=y CONFIG_SERIAL_AMBA_PL011_CONSOLE=y \
-		CONFIG_ARM_PSCI=y CONFIG_KUNIT=y CONFIG_KUNIT_DEFAULT_ENABLED=y \
-		CONFIG_KUNIT_AUTORUN_ENABLED=y \
-		CONFIG_RUST=y CONFIG_RUST_KERNEL_DOCTESTS=y)" allnoconfig
+	warn_once_config "$tree" "$b" "$(printf 'ARCH=arm\nLLVM=-19')" "
+		CONFIG_MMU=y CONFIG_ARCH_MULTI_V7=y CONFIG_ARCH_VIRT=y CONFIG_VFP=y
+		CONFIG_ARM_PATCH_PHYS_VIRT=y CONFIG_AUTO_ZRELADDR=y
+		CONFIG_PRINTK=y CONFIG_EXPERT=y CONFIG_TTY=y
+		CONFIG_SERIAL_AMBA_PL011=y CONFIG_SERIAL_AMBA_PL011_CONSOLE=y
+		CONFIG_ARM_PSCI=y CONFIG_KUNIT_DEFAULT_ENABLED=y
+		CONFIG_KUNIT_AUTORUN_ENABLED=y" allnoconfig
 	step "building ARM (LLVM=-19) with the kernel crate's doctests in $b"
 	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" zImage
-	timeout "${KHO_QEMU_TIMEOUT:-240}" qemu-system-arm -M virt -cpu cortex-a15 -m 256 \
+	warn_once_boot "$log" "QEMU (ARM)" qemu-system-arm -M virt -cpu cortex-a15 -m 256 \
 		-nographic -no-reboot -kernel "$b/arch/arm/boot/zImage" \
-		-append "console=ttyAMA0 kunit_shutdown=poweroff kunit.filter_glob=rust_doctests_kernel.rust_doctest_kernel_bug_rs_*" \
-		</dev/null >"$log" 2>&1 && rc=0 || rc=$?
-	[ "$rc" -eq 0 ] || { tail -n 30 "$log"; echo "QEMU failed or timed out (exit $rc)"; return 1; }
+		-append "console=ttyAMA0 kunit_shutdown=poweroff $warn_once_filter"
 	# warn_flags! calls C's WARN_ON() here (rust/kernel/bug.rs in 7.3),
 	# whose line the warning names.
 	warn_once_verdict "$log" "ARMv7 (CONFIG_ARM=y)" 'rust/helpers/bug[.]c:'
@@ -970,9 +983,8 @@ t_warn_on_once_arm() {
 t_warn_on_once_loongarch() {
 	local tree b=$KHO_CACHE/build-loongarch flag
 	tree=$(warn_once_probe_tree)
-	warn_once_config "$tree" "$b" "$(printf 'ARCH=loongarch\nLLVM=-19')" "$(printf '%s\n' \
-		CONFIG_64BIT=y CONFIG_PRINTK=y CONFIG_EXPERT=y CONFIG_BUG=y \
-		CONFIG_KUNIT=y CONFIG_RUST=y CONFIG_RUST_KERNEL_DOCTESTS=y)" allnoconfig
+	warn_once_config "$tree" "$b" "$(printf 'ARCH=loongarch\nLLVM=-19')" \
+		"CONFIG_64BIT=y CONFIG_PRINTK=y CONFIG_EXPERT=y" allnoconfig
 	step "building LoongArch (LLVM=-19) with the kernel crate's doctests in $b"
 	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" vmlinux
 	flag=$(llvm-nm-19 "$b/vmlinux" | grep -E 'rust_doctest_kernel_bug_rs_.*warns_once.*WARNED$') || {
