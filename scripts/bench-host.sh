@@ -13,6 +13,7 @@
 # concurrent debug builds of the workspace do not invalidate it.
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+lock_cache scripts/bench-host.sh
 
 out_dir=$KHO_CACHE/bench
 mkdir -p "$out_dir"

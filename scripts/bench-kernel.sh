@@ -18,6 +18,7 @@
 # columns give each row's ratio of minima as the median over the boots and
 # in every boot.
 . "$(dirname "$0")/common.sh"
+lock_cache scripts/bench-kernel.sh
 . "$(dirname "$0")/bench-kernel-boot.sh"
 
 max_n=${KHO_BENCH_MAX_N:-1048576}

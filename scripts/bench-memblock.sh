@@ -17,6 +17,7 @@
 # to the simulator's memblock.c, and write memblock-bsearch.md instead.
 # make bench runs the stock memblock only.
 . "$(dirname "$0")/common.sh"
+lock_cache scripts/bench-memblock.sh
 
 sizes=${KHO_MEMBLOCK_SIZES:-4096 16384 65536}
 runs=${KHO_MEMBLOCK_RUNS:-3}

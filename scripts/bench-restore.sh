@@ -22,6 +22,7 @@
 #   KHO_QEMU_NO_THP      1 (default) runs QEMU without transparent huge
 #                        pages, 0 with them (see scripts/without-thp.py)
 . "$(dirname "$0")/common.sh"
+lock_cache scripts/bench-restore.sh
 
 if [ -z "${KHO_RESTORE_UNDER_TIMEOUT:-}" ]; then
 	export KHO_RESTORE_UNDER_TIMEOUT=1

@@ -16,6 +16,7 @@
 # ff0dfa8 and 4955942 and 10 at d1042df (2 CPUs), most of it the restore
 # step (a kernel build and 18 kexec runs).
 . "$(dirname "$0")/common.sh"
+lock_cache scripts/bench.sh
 
 out=$KHO_CACHE/bench
 mkdir -p "$out"

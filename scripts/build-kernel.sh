@@ -18,6 +18,7 @@
 #                             pristine tree, or $KERNEL_SRC, which must then
 #                             be unpatched too.
 . "$(dirname "$0")/common.sh"
+lock_cache scripts/build-kernel.sh
 
 flavour=${1:?usage: build-kernel.sh FLAVOUR (e.g. rust-tracker, c-tracker)}
 own=$REPO_ROOT/configs/$flavour.config

@@ -9,16 +9,7 @@ set +e
 
 logdir=$KHO_CACHE/check
 mkdir -p "$logdir"
-# One run at a time per cache: the tests write their logs here and build
-# kernels in the directories beside it, so a second run would mix both.
-# The file keeps the holder's PID; opened without truncating, so that a
-# run that is refused can still read it.
-exec {check_lock}>>"$logdir/.lock"
-if ! flock -n "$check_lock"; then
-	holder=$(cat "$logdir/.lock" 2>/dev/null)
-	die "another scripts/check.sh (PID ${holder:-unknown}) is running on $KHO_CACHE and holds $logdir/.lock; wait for it to finish, or give this run a KHO_CACHE of its own"
-fi
-echo $$ >"$logdir/.lock"
+lock_cache scripts/check.sh
 tests=(
 	lint
 	docs
@@ -26,6 +17,7 @@ tests=(
 	memblock_ram
 	build_c_tracker
 	runner_detects_failures
+	cache_lock
 	roundtrip_c_tracker
 	build_upstream
 	build_rust_tracker
@@ -192,6 +184,26 @@ t_build_c_tracker() {
 
 # The runner must fail, with a reason and the log tail, when a marker is
 # missing or the guest hangs: a broken kernel must never pass.
+# The cache's lock (lock_cache in common.sh): a script this run starts
+# goes on under it, and a run of its own on the same cache stops before it
+# touches anything, naming this one; so does one that names a descriptor
+# of another file as the lock.
+t_cache_lock() {
+	local out refused="another workbench run (scripts/check.sh, PID $$) is using $KHO_CACHE"
+	out=$(bash -c '. "$1/scripts/common.sh" && lock_cache nested && echo "started by check.sh: went on"' \
+		_ "$REPO_ROOT" 2>&1) || { echo "a script started by check.sh was refused: $out"; return 1; }
+	echo "# $out"
+	out=$(env -u KHO_CACHE_LOCK_FD "$REPO_ROOT/scripts/build-kernel.sh" c-tracker 2>&1) &&
+		{ echo "a build of its own ran beside check.sh: $out"; return 1; }
+	grep -qF "$refused" <<<"$out" || { echo "no refusal naming check.sh: $out"; return 1; }
+	echo "# a build of its own: refused"
+	out=$(KHO_CACHE_LOCK_FD=0 "$REPO_ROOT/scripts/run.sh" </dev/null 2>&1) &&
+		{ echo "make run ran beside check.sh: $out"; return 1; }
+	grep -qF "$refused" <<<"$out" || { echo "no refusal naming check.sh: $out"; return 1; }
+	echo "# make run naming stdin as the lock: refused"
+	echo "# ${out#error: }"
+}
+
 t_runner_detects_failures() {
 	local k=$KHO_CACHE/build-c-tracker/arch/x86/boot/bzImage out
 	out=$("$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$logdir/runner-missing.serial" \

@@ -28,3 +28,25 @@ LINUX_PRISTINE=$KHO_CACHE/linux-pristine-$LINUX_VER
 
 step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# One workbench run at a time per cache: check.sh, bench.sh, run.sh,
+# build-kernel.sh and `make clean` write the same build directories and
+# kernel trees, so a second run would mix its builds (and check.sh its
+# logs) with the first one's. The lock file keeps the holder's name and
+# PID; it is opened without truncating, so that a refused run can still
+# read them. A script started by the holder inherits the locked
+# descriptor, named by KHO_CACHE_LOCK_FD, and goes on under it.
+lock_cache() {
+	local lock=$KHO_CACHE/.lock fd=${KHO_CACHE_LOCK_FD:-} holder
+	if [[ $fd =~ ^[0-9]+$ ]] && [ "$(readlink "/proc/self/fd/$fd")" = "$(realpath "$lock")" ] &&
+		flock -n "$fd"; then
+		return 0
+	fi
+	exec {KHO_CACHE_LOCK_FD}>>"$lock"
+	if ! flock -n "$KHO_CACHE_LOCK_FD"; then
+		holder=$(cat "$lock" 2>/dev/null)
+		die "another workbench run (${holder:-unknown}) is using $KHO_CACHE and holds $lock; wait for it to finish, or give this run a KHO_CACHE of its own"
+	fi
+	echo "$1, PID $$" >"$lock"
+	export KHO_CACHE_LOCK_FD
+}

@@ -8,6 +8,7 @@
 #    apt sources list, verified against scripts/pins.sha256 and unpacked with
 #    dpkg-deb without installing anything into the system.
 . "$(dirname "$0")/common.sh"
+lock_cache scripts/fetch-deps.sh
 
 # `fetch-deps.sh --miri` (make check-miri, after the plain run): Miri and
 # the standard library's sources for the machine's nightly toolchain. The

@@ -7,6 +7,7 @@
 # Prints the tree's path on stdout. Reuses the copy when only our sources
 # changed, so kernel builds stay incremental.
 . "$(dirname "$0")/common.sh"
+lock_cache scripts/prepare-tree.sh
 
 src=${KERNEL_SRC:-$LINUX_PRISTINE}
 [ -f "$src/Makefile" ] || die "no kernel source at $src (run scripts/fetch-deps.sh or set KERNEL_SRC)"

@@ -6,6 +6,7 @@
 # memory, kexec into the same kernel and summarise what the second kernel
 # restored.
 . "$(dirname "$0")/common.sh"
+lock_cache scripts/run.sh
 
 tracker=${TRACKER:-rust}
 case $tracker in

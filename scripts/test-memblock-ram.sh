@@ -8,6 +8,7 @@
 #
 # Usage: test-memblock-ram.sh [SEED]
 . "$(dirname "$0")/common.sh"
+lock_cache scripts/test-memblock-ram.sh
 # With NUMA, so that regions carry node ids (kho_radix_rs_phys_one_node()).
 MEMBLOCK_SIM_NUMA=1
 . "$REPO_ROOT/scripts/memblock-sim.sh"

@@ -69,7 +69,9 @@ host-test: deps
 		export KHO_LINUX_SRC=$${KHO_LINUX_SRC:-$${KERNEL_SRC:-$$LINUX_PRISTINE}} && \
 		cargo +"$$RUST_TOOLCHAIN" test --locked'
 
+# Under the cache's lock: a build or test running on it must not lose
+# its build directory halfway.
 clean:
-	@echo "removing build directories under $${KHO_CACHE:-$$HOME/.cache/kho-radix-rs}"
-	rm -rf "$${KHO_CACHE:-$$HOME/.cache/kho-radix-rs}"/build-* \
-		"$${KHO_CACHE:-$$HOME/.cache/kho-radix-rs}"/linux-tree-probe
+	@bash -c '. $(WB)common.sh && lock_cache "make clean" && \
+		echo "removing build directories under $$KHO_CACHE" && \
+		rm -rf "$$KHO_CACHE"/build-* "$$KHO_CACHE"/linux-tree-probe'
