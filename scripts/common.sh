@@ -45,8 +45,25 @@ lock_cache() {
 	exec {KHO_CACHE_LOCK_FD}>>"$lock"
 	if ! flock -n "$KHO_CACHE_LOCK_FD"; then
 		holder=$(cat "$lock" 2>/dev/null)
-		die "another workbench run (${holder:-unknown}) is using $KHO_CACHE and holds $lock; wait for it to finish, or give this run a KHO_CACHE of its own"
+		die "another workbench run (${holder:-unknown}$(lock_heirs "$lock" "$holder")) is using $KHO_CACHE and holds $lock; wait for it to finish, or give this run a KHO_CACHE of its own"
 	fi
 	echo "$1, PID $$" >"$lock"
 	export KHO_CACHE_LOCK_FD
+}
+
+# For lock_cache's refusal, if the PID in the lock file ($2) has exited:
+# the processes that still hold the lock, which it started (a QEMU run
+# under its timeout, say).
+lock_heirs() {
+	local pid=${2##*PID } lock fd heirs=
+	[[ $pid =~ ^[0-9]+$ ]] && ! kill -0 "$pid" 2>/dev/null || return 0
+	lock=$(realpath "$1")
+	for fd in /proc/[0-9]*/fd/*; do
+		pid=${fd#/proc/} && pid=${pid%%/*}
+		# This run has the file open too, unlocked.
+		[ "$pid" != $$ ] && [ "$pid" != "$BASHPID" ] || continue
+		[ "$(readlink "$fd" 2>/dev/null)" = "$lock" ] || continue
+		heirs+=" $pid ($(cat "/proc/$pid/comm" 2>/dev/null))"
+	done
+	echo ", which has exited; held by${heirs:- no process now}"
 }
