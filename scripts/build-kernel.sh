@@ -7,7 +7,8 @@
 # written, or the build stops. Prints the bzImage path on stdout.
 #
 # Two comment lines in a flavour's fragment are directives:
-#   # include: OTHER.config   apply configs/OTHER.config before this one;
+#   # include: OTHER.config   apply configs/OTHER.config, and what it
+#                             includes, before this one (each once);
 #   # make: VAR=VALUE...      make variables the kernel must be built with
 #                             (LLVM=-19 for a kernel that clang must build),
 #                             kept in the build directory's .kho-make-args,
@@ -24,12 +25,21 @@ flavour=${1:?usage: build-kernel.sh FLAVOUR (e.g. rust-tracker, c-tracker)}
 own=$REPO_ROOT/configs/$flavour.config
 [ -f "$own" ] || die "no config fragment configs/$flavour.config"
 frags=("$REPO_ROOT/configs/base.config")
-for inc in $(sed -n 's/^# include: //p' "$own"); do
-	[ -f "$REPO_ROOT/configs/$inc" ] ||
-		die "configs/$flavour.config includes configs/$inc, which does not exist"
-	frags+=("$REPO_ROOT/configs/$inc")
-done
-frags+=("$own")
+including=
+add_fragment() { # NAME.config, after the fragments it includes (depth first)
+	local inc
+	[[ " ${frags[*]} " != *" $REPO_ROOT/configs/$1 "* ]] || return 0
+	[[ " $including " != *" $1 "* ]] || die "configs/$1 includes itself (through:$including)"
+	including+=" $1"
+	for inc in $(sed -n 's/^# include: //p' "$REPO_ROOT/configs/$1"); do
+		[ -f "$REPO_ROOT/configs/$inc" ] ||
+			die "configs/$1 includes configs/$inc, which does not exist"
+		add_fragment "$inc"
+	done
+	including=${including% "$1"}
+	frags+=("$REPO_ROOT/configs/$1")
+}
+add_fragment "$flavour.config"
 build=${KHO_BUILD_DIR:-$KHO_CACHE/build-$flavour}
 # A failed build must not leave the previous image for the tests that boot
 # it: they would test the old code.

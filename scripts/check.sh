@@ -37,6 +37,7 @@ tests=(
 	interop_rust_to_c
 	interop_upstream_to_rust
 	interop_rust_to_upstream
+	luo_kselftests
 	corrupt_handover_rejected
 )
 # Tests that run only when named: `make check-kasan` runs the four KASAN
@@ -509,6 +510,60 @@ t_interop_upstream_to_rust() {
 t_interop_rust_to_upstream() {
 	interop_kexec rust-tracker upstream interop-rust-to-upstream.serial
 	echo "# Rust tracker -> Linux 7.3 as released: test_kho restore succeeded, reserve_mem area taken over"
+}
+
+# The upstream LUO kselftests (tools/testing/selftests/liveupdate of the
+# patched tree), built as their vmtest.sh builds them (static, on nolibc
+# and the kernel's exported headers) and run by our init with
+# liveupdate=on (configs/luo.config). LUO's memfd handler preserves every
+# folio of a memfd through the tracker (kho_preserve_folio()) and the next
+# kernel restores them from the tree. The API test `liveupdate` (kselftest
+# harness: sessions made, memfds preserved and unpreserved) runs in the
+# Rust kernel's first boot and must pass every case. The four kexec tests
+# preserve their sessions in the first boot (stage 1) and check every byte
+# in the second (stage 2): Rust to Rust, C to Rust and Rust to C, each one
+# QEMU run for all four. A handover whose tree the Rust kernel rejects
+# fails them (tried with khotest_corrupt=overlap: stage 2 exits with 1).
+luo_kexec_tests=(luo_kexec_simple luo_multi_session luo_stress_files luo_stress_sessions)
+luo_kexec_passed=("SIMPLE KEXEC TEST PASSED" "MULTI-SESSION KEXEC TEST PASSED"
+	"MANY-FILES KEXEC TEST PASSED (500 files)" "MANY-SESSIONS KEXEC TEST PASSED (2000 sessions)")
+t_luo_kselftests() {
+	local tree src out=$KHO_CACHE/luo-kselftests b=$KHO_CACHE/build-rust-tracker
+	local t n args=() pair from to keys
+	tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
+	src=$tree/tools/testing/selftests/liveupdate
+	mkdir -p "$out"
+	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" headers >"$out/headers.log" 2>&1 ||
+		{ tail -n 20 "$out/headers.log"; return 1; }
+	for t in liveupdate "${luo_kexec_tests[@]}"; do
+		gcc -static -O2 -nostdinc -nostdlib -I "$b/usr/include" -I "$tree/tools/include/nolibc" \
+			-I "$src/lib/include" -o "$out/$t" "$src/$t.c" "$src/lib/lu_utils.c"
+	done
+	echo "# built from $src: liveupdate ${luo_kexec_tests[*]}"
+	for t in "${luo_kexec_tests[@]}"; do
+		args+=(--program "$out/$t" --run-first "/bin/$t -s 1" --run-second "/bin/$t -s 2")
+	done
+	for t in "${luo_kexec_passed[@]}"; do
+		args+=(--expect "$t")
+	done
+	n=$(grep -c '^TEST_F(' "$src/liveupdate.c")
+	interop_kexec rust-tracker rust-tracker luo-rust.serial --append "liveupdate=on kunit.enable=0" \
+		--program "$out/liveupdate" --run-first /bin/liveupdate \
+		--expect-first "# Totals: pass:$n fail:0 xfail:0 xpass:0 skip:0 error:0" "${args[@]}"
+	echo "# liveupdate (API, kselftest harness), Rust tracker: pass:$n fail:0"
+	# luo_stress_files alone preserves a folio for each of its 500 memfds.
+	keys=$(grep -m1 -oE 'preserved-memory tree validated: [0-9]+ tables, [0-9]+ leaves, [0-9]+ keys' \
+		"$logdir/luo-rust.serial")
+	echo "# $keys"
+	[ "$(grep -oE '[0-9]+ keys' <<<"$keys" | cut -d' ' -f1)" -ge 500 ] ||
+		{ echo "fewer than the 500 keys of luo_stress_files' memfds"; return 1; }
+	echo "# Rust tracker -> Rust tracker: ${luo_kexec_tests[*]}: stage 2 passed"
+	for pair in c:rust rust:c; do
+		from=${pair%:*} to=${pair#*:}
+		interop_kexec "$from-tracker" "$to-tracker" "luo-$from-to-$to.serial" \
+			--append "liveupdate=on kunit.enable=0" "${args[@]}"
+		echo "# $(tracker_of "$from-tracker") tracker -> $(tracker_of "$to-tracker") tracker: stage 2 passed"
+	done
 }
 
 # Every KUnit suite of the Rust-tracker kernel must print its ok line in

@@ -16,8 +16,12 @@
 # Usage: qemu-kexec.sh --first BZIMAGE [--second BZIMAGE] --log FILE
 #        [--append "ARGS"]... [--expect TEXT]... [--expect-first TEXT]...
 #        [--timeout SECONDS] [--mem SIZE] [--smp CPUS] [--module FILE.ko]...
+#        [--program FILE]... [--run-first "CMD ARGS"]... [--run-second "CMD ARGS"]...
 # A --module goes into /modules of both boots' initramfs, where the init
-# loads it before anything else.
+# loads it before anything else. A --program goes into /bin of both; the
+# init runs each --run-first command in the first boot once the kexec image
+# is loaded, each --run-second command at the start of the second boot, in
+# order, and fails the boot if one does not exit with status 0.
 # QEMU_ACCEL=kvm opts in to KVM (it hangs on the project's build machines).
 # QEMU_CPU is the TCG CPU model (default: max). KHO_QEMU_NO_THP=1 runs QEMU
 # without transparent huge pages (see without-thp.py; the restore benchmark
@@ -25,7 +29,7 @@
 . "$(dirname "$0")/common.sh"
 
 first= second= log= append= timeout=${KHO_QEMU_TIMEOUT:-240} mem=1G smp=2
-expects=() expects_first=() modules=()
+expects=() expects_first=() modules=() programs=() run_first=() run_second=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--first) first=$2; shift ;;
@@ -38,6 +42,9 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift ;;
 	--smp) smp=$2; shift ;;
 	--module) modules+=("$2"); shift ;;
+	--program) programs+=("$2"); shift ;;
+	--run-first) run_first+=("$2"); shift ;;
+	--run-second) run_second+=("$2"); shift ;;
 	*) die "qemu-kexec.sh: unknown argument $1" ;;
 	esac
 	shift
@@ -63,6 +70,13 @@ for m in "${modules[@]}"; do
 	mkdir -p "$work/r1/modules" "$work/r2/modules"
 	cp "$m" "$work/r1/modules/" && cp "$m" "$work/r2/modules/"
 done
+for p in "${programs[@]}"; do
+	[ -f "$p" ] || die "qemu-kexec.sh: --program '$p' not found"
+	mkdir -p "$work/r1/bin" "$work/r2/bin"
+	cp "$p" "$work/r1/bin/" && cp "$p" "$work/r2/bin/"
+done
+[ ${#run_first[@]} -eq 0 ] || printf '%s\n' "${run_first[@]}" >"$work/r1/run-first"
+[ ${#run_second[@]} -eq 0 ] || printf '%s\n' "${run_second[@]}" >"$work/r2/run-second"
 cp "$work/init" "$work/r2/init"
 mknod "$work/r2/dev/console" c 5 1 2>/dev/null || true
 mkcpio "$work/r2" "$work/initrd2"

@@ -6,7 +6,10 @@
  * /initrd and the current command line, then reboot into it. KHO hands the
  * preserved memory over on that path.
  * Second boot (no /kernel): report and reboot, which ends QEMU (-no-reboot).
- * In both, every module in /modules is loaded first (finit_module()).
+ * In both, every module in /modules is loaded first (finit_module()). The
+ * commands listed in /run-first run in the first boot once the kexec image
+ * is loaded, those in /run-second at the start of the second boot (the
+ * runner's --run-first and --run-second); each must exit with status 0.
  *
  * Every line starts with "kho-init:" so the runner can find it in the serial
  * log; failures print "kho-init: FAIL" and reboot rather than hang. The
@@ -21,6 +24,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CMDLINE_MAX 2048
@@ -34,6 +38,16 @@ static void say(const char *msg)
 static void fail(const char *what)
 {
 	printf("kho-init: FAIL: %s: %s\n", what, strerror(errno));
+	fflush(stdout);
+	sync();
+	reboot(RB_AUTOBOOT);
+	_exit(1);
+}
+
+/* Fail without an errno: what went wrong is all in @msg. */
+static void fail_because(const char *msg)
+{
+	printf("kho-init: FAIL: %s\n", msg);
 	fflush(stdout);
 	sync();
 	reboot(RB_AUTOBOOT);
@@ -60,6 +74,60 @@ static void print_radix_stats(void)
 		printf("kho-init: radix_stats: %s", line);
 	fclose(f);
 	fflush(stdout);
+}
+
+/*
+ * Run each command of @list, one per line with its arguments separated by
+ * spaces, and wait for it. The first that does not exit with status 0
+ * fails the boot. A command may leave children running: the LUO
+ * kselftests' first stage leaves one that holds its sessions open across
+ * the kexec.
+ */
+static void run_commands(const char *list)
+{
+	char line[512], cmd[512], msg[600], *argv[16], *tok, *save;
+	int status, argc;
+	pid_t pid;
+	FILE *f;
+
+	f = fopen(list, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(cmd, sizeof(cmd), "%s", line);
+		argc = 0;
+		for (tok = strtok_r(line, " ", &save); tok && argc < 15;
+		     tok = strtok_r(NULL, " ", &save))
+			argv[argc++] = tok;
+		if (!argc)
+			continue;
+		argv[argc] = NULL;
+		snprintf(msg, sizeof(msg), "running %s", cmd);
+		say(msg);
+		pid = fork();
+		if (pid < 0)
+			fail("fork");
+		if (pid == 0) {
+			char *envp[] = { NULL };
+
+			execve(argv[0], argv, envp);
+			printf("kho-init: FAIL: execve %s: %s\n", argv[0], strerror(errno));
+			fflush(stdout);
+			_exit(127);
+		}
+		if (waitpid(pid, &status, 0) < 0)
+			fail("waitpid");
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			snprintf(msg, sizeof(msg), "%s: %s %d", cmd,
+				 WIFEXITED(status) ? "exit status" : "killed by signal",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			fail_because(msg);
+		}
+		snprintf(msg, sizeof(msg), "%s: exit status 0", cmd);
+		say(msg);
+	}
+	fclose(f);
 }
 
 /* Load every .ko file in /modules; the modules report to the kernel log. */
@@ -119,6 +187,7 @@ static void first_boot(void)
 	if (syscall(SYS_kexec_file_load, kfd, ifd, (unsigned long)len + 1,
 		    cmdline, 0UL) < 0)
 		fail("kexec_file_load");
+	run_commands("/run-first");
 	say("kexec loaded, rebooting into it");
 	sync();
 	reboot(RB_KEXEC);
@@ -132,6 +201,7 @@ static void second_boot(void)
 	int fd;
 
 	say("second boot: reached userspace after kexec");
+	run_commands("/run-second");
 	fd = open("/sys/kernel/debug/kho/in/fdt", O_RDONLY);
 	if (fd >= 0) {
 		n = read(fd, buf, sizeof(buf));
@@ -172,6 +242,8 @@ int main(int argc, char **argv)
 	mount_fs("proc", "/proc");
 	mount_fs("sysfs", "/sys");
 	mount_fs("debugfs", "/sys/kernel/debug");
+	/* For the commands: /dev/liveupdate, say. */
+	mount_fs("devtmpfs", "/dev");
 	load_modules();
 
 	if (access("/kernel", F_OK) == 0)
