@@ -109,9 +109,9 @@ static void run_commands(const char *list)
 		if (pid < 0)
 			fail("fork");
 		if (pid == 0) {
-			char *envp[] = { NULL };
+			static char *const no_env[] = { NULL };
 
-			execve(argv[0], argv, envp);
+			execve(argv[0], argv, no_env);
 			printf("kho-init: FAIL: execve %s: %s\n", argv[0], strerror(errno));
 			fflush(stdout);
 			_exit(127);
