@@ -519,17 +519,21 @@ t_interop_rust_to_upstream() {
 # folio of a memfd through the tracker (kho_preserve_folio()) and the next
 # kernel restores them from the tree. The API test `liveupdate` (kselftest
 # harness: sessions made, memfds preserved and unpreserved) runs in the
-# Rust kernel's first boot and must pass every case. The four kexec tests
-# preserve their sessions in the first boot (stage 1) and check every byte
-# in the second (stage 2): Rust to Rust, C to Rust and Rust to C, each one
-# QEMU run for all four. A handover whose tree the Rust kernel rejects
-# fails them (tried with khotest_corrupt=overlap: stage 2 exits with 1).
+# first boot and must pass every case. The four kexec tests preserve their
+# sessions in the first boot (stage 1) and check every byte in the second
+# (stage 2). Rust to Rust, C to Rust and Rust to C, one QEMU run each. A
+# handover whose tree the Rust kernel rejects fails them (tried with
+# khotest_corrupt=overlap: stage 2 exits with 1). make check-kasan runs
+# them too, in kasan_boots.
 luo_kexec_tests=(luo_kexec_simple luo_multi_session luo_stress_files luo_stress_sessions)
 luo_kexec_passed=("SIMPLE KEXEC TEST PASSED" "MULTI-SESSION KEXEC TEST PASSED"
 	"MANY-FILES KEXEC TEST PASSED (500 files)" "MANY-SESSIONS KEXEC TEST PASSED (2000 sessions)")
-t_luo_kselftests() {
-	local tree src out=$KHO_CACHE/luo-kselftests b=$KHO_CACHE/build-rust-tracker
-	local t n args=() pair from to keys
+# Builds the programs into $KHO_CACHE/luo-kselftests with the exported
+# headers of the kernel built in $1, and sets luo_args to the runner's
+# arguments that turn LUO on, run the API test in the first boot and the
+# kexec tests' two stages, and expect every line that says they passed.
+luo_programs() {
+	local b=$1 out=$KHO_CACHE/luo-kselftests tree src t
 	tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
 	src=$tree/tools/testing/selftests/liveupdate
 	mkdir -p "$out"
@@ -540,29 +544,35 @@ t_luo_kselftests() {
 			-I "$src/lib/include" -o "$out/$t" "$src/$t.c" "$src/lib/lu_utils.c"
 	done
 	echo "# built from $src: liveupdate ${luo_kexec_tests[*]}"
+	luo_api_tests=$(grep -c '^TEST_F(' "$src/liveupdate.c")
+	luo_args=(--append liveupdate=on --program "$out/liveupdate" --run-first /bin/liveupdate
+		--expect-first "# Totals: pass:$luo_api_tests fail:0 xfail:0 xpass:0 skip:0 error:0")
 	for t in "${luo_kexec_tests[@]}"; do
-		args+=(--program "$out/$t" --run-first "/bin/$t -s 1" --run-second "/bin/$t -s 2")
+		luo_args+=(--program "$out/$t" --run-first "/bin/$t -s 1" --run-second "/bin/$t -s 2")
 	done
 	for t in "${luo_kexec_passed[@]}"; do
-		args+=(--expect "$t")
+		luo_args+=(--expect "$t")
 	done
-	n=$(grep -c '^TEST_F(' "$src/liveupdate.c")
-	interop_kexec rust-tracker rust-tracker luo-rust.serial --append "liveupdate=on kunit.enable=0" \
-		--program "$out/liveupdate" --run-first /bin/liveupdate \
-		--expect-first "# Totals: pass:$n fail:0 xfail:0 xpass:0 skip:0 error:0" "${args[@]}"
-	echo "# liveupdate (API, kselftest harness), Rust tracker: pass:$n fail:0"
-	# luo_stress_files alone preserves a folio for each of its 500 memfds.
-	keys=$(grep -m1 -oE 'preserved-memory tree validated: [0-9]+ tables, [0-9]+ leaves, [0-9]+ keys' \
-		"$logdir/luo-rust.serial")
+}
+# The Rust second kernel's count of keys in the tree of log $1: at least
+# the folios of luo_stress_files' 500 memfds.
+luo_keys_validated() {
+	local keys
+	keys=$(grep -m1 -oE 'preserved-memory tree validated: [0-9]+ tables, [0-9]+ leaves, [0-9]+ keys' "$1")
 	echo "# $keys"
 	[ "$(grep -oE '[0-9]+ keys' <<<"$keys" | cut -d' ' -f1)" -ge 500 ] ||
 		{ echo "fewer than the 500 keys of luo_stress_files' memfds"; return 1; }
-	echo "# Rust tracker -> Rust tracker: ${luo_kexec_tests[*]}: stage 2 passed"
-	for pair in c:rust rust:c; do
+}
+t_luo_kselftests() {
+	local pair from to
+	luo_programs "$KHO_CACHE/build-rust-tracker"
+	for pair in rust:rust c:rust rust:c; do
 		from=${pair%:*} to=${pair#*:}
 		interop_kexec "$from-tracker" "$to-tracker" "luo-$from-to-$to.serial" \
-			--append "liveupdate=on kunit.enable=0" "${args[@]}"
-		echo "# $(tracker_of "$from-tracker") tracker -> $(tracker_of "$to-tracker") tracker: stage 2 passed"
+			--append kunit.enable=0 "${luo_args[@]}"
+		echo "# $(tracker_of "$from-tracker") tracker -> $(tracker_of "$to-tracker") tracker:" \
+			"liveupdate pass:$luo_api_tests fail:0 in the first boot; stage 2 of ${luo_kexec_tests[*]} passed"
+		[ "$to" = c ] || luo_keys_validated "$logdir/luo-$from-to-$to.serial"
 	done
 }
 
@@ -794,7 +804,8 @@ t_build_rust_kasan() {
 t_kasan_boots() {
 	kasan_qemu_cpu
 	local log=$logdir/kasan.serial b=$KHO_CACHE/build-rust-kasan
-	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$b/arch/x86/boot/bzImage" \
+	luo_programs "$b"
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$b/arch/x86/boot/bzImage" "${luo_args[@]}" \
 		--module "$b/kernel/liveupdate/kho_radix_rs/selftests/kernel/kho_radix_modtest.ko" \
 		--log "$log" --mem 6G --timeout 900 \
 		--append "kho_radix_bench.run=1 kho_radix_bench.max_n=1048576 kho_radix_bench.reps=1" \
@@ -809,6 +820,8 @@ t_kasan_boots() {
 		--expect "kho_radix_modtest: pass:4 fail:0"
 	kunit_suites_ok_in_both_boots "$log"
 	echo "# KASAN on in both boots, no KASAN or UBSAN report, no Rust panic: 15 benchmark workloads at 3 sizes, $(wc -w <<<"$kunit_suites") KUnit suites and the module's 4 tests twice"
+	echo "# and the LUO kselftests: liveupdate pass:$luo_api_tests fail:0, stage 2 of ${luo_kexec_tests[*]} passed"
+	luo_keys_validated "$log"
 	echo "# QEMU -cpu $QEMU_CPU"
 	# grep reads the log itself: behind a pipe, `grep -m1` stops reading
 	# before the writer is done, which then fails on SIGPIPE (pipefail).
