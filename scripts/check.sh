@@ -563,6 +563,22 @@ luo_keys_validated() {
 	[ "$(grep -oE '[0-9]+ keys' <<<"$keys" | cut -d' ' -f1)" -ge 500 ] ||
 		{ echo "fewer than the 500 keys of luo_stress_files' memfds"; return 1; }
 }
+# The Rust tracker's statistics (kho-init prints them when the first boot
+# starts and after each command) must be the same after the API test, the
+# first command, as before it: every page it preserved was unpreserved
+# again, and the tables and leaves it grew were freed.
+luo_api_left_tree_as_found() {
+	local what before after
+	for what in preserved_pages tables leaves; do
+		before=$(grep -m1 "kho-init: radix_stats: $what " "$1" | tr -d '\r')
+		after=$(grep -m2 "kho-init: radix_stats: $what " "$1" | tail -n 1 | tr -d '\r')
+		[ -n "$before" ] && [ "$before" = "$after" ] ||
+			{ echo "after the API test: '${after#*radix_stats: }', before it: '${before#*radix_stats: }'"; return 1; }
+	done
+	echo "# the API test left the Rust tracker's tree as it found it:" \
+		"$(grep -m3 -E 'radix_stats: (preserved_pages|tables|leaves) ' "$1" | tr -d '\r' |
+			sed 's/.*radix_stats: //' | paste -sd,)"
+}
 t_luo_kselftests() {
 	local pair from to
 	luo_programs "$KHO_CACHE/build-rust-tracker"
@@ -572,6 +588,7 @@ t_luo_kselftests() {
 			--append kunit.enable=0 "${luo_args[@]}"
 		echo "# $(tracker_of "$from-tracker") tracker -> $(tracker_of "$to-tracker") tracker:" \
 			"liveupdate pass:$luo_api_tests fail:0 in the first boot; stage 2 of ${luo_kexec_tests[*]} passed"
+		[ "$from" = c ] || luo_api_left_tree_as_found "$logdir/luo-$from-to-$to.serial"
 		[ "$to" = c ] || luo_keys_validated "$logdir/luo-$from-to-$to.serial"
 	done
 }

@@ -126,6 +126,8 @@ static void run_commands(const char *list)
 		}
 		snprintf(msg, sizeof(msg), "%s: exit status 0", cmd);
 		say(msg);
+		/* What the command left preserved, and the tree it takes. */
+		print_radix_stats();
 	}
 	fclose(f);
 }
