@@ -566,7 +566,9 @@ luo_keys_validated() {
 # The Rust tracker's statistics (kho-init prints them when the first boot
 # starts and after each command) must be the same after the API test, the
 # first command, as before it: every page it preserved was unpreserved
-# again, and the tables and leaves it grew were freed.
+# again, and the tree is no larger. It does not show reclamation: the
+# test's folios fall in leaves the tree already has (a build whose
+# single-key unpreserve never frees nodes gave the same counts).
 luo_api_left_tree_as_found() {
 	local what before after
 	for what in preserved_pages tables leaves; do
@@ -842,7 +844,6 @@ t_kasan_boots() {
 	echo "# QEMU -cpu $QEMU_CPU"
 	# grep reads the log itself: behind a pipe, `grep -m1` stops reading
 	# before the writer is done, which then fails on SIGPIPE (pipefail).
-	grep -m1 -oE 'preserved-memory tree validated: .*keys' "$log" | sed 's/^/# /'
 	grep -m1 -oE 'kho_radix_selftest: restored .*' "$log" | tr -d '\r' |
 		sed 's/^kho_radix_selftest: /# /'
 }
@@ -1092,10 +1093,16 @@ t_warn_on_once_loongarch() {
 	echo "#   $flag"
 }
 
-for t in "${tests[@]}"; do
-	run_test "$t"
-done
-echo "# Totals: pass:$passed fail:$failed skip:0"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
-
+# In braces and ending in exit: bash reads a script while it runs it, so
+# after an edit of this file during a run it would go on reading at the
+# old offset in the new text once the loop is done (a run did, and ran
+# tests again).
+{
+	for t in "${tests[@]}"; do
+		run_test "$t"
+	done
+	echo "# Totals: pass:$passed fail:$failed skip:0"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
