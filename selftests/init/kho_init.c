@@ -35,16 +35,7 @@ static void say(const char *msg)
 	fflush(stdout);
 }
 
-static void fail(const char *what)
-{
-	printf("kho-init: FAIL: %s: %s\n", what, strerror(errno));
-	fflush(stdout);
-	sync();
-	reboot(RB_AUTOBOOT);
-	_exit(1);
-}
-
-/* Fail without an errno: what went wrong is all in @msg. */
+/* Report why the boot failed and reboot, which ends QEMU. */
 static void fail_because(const char *msg)
 {
 	printf("kho-init: FAIL: %s\n", msg);
@@ -52,6 +43,15 @@ static void fail_because(const char *msg)
 	sync();
 	reboot(RB_AUTOBOOT);
 	_exit(1);
+}
+
+/* Fail because @what failed with errno. */
+static void fail(const char *what)
+{
+	char msg[320];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(errno));
+	fail_because(msg);
 }
 
 static void mount_fs(const char *type, const char *dir)
