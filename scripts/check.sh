@@ -521,10 +521,11 @@ t_interop_rust_to_upstream() {
 # harness: sessions made, memfds preserved and unpreserved) runs in the
 # first boot and must pass every case. The four kexec tests preserve their
 # sessions in the first boot (stage 1) and check every byte in the second
-# (stage 2). Rust to Rust, C to Rust and Rust to C, one QEMU run each. A
-# handover whose tree the Rust kernel rejects fails them (tried with
-# khotest_corrupt=overlap: stage 2 exits with 1). make check-kasan runs
-# them too, in kasan_boots.
+# (stage 2). Rust to Rust, C to Rust, Rust to C, and between Linux 7.3 as
+# released (upstream.config includes luo.config too) and Rust both ways,
+# one QEMU run each. A handover whose tree the Rust kernel rejects fails
+# them (tried with khotest_corrupt=overlap: stage 2 exits with 1). make
+# check-kasan runs them too, in kasan_boots.
 luo_kexec_tests=(luo_kexec_simple luo_multi_session luo_stress_files luo_stress_sessions)
 luo_kexec_passed=("SIMPLE KEXEC TEST PASSED" "MULTI-SESSION KEXEC TEST PASSED"
 	"MANY-FILES KEXEC TEST PASSED (500 files)" "MANY-SESSIONS KEXEC TEST PASSED (2000 sessions)")
@@ -581,17 +582,25 @@ luo_api_left_tree_as_found() {
 		"$(grep -m3 -E 'radix_stats: (preserved_pages|tables|leaves) ' "$1" | tr -d '\r' |
 			sed 's/.*radix_stats: //' | paste -sd,)"
 }
+luo_kernel() { case $1 in rust | c) echo "$1-tracker" ;; *) echo "$1" ;; esac; }
+luo_label() {
+	case $1 in
+	rust) echo "Rust tracker" ;;
+	c) echo "C tracker" ;;
+	*) echo "Linux 7.3 as released" ;;
+	esac
+}
 t_luo_kselftests() {
 	local pair from to
 	luo_programs "$KHO_CACHE/build-rust-tracker"
-	for pair in rust:rust c:rust rust:c; do
+	for pair in rust:rust c:rust rust:c upstream:rust rust:upstream; do
 		from=${pair%:*} to=${pair#*:}
-		interop_kexec "$from-tracker" "$to-tracker" "luo-$from-to-$to.serial" \
+		interop_kexec "$(luo_kernel "$from")" "$(luo_kernel "$to")" "luo-$from-to-$to.serial" \
 			--append kunit.enable=0 "${luo_args[@]}"
-		echo "# $(tracker_of "$from-tracker") tracker -> $(tracker_of "$to-tracker") tracker:" \
+		echo "# $(luo_label "$from") -> $(luo_label "$to"):" \
 			"liveupdate pass:$luo_api_tests fail:0 in the first boot; stage 2 of ${luo_kexec_tests[*]} passed"
-		[ "$from" = c ] || luo_api_left_tree_as_found "$logdir/luo-$from-to-$to.serial"
-		[ "$to" = c ] || luo_keys_validated "$logdir/luo-$from-to-$to.serial"
+		[ "$from" != rust ] || luo_api_left_tree_as_found "$logdir/luo-$from-to-$to.serial"
+		[ "$to" != rust ] || luo_keys_validated "$logdir/luo-$from-to-$to.serial"
 	done
 }
 
