@@ -105,7 +105,7 @@ t_lint() {
 	echo "# checkpatch --strict: ${#p[@]} patches clean"
 	# The glue exports functions that are defined in the Rust object, so
 	# EXPORT_SYMBOL cannot follow its function there.
-	c=$(cd "$REPO_ROOT" && ls ./*.c ./*.h scripts/*.c selftests/init/*.c selftests/kernel/*.c host/memblock-order/*.c \
+	c=$(cd "$REPO_ROOT" && ls ./*.c ./*.h scripts/*.c selftests/init/*.c selftests/kernel/*.c selftests/luo/*.c host/memblock-order/*.c \
 		host/memblock-ram/*.c)
 	(cd "$REPO_ROOT" && perl "$tree/scripts/checkpatch.pl" --strict --no-tree -q \
 		--ignore EXPORT_SYMBOL -f $c)
@@ -521,38 +521,47 @@ t_interop_rust_to_upstream() {
 # harness: sessions made, memfds preserved and unpreserved) runs in the
 # first boot and must pass every case. The four kexec tests preserve their
 # sessions in the first boot (stage 1) and check every byte in the second
-# (stage 2). Rust to Rust, C to Rust, Rust to C, and between Linux 7.3 as
-# released (upstream.config includes luo.config too) and Rust both ways,
-# one QEMU run each. A handover whose tree the Rust kernel rejects fails
+# (stage 2). On a Rust first kernel, our selftests/luo/luo_reclaim.c
+# checks that the leaves a 256 MiB memfd grows are freed again when LUO
+# unpreserves it. Rust to Rust, C to Rust, Rust to C, and between Linux
+# 7.3 as released (upstream.config includes luo.config too) and Rust both
+# ways, one QEMU run each. A handover whose tree the Rust kernel rejects fails
 # them (tried with khotest_corrupt=overlap: stage 2 exits with 1). make
 # check-kasan runs them too, in kasan_boots.
 luo_kexec_tests=(luo_kexec_simple luo_multi_session luo_stress_files luo_stress_sessions)
 luo_kexec_passed=("SIMPLE KEXEC TEST PASSED" "MULTI-SESSION KEXEC TEST PASSED"
 	"MANY-FILES KEXEC TEST PASSED (500 files)" "MANY-SESSIONS KEXEC TEST PASSED (2000 sessions)")
 # Builds the programs into $KHO_CACHE/luo-kselftests with the exported
-# headers of the kernel built in $1, and sets luo_args to the runner's
-# arguments that turn LUO on, run the API test in the first boot and the
-# kexec tests' two stages, and expect every line that says they passed.
+# headers of the kernel built in $1, and sets the runner's arguments that
+# run them, in this order: luo_api_args turn LUO on and run the API test
+# first in the first boot; luo_rust_args, for a Rust first kernel only,
+# selftests/luo/luo_reclaim.c; luo_kexec_args the kexec tests' two stages.
+# Each expects every line that says its programs passed.
 luo_programs() {
-	local b=$1 out=$KHO_CACHE/luo-kselftests tree src t
+	local b=$1 out=$KHO_CACHE/luo-kselftests tree src dir t
 	tree=$("$REPO_ROOT/scripts/prepare-tree.sh")
 	src=$tree/tools/testing/selftests/liveupdate
 	mkdir -p "$out"
 	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" headers >"$out/headers.log" 2>&1 ||
 		{ tail -n 20 "$out/headers.log"; return 1; }
-	for t in liveupdate "${luo_kexec_tests[@]}"; do
+	for t in liveupdate "${luo_kexec_tests[@]}" luo_reclaim; do
+		dir=$src
+		[ "$t" != luo_reclaim ] || dir=$REPO_ROOT/selftests/luo
 		gcc -static -O2 -nostdinc -nostdlib -I "$b/usr/include" -I "$tree/tools/include/nolibc" \
-			-I "$src/lib/include" -o "$out/$t" "$src/$t.c" "$src/lib/lu_utils.c"
+			-I "$src/lib/include" -o "$out/$t" "$dir/$t.c" "$src/lib/lu_utils.c"
 	done
-	echo "# built from $src: liveupdate ${luo_kexec_tests[*]}"
+	echo "# built: liveupdate ${luo_kexec_tests[*]} (upstream's), luo_reclaim (selftests/luo)"
 	luo_api_tests=$(grep -c '^TEST_F(' "$src/liveupdate.c")
-	luo_args=(--append liveupdate=on --program "$out/liveupdate" --run-first /bin/liveupdate
+	luo_api_args=(--append liveupdate=on --program "$out/liveupdate" --run-first /bin/liveupdate
 		--expect-first "# Totals: pass:$luo_api_tests fail:0 xfail:0 xpass:0 skip:0 error:0")
+	luo_rust_args=(--program "$out/luo_reclaim" --run-first /bin/luo_reclaim
+		--expect-first "luo_reclaim: PASSED")
+	luo_kexec_args=()
 	for t in "${luo_kexec_tests[@]}"; do
-		luo_args+=(--program "$out/$t" --run-first "/bin/$t -s 1" --run-second "/bin/$t -s 2")
+		luo_kexec_args+=(--program "$out/$t" --run-first "/bin/$t -s 1" --run-second "/bin/$t -s 2")
 	done
 	for t in "${luo_kexec_passed[@]}"; do
-		luo_args+=(--expect "$t")
+		luo_kexec_args+=(--expect "$t")
 	done
 }
 # The Rust second kernel's count of keys in the tree of log $1: at least
@@ -569,7 +578,8 @@ luo_keys_validated() {
 # first command, as before it: every page it preserved was unpreserved
 # again, and the tree is no larger. It does not show reclamation: the
 # test's folios fall in leaves the tree already has (a build whose
-# single-key unpreserve never frees nodes gave the same counts).
+# single-key unpreserve never frees nodes gave the same counts; it failed
+# luo_reclaim).
 luo_api_left_tree_as_found() {
 	local what before after
 	for what in preserved_pages tables leaves; do
@@ -591,15 +601,20 @@ luo_label() {
 	esac
 }
 t_luo_kselftests() {
-	local pair from to
+	local pair from to rust_args
 	luo_programs "$KHO_CACHE/build-rust-tracker"
 	for pair in rust:rust c:rust rust:c upstream:rust rust:upstream; do
 		from=${pair%:*} to=${pair#*:}
+		rust_args=()
+		[ "$from" != rust ] || rust_args=("${luo_rust_args[@]}")
 		interop_kexec "$(luo_kernel "$from")" "$(luo_kernel "$to")" "luo-$from-to-$to.serial" \
-			--append kunit.enable=0 "${luo_args[@]}"
+			--append kunit.enable=0 "${luo_api_args[@]}" "${rust_args[@]}" "${luo_kexec_args[@]}"
 		echo "# $(luo_label "$from") -> $(luo_label "$to"):" \
 			"liveupdate pass:$luo_api_tests fail:0 in the first boot; stage 2 of ${luo_kexec_tests[*]} passed"
-		[ "$from" != rust ] || luo_api_left_tree_as_found "$logdir/luo-$from-to-$to.serial"
+		if [ "$from" = rust ]; then
+			luo_api_left_tree_as_found "$logdir/luo-$from-to-$to.serial"
+			grep -m1 -o 'luo_reclaim: PASSED.*' "$logdir/luo-$from-to-$to.serial" | tr -d '\r' | sed 's/^/# /'
+		fi
 		[ "$to" != rust ] || luo_keys_validated "$logdir/luo-$from-to-$to.serial"
 	done
 }
@@ -833,7 +848,8 @@ t_kasan_boots() {
 	kasan_qemu_cpu
 	local log=$logdir/kasan.serial b=$KHO_CACHE/build-rust-kasan
 	luo_programs "$b"
-	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$b/arch/x86/boot/bzImage" "${luo_args[@]}" \
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$b/arch/x86/boot/bzImage" \
+		"${luo_api_args[@]}" "${luo_rust_args[@]}" "${luo_kexec_args[@]}" \
 		--module "$b/kernel/liveupdate/kho_radix_rs/selftests/kernel/kho_radix_modtest.ko" \
 		--log "$log" --mem 6G --timeout 900 \
 		--append "kho_radix_bench.run=1 kho_radix_bench.max_n=1048576 kho_radix_bench.reps=1" \
