@@ -865,6 +865,7 @@ t_kasan_boots() {
 	kunit_suites_ok_in_both_boots "$log"
 	echo "# KASAN on in both boots, no KASAN or UBSAN report, no Rust panic: 15 benchmark workloads at 3 sizes, $(wc -w <<<"$kunit_suites") KUnit suites and the module's 4 tests twice"
 	echo "# and the LUO kselftests: liveupdate pass:$luo_api_tests fail:0, stage 2 of ${luo_kexec_tests[*]} passed"
+	grep -m1 -o 'luo_reclaim: PASSED.*' "$log" | tr -d '\r' | sed 's/^/# /'
 	luo_keys_validated "$log"
 	echo "# QEMU -cpu $QEMU_CPU"
 	# grep reads the log itself: behind a pipe, `grep -m1` stops reading
