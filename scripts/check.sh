@@ -105,8 +105,8 @@ t_lint() {
 	echo "# checkpatch --strict: ${#p[@]} patches clean"
 	# The glue exports functions that are defined in the Rust object, so
 	# EXPORT_SYMBOL cannot follow its function there.
-	c=$(cd "$REPO_ROOT" && ls ./*.c ./*.h scripts/*.c selftests/init/*.c selftests/kernel/*.c selftests/luo/*.c host/memblock-order/*.c \
-		host/memblock-ram/*.c)
+	c=$(cd "$REPO_ROOT" && ls ./*.c ./*.h scripts/*.c selftests/init/*.c selftests/kernel/*.c \
+		selftests/luo/*.c host/memblock-order/*.c host/memblock-ram/*.c)
 	(cd "$REPO_ROOT" && perl "$tree/scripts/checkpatch.pl" --strict --no-tree -q \
 		--ignore EXPORT_SYMBOL -f $c)
 	echo "# checkpatch --strict -f: $(wc -w <<<"$c") C files and headers clean"
@@ -183,8 +183,6 @@ t_build_c_tracker() {
 	"$REPO_ROOT/scripts/build-kernel.sh" c-tracker
 }
 
-# The runner must fail, with a reason and the log tail, when a marker is
-# missing or the guest hangs: a broken kernel must never pass.
 # The cache's lock (lock_cache in common.sh): a script this run starts
 # goes on under it, and a run of its own on the same cache stops before it
 # touches anything, naming this one; so does one that names a descriptor
@@ -205,6 +203,8 @@ t_cache_lock() {
 	echo "# ${out#error: }"
 }
 
+# The runner must fail, with a reason and the log tail, when a marker is
+# missing or the guest hangs: a broken kernel must never pass.
 t_runner_detects_failures() {
 	local k=$KHO_CACHE/build-c-tracker/arch/x86/boot/bzImage out
 	out=$("$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$logdir/runner-missing.serial" \
