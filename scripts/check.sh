@@ -483,6 +483,13 @@ interop_kexec() {
 	done
 }
 tracker_of() { if [ "$1" = c-tracker ]; then echo C; else echo Rust; fi; }
+# What the kernel of build flavour $1 is, for the test's output.
+kernel_label() {
+	case $1 in
+	upstream) echo "Linux 7.3 as released" ;;
+	*) echo "$(tracker_of "$1") tracker" ;;
+	esac
+}
 
 # ABI compatibility in both kexec directions: the second kernel reads a tree
 # built by the other implementation.
@@ -592,30 +599,24 @@ luo_api_left_tree_as_found() {
 		"$(grep -m3 -E 'radix_stats: (preserved_pages|tables|leaves) ' "$1" | tr -d '\r' |
 			sed 's/.*radix_stats: //' | paste -sd,)"
 }
-luo_kernel() { case $1 in rust | c) echo "$1-tracker" ;; *) echo "$1" ;; esac; }
-luo_label() {
-	case $1 in
-	rust) echo "Rust tracker" ;;
-	c) echo "C tracker" ;;
-	*) echo "Linux 7.3 as released" ;;
-	esac
-}
 t_luo_kselftests() {
-	local pair from to rust_args
+	local pair from to log rust_args
 	luo_programs "$KHO_CACHE/build-rust-tracker"
-	for pair in rust:rust c:rust rust:c upstream:rust rust:upstream; do
+	for pair in rust-tracker:rust-tracker c-tracker:rust-tracker rust-tracker:c-tracker \
+		upstream:rust-tracker rust-tracker:upstream; do
 		from=${pair%:*} to=${pair#*:}
+		log=$logdir/luo-${from%-tracker}-to-${to%-tracker}.serial
 		rust_args=()
-		[ "$from" != rust ] || rust_args=("${luo_rust_args[@]}")
-		interop_kexec "$(luo_kernel "$from")" "$(luo_kernel "$to")" "luo-$from-to-$to.serial" \
+		[ "$from" != rust-tracker ] || rust_args=("${luo_rust_args[@]}")
+		interop_kexec "$from" "$to" "$(basename "$log")" \
 			--append kunit.enable=0 "${luo_api_args[@]}" "${rust_args[@]}" "${luo_kexec_args[@]}"
-		echo "# $(luo_label "$from") -> $(luo_label "$to"):" \
+		echo "# $(kernel_label "$from") -> $(kernel_label "$to"):" \
 			"liveupdate pass:$luo_api_tests fail:0 in the first boot; stage 2 of ${luo_kexec_tests[*]} passed"
-		if [ "$from" = rust ]; then
-			luo_api_left_tree_as_found "$logdir/luo-$from-to-$to.serial"
-			grep -m1 -o 'luo_reclaim: PASSED.*' "$logdir/luo-$from-to-$to.serial" | tr -d '\r' | sed 's/^/# /'
+		if [ "$from" = rust-tracker ]; then
+			luo_api_left_tree_as_found "$log"
+			grep -m1 -o 'luo_reclaim: PASSED.*' "$log" | tr -d '\r' | sed 's/^/# /'
 		fi
-		[ "$to" != rust ] || luo_keys_validated "$logdir/luo-$from-to-$to.serial"
+		[ "$to" != rust-tracker ] || luo_keys_validated "$log"
 	done
 }
 
