@@ -27,6 +27,7 @@ tests=(
 	radix_symbols_from_rust
 	radix_api_from_module
 	roundtrip_rust_tracker
+	kho_vmtest
 	rust_selftest_folios
 	kunit_suites
 	numa_roundtrip
@@ -388,6 +389,36 @@ t_roundtrip_rust_tracker() {
 	validated_before_revived "$logdir/roundtrip-rust.serial"
 	grep -m1 -o 'preserved-memory tree validated.*' "$logdir/roundtrip-rust.serial" | sed 's/^/# /'
 	echo "# Rust tracker -> Rust tracker: test_kho restore succeeded, reserve_mem area taken over after the check"
+}
+
+# Upstream's KHO kselftest (tools/testing/selftests/kho) on both trackers:
+# scripts/kho-vmtest.sh builds its init.c and initramfs as its vmtest.sh
+# does, checks that the kernel has the options vmtest.sh sets (the round-
+# trip kernels include configs/kho-vmtest.config for them) and boots it
+# with vmtest.sh's QEMU options and command line; the init kexecs into the
+# same kernel, whose test_kho must restore its folios. On the Rust kernel
+# both boots must use the Rust tracker and the second must have validated
+# the tree. A corrupted handover must fail it.
+t_kho_vmtest() {
+	local k out rust_args
+	for k in rust-tracker c-tracker; do
+		rust_args=()
+		[ "$k" != rust-tracker ] || rust_args=(--expect-first "radix tracker: Rust"
+			--expect "radix tracker: Rust" --expect "preserved-memory tree validated")
+		out=$("$REPO_ROOT/scripts/kho-vmtest.sh" "$KHO_CACHE/build-$k" \
+			"$logdir/kho-vmtest-${k%-tracker}.serial" "${rust_args[@]}") ||
+			{ echo "$out"; return 1; }
+		echo "# $(kernel_label "$k"): $(sed -n 's/^ok 1 kho_vmtest # //p' <<<"$out")"
+		grep -E '^# (the kernel has|second boot ended)' <<<"$out"
+	done
+	# Its criterion fails a handover the next kernel drops: the Rust kernel
+	# corrupts the tree it hands over, the next one rejects it.
+	out=$("$REPO_ROOT/scripts/kho-vmtest.sh" "$KHO_CACHE/build-rust-tracker" \
+		"$logdir/kho-vmtest-corrupt.serial" --append khotest_corrupt=overlap) &&
+		{ echo "kho-vmtest.sh passed a handover the next kernel dropped"; return 1; }
+	grep -qF "not ok 1 kho_vmtest # KHO failed: no 'KHO restore succeeded'" <<<"$out" ||
+		{ echo "kho-vmtest.sh failed for another reason: $out"; return 1; }
+	echo "# with khotest_corrupt=overlap: $(grep -m1 -o 'not ok 1 kho_vmtest # KHO failed' <<<"$out")"
 }
 
 # A module (selftests/kernel/kho_radix_modtest.c, built as kho_radix_modtest.ko

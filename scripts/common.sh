@@ -26,6 +26,14 @@ BINDGEN_ROOT=$KHO_CACHE/bindgen-$BINDGEN_VER
 RUSTSRC_DIR=$KHO_CACHE/rust-src-$RUSTSRC_VER
 LINUX_PRISTINE=$KHO_CACHE/linux-pristine-$LINUX_VER
 
+# What a boot's serial log must not hold (scripts/qemu-kexec.sh and
+# scripts/kho-vmtest.sh): a crash, and a warning or lockdep report. A Rust
+# panic prints "panicked at" before its BUG(). The kernel goes on after a
+# UBSAN report (only rust-kasan.config has UBSAN), so it is matched by its
+# own text.
+KERNEL_CRASH_RE='Kernel panic|BUG:|Oops|general protection fault|panicked at|UBSAN:'
+KERNEL_WARN_RE='WARNING:|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage'
+
 step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -160,11 +160,7 @@ timeout --foreground -k 5 "$timeout" "${launcher[@]}" qemu-system-x86_64 "${acce
 	</dev/null >"$work/qemu.out" 2>&1 || rc=$?
 
 # The first matching reason wins, most specific first.
-# A Rust panic prints "panicked at" before its BUG(). The kernel goes on
-# after a UBSAN report (only rust-kasan.config has UBSAN), so it is matched
-# by its own text.
-crash='Kernel panic|BUG:|Oops|general protection fault|panicked at|UBSAN:'
-warn='WARNING:|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage'
+crash=$KERNEL_CRASH_RE warn=$KERNEL_WARN_RE
 reason=
 if grep -qE "$crash" "$log"; then
 	reason="kernel crash: $(grep -m1 -E "$crash" "$log")"
