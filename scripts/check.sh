@@ -39,6 +39,7 @@ tests=(
 	interop_upstream_to_rust
 	interop_rust_to_upstream
 	luo_kselftests
+	luo_chain
 	corrupt_handover_rejected
 )
 # Tests that run only when named: `make check-kasan` runs the four KASAN
@@ -456,13 +457,38 @@ t_rust_selftest_folios() {
 	selftest_folios_ok "$log"
 }
 
-# The first or the second boot's part of a round trip's LOG.
+# The first, second or third boot's part of LOG ($1): a boot ends with the
+# init's "kexec loaded" line, the last one with the log.
 boot_part() {
-	if [ "$2" = first ]; then
-		sed '/kho-init: kexec loaded/q' "$1"
-	else
-		sed -n '/kho-init: kexec loaded/,$p' "$1"
-	fi
+	local n
+	case $2 in
+	first) n=1 ;;
+	second) n=2 ;;
+	third) n=3 ;;
+	*) die "boot_part: no boot '$2'" ;;
+	esac
+	awk -v n="$n" 'k == n - 1 { print } /kho-init: kexec loaded/ { k++ }' "$1"
+}
+
+# Each boot of LOG ($1) names the tracker of its kernel's build flavour,
+# the flavours following in boot order; the upstream kernel names none
+# (patch 0001 adds that line), and must not: a boot that does is not the
+# kernel as released.
+boots_name_trackers() {
+	local log=$1 part flavour named
+	shift
+	for part in first second third; do
+		[ $# -gt 0 ] || break
+		flavour=$1
+		shift
+		named=$(boot_part "$log" $part | grep -m1 -o 'preserved-memory radix tracker: [A-Za-z]*' || true)
+		if [ "$flavour" = upstream ]; then
+			[ -z "$named" ] || { echo "the $part boot names a tracker: not the upstream kernel"; return 1; }
+		elif [ "$named" != "preserved-memory radix tracker: $(tracker_of "$flavour")" ]; then
+			echo "the $part boot, $(kernel_label "$flavour"), says '${named:-nothing}'"
+			return 1
+		fi
+	done
 }
 
 # The selftest's checks on LOG, a 6 GiB boot of a kernel with the selftest:
@@ -488,14 +514,9 @@ selftest_folios_ok() {
 # logged to $logdir/LOG: each boot must name its tracker, test_kho must
 # restore its folios in the second boot, and a Rust second kernel must have
 # validated the tree first. More qemu-kexec.sh arguments may follow.
-# The upstream kernel names no tracker (patch 0001 adds that line), and
-# must not: a boot that does is not the kernel as released.
 interop_kexec() {
-	local from=$1 to=$2 log=$3 args=() part
-	local -A kernel=([first]=$from [second]=$to)
+	local from=$1 to=$2 log=$3 args=()
 	shift 3
-	[ "$from" = upstream ] || args+=(--expect-first "radix tracker: $(tracker_of "$from")")
-	[ "$to" = upstream ] || args+=(--expect "radix tracker: $(tracker_of "$to")")
 	case $to in
 	c-tracker | upstream) ;;
 	*) args+=(--expect "preserved-memory tree validated") ;;
@@ -505,13 +526,7 @@ interop_kexec() {
 		--second "$KHO_CACHE/build-$to/arch/x86/boot/bzImage" \
 		--expect "test_kho: KHO restore succeeded" "${reserve_mem_args[@]}" \
 		"${args[@]}" "$@"
-	for part in first second; do
-		[ "${kernel[$part]}" = upstream ] || continue
-		if boot_part "$logdir/$log" $part | grep -q 'preserved-memory radix tracker:'; then
-			echo "the $part boot names a tracker: not the upstream kernel"
-			return 1
-		fi
-	done
+	boots_name_trackers "$logdir/$log" "$from" "$to"
 }
 tracker_of() { if [ "$1" = c-tracker ]; then echo C; else echo Rust; fi; }
 # What the kernel of build flavour $1 is, for the test's output.
@@ -573,7 +588,8 @@ luo_kexec_passed=("SIMPLE KEXEC TEST PASSED" "MULTI-SESSION KEXEC TEST PASSED"
 # headers of the kernel built in $1, and sets the runner's arguments that
 # run them, in this order: luo_api_args turn LUO on and run the API test
 # first in the first boot; luo_rust_args, for a Rust first kernel only,
-# selftests/luo/luo_reclaim.c; luo_kexec_args the kexec tests' two stages.
+# selftests/luo/luo_reclaim.c; luo_kexec_args the kexec tests' two stages;
+# luo_chain_args, for three boots, selftests/luo/luo_chain.c's three.
 # Each expects every line that says its programs passed.
 luo_programs() {
 	local b=$1 out=$KHO_CACHE/luo-kselftests tree src dir t
@@ -582,18 +598,20 @@ luo_programs() {
 	mkdir -p "$out"
 	"$REPO_ROOT/scripts/kmake.sh" "$tree" "$b" headers >"$out/headers.log" 2>&1 ||
 		{ tail -n 20 "$out/headers.log"; return 1; }
-	for t in liveupdate "${luo_kexec_tests[@]}" luo_reclaim; do
+	for t in liveupdate "${luo_kexec_tests[@]}" luo_reclaim luo_chain; do
 		dir=$src
-		[ "$t" != luo_reclaim ] || dir=$REPO_ROOT/selftests/luo
+		[ -f "$dir/$t.c" ] || dir=$REPO_ROOT/selftests/luo
 		gcc -static -O2 -nostdinc -nostdlib -I "$b/usr/include" -I "$tree/tools/include/nolibc" \
 			-I "$src/lib/include" -o "$out/$t" "$dir/$t.c" "$src/lib/lu_utils.c"
 	done
-	echo "# built: liveupdate ${luo_kexec_tests[*]} (upstream's), luo_reclaim (selftests/luo)"
+	echo "# built: liveupdate ${luo_kexec_tests[*]} (upstream's), luo_reclaim luo_chain (selftests/luo)"
 	luo_api_tests=$(grep -c '^TEST_F(' "$src/liveupdate.c")
 	luo_api_args=(--append liveupdate=on --program "$out/liveupdate" --run-first /bin/liveupdate
 		--expect-first "# Totals: pass:$luo_api_tests fail:0 xfail:0 xpass:0 skip:0 error:0")
 	luo_rust_args=(--program "$out/luo_reclaim" --run-first /bin/luo_reclaim
 		--expect-first "luo_reclaim: PASSED")
+	luo_chain_args=(--append liveupdate=on --program "$out/luo_chain" --run-first "/bin/luo_chain -s 1"
+		--run-second "/bin/luo_chain -s 2" --run-third "/bin/luo_chain -s 3" --expect "luo_chain: PASSED")
 	luo_kexec_args=()
 	for t in "${luo_kexec_tests[@]}"; do
 		luo_kexec_args+=(--program "$out/$t" --run-first "/bin/$t -s 1" --run-second "/bin/$t -s 2")
@@ -602,14 +620,14 @@ luo_programs() {
 		luo_kexec_args+=(--expect "$t")
 	done
 }
-# The Rust second kernel's count of keys in the tree of log $1: at least
-# the folios of luo_stress_files' 500 memfds.
+# The Rust kernel's count of keys in the tree it validated, in log $1: at
+# least $2 (default: the folios of luo_stress_files' 500 memfds).
 luo_keys_validated() {
-	local keys
+	local keys min=${2:-500}
 	keys=$(grep -m1 -oE 'preserved-memory tree validated: [0-9]+ tables, [0-9]+ leaves, [0-9]+ keys' "$1")
 	echo "# $keys"
-	[ "$(grep -oE '[0-9]+ keys' <<<"$keys" | cut -d' ' -f1)" -ge 500 ] ||
-		{ echo "fewer than the 500 keys of luo_stress_files' memfds"; return 1; }
+	[ "$(grep -oE '[0-9]+ keys' <<<"$keys" | cut -d' ' -f1)" -ge "$min" ] ||
+		{ echo "fewer keys than the $min expected"; return 1; }
 }
 # The Rust tracker's statistics (kho-init prints them when the first boot
 # starts and after each command) must be the same after the API test, the
@@ -648,6 +666,38 @@ t_luo_kselftests() {
 			grep -m1 -o 'luo_reclaim: PASSED.*' "$log" | tr -d '\r' | sed 's/^/# /'
 		fi
 		[ "$to" != rust-tracker ] || luo_keys_validated "$log"
+	done
+}
+
+# Two live updates in a row (selftests/luo/luo_chain.c, on upstream's LUO
+# library): a 64 MiB memfd preserved in a LUO session in the first boot,
+# retrieved and checked in the second, which writes a new pattern over it
+# and preserves the same folios again in a session of its own, retrieved
+# and checked in the third. The middle kernel is the Rust tracker's: it
+# validates the tree it is handed, restores the folios from it and
+# preserves them in its own. Rust, Rust, Rust; C, Rust, C; and Linux 7.3 as
+# released, Rust, released. Each boot must name its tracker, and a Rust
+# kernel after the middle one must have validated at least the memfd's
+# 16384 folios (4 KiB pages) in its tree.
+t_luo_chain() {
+	local chain first middle last log
+	luo_programs "$KHO_CACHE/build-rust-tracker"
+	for chain in rust-tracker:rust-tracker:rust-tracker c-tracker:rust-tracker:c-tracker \
+		upstream:rust-tracker:upstream; do
+		IFS=: read -r first middle last <<<"$chain"
+		log=$logdir/luo-chain-${first%-tracker}-${middle%-tracker}-${last%-tracker}.serial
+		"$REPO_ROOT/scripts/qemu-kexec.sh" --log "$log" \
+			--first "$KHO_CACHE/build-$first/arch/x86/boot/bzImage" \
+			--second "$KHO_CACHE/build-$middle/arch/x86/boot/bzImage" \
+			--third "$KHO_CACHE/build-$last/arch/x86/boot/bzImage" --append kunit.enable=0 \
+			--expect "preserved-memory tree validated" "${luo_chain_args[@]}"
+		boots_name_trackers "$log" "$first" "$middle" "$last"
+		echo "# $(kernel_label "$first") -> $(kernel_label "$middle") -> $(kernel_label "$last"):" \
+			"$(grep -m1 -o 'luo_chain: PASSED.*' "$log" | tr -d '\r')"
+		boot_part "$log" second | grep -m1 -o 'preserved-memory tree validated.*keys' |
+			sed 's/^/# middle boot: /'
+		[ "$last" != rust-tracker ] ||
+			luo_keys_validated <(boot_part "$log" third) 16384 | sed 's/^# /# third boot: /'
 	done
 }
 

@@ -2,38 +2,44 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Boot FIRST under QEMU with KHO on; the static init kexecs into SECOND
-# (which may be a different kernel); the second boot's init powers off.
+# (which may be a different kernel), and with --third from there into THIRD;
+# the last boot's init powers off.
 # The serial console goes to a log file that is then checked:
 #   - the run must end before the timeout, without a panic, oops, BUG,
 #     Rust panic or UBSAN report,
 #   - no WARNING / lockdep report anywhere in the log,
-#   - the init must have reached the second boot,
-#   - every --expect marker must appear in the second boot's part of the log,
+#   - the init must have reached the last boot, after one kexec per boot
+#     before it,
+#   - every --expect marker must appear in the log after the first kexec,
 #     every --expect-first marker in the first boot's part,
 #   - no KTAP "not ok" line anywhere.
 # On failure, prints the reason and the tail of the log, and exits 1.
 #
-# Usage: qemu-kexec.sh --first BZIMAGE [--second BZIMAGE] --log FILE
-#        [--append "ARGS"]... [--expect TEXT]... [--expect-first TEXT]...
+# Usage: qemu-kexec.sh --first BZIMAGE [--second BZIMAGE] [--third BZIMAGE]
+#        --log FILE [--append "ARGS"]... [--expect TEXT]... [--expect-first TEXT]...
 #        [--timeout SECONDS] [--mem SIZE] [--smp CPUS] [--module FILE.ko]...
 #        [--program FILE]... [--run-first "CMD ARGS"]... [--run-second "CMD ARGS"]...
-# A --module goes into /modules of both boots' initramfs, where the init
-# loads it before anything else. A --program goes into /bin of both; the
-# init runs each --run-first command in the first boot once the kexec image
-# is loaded, each --run-second command at the start of the second boot, in
-# order, and fails the boot if one does not exit with status 0.
+#        [--run-third "CMD ARGS"]...
+# A --module goes into /modules of every boot's initramfs, where the init
+# loads it before anything else. A --program goes into /bin of every one;
+# the init runs each --run-first command in the first boot once the kexec
+# image is loaded, each --run-second command in the second boot (at its
+# start, or with --third once it has loaded the third kernel), each
+# --run-third command at the start of the third boot, in order, and fails
+# the boot if one does not exit with status 0.
 # QEMU_ACCEL=kvm opts in to KVM (it hangs on the project's build machines).
 # QEMU_CPU is the TCG CPU model (default: max). KHO_QEMU_NO_THP=1 runs QEMU
 # without transparent huge pages (see without-thp.py; the restore benchmark
 # sets it).
 . "$(dirname "$0")/common.sh"
 
-first= second= log= append= timeout=${KHO_QEMU_TIMEOUT:-240} mem=1G smp=2
-expects=() expects_first=() modules=() programs=() run_first=() run_second=()
+first= second= third= log= append= timeout=${KHO_QEMU_TIMEOUT:-240} mem=1G smp=2
+expects=() expects_first=() modules=() programs=() run_first=() run_second=() run_third=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--first) first=$2; shift ;;
 	--second) second=$2; shift ;;
+	--third) third=$2; shift ;;
 	--log) log=$2; shift ;;
 	--append) append="${append:+$append }$2"; shift ;;
 	--expect) expects+=("$2"); shift ;;
@@ -45,6 +51,7 @@ while [ $# -gt 0 ]; do
 	--program) programs+=("$2"); shift ;;
 	--run-first) run_first+=("$2"); shift ;;
 	--run-second) run_second+=("$2"); shift ;;
+	--run-third) run_third+=("$2"); shift ;;
 	*) die "qemu-kexec.sh: unknown argument $1" ;;
 	esac
 	shift
@@ -52,6 +59,10 @@ done
 [ -f "$first" ] || die "qemu-kexec.sh: --first kernel '$first' not found"
 second=${second:-$first}
 [ -f "$second" ] || die "qemu-kexec.sh: --second kernel '$second' not found"
+[ -z "$third" ] || [ -f "$third" ] || die "qemu-kexec.sh: --third kernel '$third' not found"
+[ -n "$third" ] || [ ${#run_third[@]} -eq 0 ] || die "qemu-kexec.sh: --run-third without --third"
+kernels=("$first" "$second" ${third:+"$third"})
+boots=${#kernels[@]}
 [ -n "$log" ] || die "qemu-kexec.sh: --log is required"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kho-qemu.XXXXXX")
@@ -64,27 +75,39 @@ gcc -static -O2 -Wall -Werror -o "$work/init" "$REPO_ROOT/selftests/init/kho_ini
 mkcpio() { # dir out
 	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$2"
 }
-mkdir -p "$work/r2/dev" "$work/r1/dev"
-for m in "${modules[@]}"; do
-	[ -f "$m" ] || die "qemu-kexec.sh: --module '$m' not found"
-	mkdir -p "$work/r1/modules" "$work/r2/modules"
-	cp "$m" "$work/r1/modules/" && cp "$m" "$work/r2/modules/"
+# Boot i's initramfs, r<i>, holds boot i+1's kernel and initramfs, the last
+# one none; commands run after the load go to /run-first, the last boot's
+# to /run-second.
+commands_of() { # boot
+	case $1 in
+	1) [ ${#run_first[@]} -eq 0 ] || printf '%s\n' "${run_first[@]}" ;;
+	2) [ ${#run_second[@]} -eq 0 ] || printf '%s\n' "${run_second[@]}" ;;
+	3) [ ${#run_third[@]} -eq 0 ] || printf '%s\n' "${run_third[@]}" ;;
+	esac
+}
+for ((i = boots; i >= 1; i--)); do
+	r=$work/r$i
+	mkdir -p "$r/dev"
+	for m in "${modules[@]}"; do
+		[ -f "$m" ] || die "qemu-kexec.sh: --module '$m' not found"
+		mkdir -p "$r/modules" && cp "$m" "$r/modules/"
+	done
+	for p in "${programs[@]}"; do
+		[ -f "$p" ] || die "qemu-kexec.sh: --program '$p' not found"
+		mkdir -p "$r/bin" && cp "$p" "$r/bin/"
+	done
+	if [ "$i" -lt "$boots" ]; then
+		cp "${kernels[$i]}" "$r/kernel"
+		cp "$work/initrd$((i + 1))" "$r/initrd"
+		commands=$r/run-first
+	else
+		commands=$r/run-second
+	fi
+	[ -z "$(commands_of "$i")" ] || commands_of "$i" >"$commands"
+	cp "$work/init" "$r/init"
+	mknod "$r/dev/console" c 5 1 2>/dev/null || true
+	mkcpio "$r" "$work/initrd$i"
 done
-for p in "${programs[@]}"; do
-	[ -f "$p" ] || die "qemu-kexec.sh: --program '$p' not found"
-	mkdir -p "$work/r1/bin" "$work/r2/bin"
-	cp "$p" "$work/r1/bin/" && cp "$p" "$work/r2/bin/"
-done
-[ ${#run_first[@]} -eq 0 ] || printf '%s\n' "${run_first[@]}" >"$work/r1/run-first"
-[ ${#run_second[@]} -eq 0 ] || printf '%s\n' "${run_second[@]}" >"$work/r2/run-second"
-cp "$work/init" "$work/r2/init"
-mknod "$work/r2/dev/console" c 5 1 2>/dev/null || true
-mkcpio "$work/r2" "$work/initrd2"
-cp "$work/init" "$work/r1/init"
-mknod "$work/r1/dev/console" c 5 1 2>/dev/null || true
-cp "$second" "$work/r1/kernel"
-cp "$work/initrd2" "$work/r1/initrd"
-mkcpio "$work/r1" "$work/initrd1"
 
 # The host's TSC frequency in kHz (see host-tsc-khz.c), or nothing if the
 # host's TSC is not constant or cannot be measured. It is measured once per
@@ -173,12 +196,14 @@ elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 elif [ $rc -ne 0 ]; then
 	reason="qemu exited with status $rc: $(head -c 500 "$work/qemu.out")"
 elif ! grep -q 'kho-init: second boot' "$log"; then
-	reason="missing marker: the second kernel never reached its init (no 'kho-init: second boot')"
+	reason="missing marker: the last kernel never reached its init (no 'kho-init: second boot')"
+elif [ "$(grep -c 'kho-init: kexec loaded' "$log")" -ne $((boots - 1)) ]; then
+	reason="$(grep -c 'kho-init: kexec loaded' "$log") kexecs, expected $((boots - 1)) for $boots boots"
 fi
 if [ -z "$reason" ]; then
 	second_part=$(sed -n '/kho-init: kexec loaded/,$p' "$log")
 	for m in "${expects[@]}"; do
-		grep -qF -- "$m" <<<"$second_part" || { reason="missing marker: '$m' not in the second boot's log"; break; }
+		grep -qF -- "$m" <<<"$second_part" || { reason="missing marker: '$m' not in the log after the kexec"; break; }
 	done
 fi
 if [ -z "$reason" ]; then
@@ -197,4 +222,4 @@ if [ -n "$reason" ]; then
 	exit 1
 fi
 kname() { basename "$(cd "$(dirname "$1")/../../.." && pwd)"; }
-echo "qemu-kexec: ok ($(kname "$first") -> $(kname "$second"), log: $log)" >&2
+echo "qemu-kexec: ok ($(kname "$first") -> $(kname "$second")${third:+ -> $(kname "$third")}, log: $log)" >&2

@@ -6,10 +6,13 @@
  * /initrd and the current command line, then reboot into it. KHO hands the
  * preserved memory over on that path.
  * Second boot (no /kernel): report and reboot, which ends QEMU (-no-reboot).
- * In both, every module in /modules is loaded first (finit_module()). The
- * commands listed in /run-first run in the first boot once the kexec image
- * is loaded, those in /run-second at the start of the second boot (the
- * runner's --run-first and --run-second); each must exit with status 0.
+ * A chain of three boots has a middle one, whose initramfs holds /kernel
+ * again: it is a first boot that came through a kexec, and says so.
+ * In all, every module in /modules is loaded first (finit_module()). The
+ * commands listed in /run-first run in a boot that loads /kernel once the
+ * kexec image is loaded, those in /run-second at the start of the last
+ * boot (the runner's --run-first, --run-second and --run-third); each must
+ * exit with status 0.
  *
  * Every line starts with "kho-init:" so the runner can find it in the serial
  * log; failures print "kho-init: FAIL" and reboot rather than hang. The
@@ -167,7 +170,10 @@ static void first_boot(void)
 	int cfd, kfd, ifd;
 	ssize_t len;
 
-	say("first boot: loading /kernel with KHO");
+	if (access("/sys/kernel/debug/kho/in/fdt", F_OK) == 0)
+		say("middle boot: reached userspace after kexec, loading /kernel with KHO");
+	else
+		say("first boot: loading /kernel with KHO");
 	print_radix_stats();
 	cfd = open("/proc/cmdline", O_RDONLY);
 	if (cfd < 0)
