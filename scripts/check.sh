@@ -481,7 +481,8 @@ boots_name_trackers() {
 		[ $# -gt 0 ] || break
 		flavour=$1
 		shift
-		named=$(boot_part "$log" $part | grep -m1 -o 'preserved-memory radix tracker: [A-Za-z]*' || true)
+		named=$(grep -m1 -o 'preserved-memory radix tracker: [A-Za-z]*' \
+			<<<"$(boot_part "$log" $part)" || true)
 		if [ "$flavour" = upstream ]; then
 			[ -z "$named" ] || { echo "the $part boot names a tracker: not the upstream kernel"; return 1; }
 		elif [ "$named" != "preserved-memory radix tracker: $(tracker_of "$flavour")" ]; then
@@ -694,7 +695,9 @@ t_luo_chain() {
 		boots_name_trackers "$log" "$first" "$middle" "$last"
 		echo "# $(kernel_label "$first") -> $(kernel_label "$middle") -> $(kernel_label "$last"):" \
 			"$(grep -m1 -o 'luo_chain: PASSED.*' "$log" | tr -d '\r')"
-		boot_part "$log" second | grep -m1 -o 'preserved-memory tree validated.*keys' |
+		# Here-strings, not pipes: `grep -m1` stops reading before the
+		# writer is done, which then fails on SIGPIPE (pipefail).
+		grep -m1 -o 'preserved-memory tree validated.*keys' <<<"$(boot_part "$log" second)" |
 			sed 's/^/# middle boot: /'
 		[ "$last" != rust-tracker ] ||
 			luo_keys_validated <(boot_part "$log" third) 16384 | sed 's/^# /# third boot: /'
@@ -749,7 +752,7 @@ t_numa_roundtrip() {
 	# The code that only NUMA compiles has no panic path either, and this
 	# kernel's tracker does ask for nodes.
 	"$REPO_ROOT/scripts/check-no-panic.sh" "$o" || return 1
-	nm -u "$o" | grep -qw kho_radix_rs_pfn_nid ||
+	grep -qw kho_radix_rs_pfn_nid <<<"$(nm -u "$o")" ||
 		{ echo "kho_radix.o of the NUMA kernel does not call kho_radix_rs_pfn_nid()"; return 1; }
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$log" --mem 6G \
 		--append "numa=fake=2560M" --expect-first "Faking node 1 at" \

@@ -114,7 +114,9 @@ crash=$KERNEL_CRASH_RE warn=$KERNEL_WARN_RE
 # init, after the restore.
 restored=$(grep -n -m1 'KHO restore succeeded' <<<"$second_part" | cut -d: -f1 || true)
 [ -n "$restored" ] || fail "KHO failed: no 'KHO restore succeeded' in the second boot"
-! head -n "$restored" <<<"$second_part" | grep -qE "$crash|$warn" ||
+# Not `head | grep -q`: grep stops at a match, head may then fail on
+# SIGPIPE, and with pipefail the match would read as none.
+! grep -qE "$crash|$warn" <<<"$(head -n "$restored" <<<"$second_part")" ||
 	fail "second boot, before the restore: $(grep -m1 -E "$crash|$warn" <<<"$second_part")"
 crash=${crash#Kernel panic|}
 ! grep -qE "$crash|$warn" <<<"$second_part" ||
