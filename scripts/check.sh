@@ -957,6 +957,17 @@ t_kasan_boots() {
 	# before the writer is done, which then fails on SIGPIPE (pipefail).
 	grep -m1 -oE 'kho_radix_selftest: restored .*' "$log" | tr -d '\r' |
 		sed 's/^kho_radix_selftest: /# /'
+	# luo_chain's three boots too: the middle kernel restores the memfd's
+	# folios and preserves them again, under KASAN.
+	log=$logdir/kasan-chain.serial
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$b/arch/x86/boot/bzImage" \
+		--second "$b/arch/x86/boot/bzImage" --third "$b/arch/x86/boot/bzImage" \
+		--log "$log" --mem 6G --timeout 600 --append kunit.enable=0 \
+		--expect "preserved-memory tree validated" "${luo_chain_args[@]}"
+	[ "$(grep -c 'KernelAddressSanitizer initialized' "$log")" -eq 3 ] ||
+		{ echo "KASAN did not say it was initialized in each of luo_chain's three boots"; return 1; }
+	echo "# luo_chain, KASAN in its three boots: $(grep -m1 -o 'luo_chain: PASSED.*' "$log" | tr -d '\r')"
+	luo_keys_validated <(boot_part "$log" third) 16384 | sed 's/^# /# luo_chain, third boot: /'
 }
 
 # ABI compatibility across compilers and configurations: the gcc-built C
