@@ -39,6 +39,7 @@ tests=(
 	interop_upstream_to_rust
 	interop_rust_to_upstream
 	luo_kselftests
+	luo_vmtest
 	luo_chain
 	corrupt_handover_rejected
 )
@@ -393,33 +394,61 @@ t_roundtrip_rust_tracker() {
 }
 
 # Upstream's KHO kselftest (tools/testing/selftests/kho) on both trackers:
-# scripts/kho-vmtest.sh builds its init.c and initramfs as its vmtest.sh
-# does, checks that the kernel has the options vmtest.sh sets (the round-
-# trip kernels include configs/kho-vmtest.config for them) and boots it
+# scripts/upstream-vmtest.sh builds its init.c and initramfs as its
+# vmtest.sh does, checks that the kernel has the options vmtest.sh sets (the
+# round-trip kernels include configs/vmtest.config for them) and boots it
 # with vmtest.sh's QEMU options and command line; the init kexecs into the
 # same kernel, whose test_kho must restore its folios. On the Rust kernel
 # both boots must use the Rust tracker and the second must have validated
 # the tree. A corrupted handover must fail it.
 t_kho_vmtest() {
-	local k out rust_args
+	local k
 	for k in rust-tracker c-tracker; do
-		rust_args=()
-		[ "$k" != rust-tracker ] || rust_args=(--expect-first "radix tracker: Rust"
-			--expect "radix tracker: Rust" --expect "preserved-memory tree validated")
-		out=$("$REPO_ROOT/scripts/kho-vmtest.sh" "$KHO_CACHE/build-$k" \
-			"$logdir/kho-vmtest-${k%-tracker}.serial" "${rust_args[@]}") ||
-			{ echo "$out"; return 1; }
-		echo "# $(kernel_label "$k"): $(sed -n 's/^ok 1 kho_vmtest # //p' <<<"$out")"
-		grep -E '^# (the kernel has|second boot ended)' <<<"$out"
+		upstream_vmtest kho "$k" "$logdir/kho-vmtest-${k%-tracker}.serial"
 	done
 	# Its criterion fails a handover the next kernel drops: the Rust kernel
 	# corrupts the tree it hands over, the next one rejects it.
-	out=$("$REPO_ROOT/scripts/kho-vmtest.sh" "$KHO_CACHE/build-rust-tracker" \
-		"$logdir/kho-vmtest-corrupt.serial" --append khotest_corrupt=overlap) &&
-		{ echo "kho-vmtest.sh passed a handover the next kernel dropped"; return 1; }
-	grep -qF "not ok 1 kho_vmtest # KHO failed: no 'KHO restore succeeded'" <<<"$out" ||
-		{ echo "kho-vmtest.sh failed for another reason: $out"; return 1; }
-	echo "# with khotest_corrupt=overlap: $(grep -m1 -o 'not ok 1 kho_vmtest # KHO failed' <<<"$out")"
+	upstream_vmtest_fails kho "$logdir/kho-vmtest-corrupt.serial" \
+		"not ok 1 kho_vmtest # kho failed: no 'KHO restore succeeded'"
+}
+
+# upstream-vmtest.sh's FLOW ($1) on the kernel of build flavour $2, logged to
+# $3; on the Rust kernel both boots must use the Rust tracker and the second
+# must have validated the tree. Prints what it showed.
+upstream_vmtest() {
+	local flow=$1 k=$2 log=$3 out rust_args=()
+	[ "$k" != rust-tracker ] || rust_args=(--expect-first "radix tracker: Rust"
+		--expect "radix tracker: Rust" --expect "preserved-memory tree validated")
+	out=$("$REPO_ROOT/scripts/upstream-vmtest.sh" "$flow" "$KHO_CACHE/build-$k" "$log" \
+		"${rust_args[@]}") || { echo "$out"; return 1; }
+	echo "# $(kernel_label "$k"), $(sed -n 's/^ok 1 \([^ ]*\) # /\1: /p' <<<"$out")"
+	grep -E '^# (the kernel has|second boot ended)' <<<"$out"
+}
+
+# upstream-vmtest.sh's FLOW ($1) must fail, with the reason $3, when the
+# Rust kernel corrupts the tree it hands over (logged to $2).
+upstream_vmtest_fails() {
+	local out
+	out=$("$REPO_ROOT/scripts/upstream-vmtest.sh" "$1" "$KHO_CACHE/build-rust-tracker" "$2" \
+		--append khotest_corrupt=overlap) &&
+		{ echo "upstream-vmtest.sh $1 passed a handover the next kernel dropped"; return 1; }
+	grep -qF "$3" <<<"$out" || { echo "upstream-vmtest.sh $1 failed for another reason: $out"; return 1; }
+	echo "# with khotest_corrupt=overlap: $(grep -m1 -oF "$3" <<<"$out")"
+}
+
+# Upstream's LUO kselftest runner (tools/testing/selftests/liveupdate/
+# vmtest.sh) as it runs them, with its own init.c, nested initramfs and
+# command line: each of the four kexec tests on the Rust tracker, its
+# default one (luo_kexec_simple) on the C tracker. luo_kselftests runs the
+# same tests through our init, across trackers and with more checks.
+t_luo_vmtest() {
+	local t
+	for t in "${luo_kexec_tests[@]}"; do
+		upstream_vmtest "liveupdate:$t" rust-tracker "$logdir/luo-vmtest-$t-rust.serial"
+	done
+	upstream_vmtest liveupdate c-tracker "$logdir/luo-vmtest-luo_kexec_simple-c.serial"
+	upstream_vmtest_fails liveupdate "$logdir/luo-vmtest-corrupt.serial" \
+		"not ok 1 liveupdate_vmtest:luo_kexec_simple # liveupdate failed: no 'TEST PASSED'"
 }
 
 # A module (selftests/kernel/kho_radix_modtest.c, built as kho_radix_modtest.ko
