@@ -27,7 +27,7 @@ RUSTSRC_DIR=$KHO_CACHE/rust-src-$RUSTSRC_VER
 LINUX_PRISTINE=$KHO_CACHE/linux-pristine-$LINUX_VER
 
 # What a boot's serial log must not hold (scripts/qemu-kexec.sh and
-# scripts/kho-vmtest.sh): a crash, and a warning or lockdep report. A Rust
+# scripts/upstream-vmtest.sh): a crash, and a warning or lockdep report. A Rust
 # panic prints "panicked at" before its BUG(). The kernel goes on after a
 # UBSAN report (only rust-kasan.config has UBSAN), so it is matched by its
 # own text.
