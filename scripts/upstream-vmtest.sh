@@ -107,17 +107,20 @@ trap 'rm -rf "$work"' EXIT
 	{ tail -n 20 "$work/headers.log"; fail "make headers failed"; }
 nolibc=(-nostdinc -nostdlib -I "$build/usr/include" -I "$tree/tools/include/nolibc")
 [ -x "$build/usr/gen_init_cpio" ] || fail "$build/usr/gen_init_cpio was not built"
-if [ "$suite" = kho ]; then
-	gcc -s -static -Os "${nolibc[@]}" -fno-asynchronous-unwind-tables -fno-ident \
-		-o "$work/init" "$test_dir/init.c" || fail "cannot build vmtest.sh's init.c"
-	cat >"$work/cpio_list" <<-EOF
+# What every initramfs of the vmtest.sh scripts starts with (gen_init_cpio).
+cpio_base() {
+	cat <<-EOF
 	dir /dev 0755 0 0
 	dir /proc 0755 0 0
 	dir /debugfs 0755 0 0
 	nod /dev/console 0600 0 0 c 5 1
 	file /init $work/init 0755 0 0
-	file /kernel $kernel 0644 0 0
 	EOF
+}
+if [ "$suite" = kho ]; then
+	gcc -s -static -Os "${nolibc[@]}" -fno-asynchronous-unwind-tables -fno-ident \
+		-o "$work/init" "$test_dir/init.c" || fail "cannot build vmtest.sh's init.c"
+	{ cpio_base; echo "file /kernel $kernel 0644 0 0"; } >"$work/cpio_list"
 	cmdline="console=ttyS0 kho=on panic=-1"
 	criterion="KHO restore succeeded"
 else
@@ -127,26 +130,15 @@ else
 	gcc -s -static -Os "${nolibc[@]}" -fno-asynchronous-unwind-tables -fno-ident \
 		-fno-stack-protector -o "$work/init" "$test_dir/init.c" ||
 		fail "cannot build vmtest.sh's init.c"
-	cat >"$work/cpio_list_inner" <<-EOF
-	dir /dev 0755 0 0
-	dir /proc 0755 0 0
-	dir /debugfs 0755 0 0
-	nod /dev/console 0600 0 0 c 5 1
-	file /init $work/init 0755 0 0
-	file /test_binary $work/test_binary 0755 0 0
-	EOF
+	{ cpio_base; echo "file /test_binary $work/test_binary 0755 0 0"; } >"$work/cpio_list_inner"
 	"$build/usr/gen_init_cpio" "$work/cpio_list_inner" >"$work/inner_initrd.cpio" ||
 		fail "gen_init_cpio failed"
-	cat >"$work/cpio_list" <<-EOF
-	dir /dev 0755 0 0
-	dir /proc 0755 0 0
-	dir /debugfs 0755 0 0
-	nod /dev/console 0600 0 0 c 5 1
-	file /init $work/init 0755 0 0
-	file /kernel $kernel 0644 0 0
-	file /test_binary $work/test_binary 0755 0 0
-	file /initrd.img $work/inner_initrd.cpio 0644 0 0
-	EOF
+	{
+		cpio_base
+		echo "file /kernel $kernel 0644 0 0"
+		echo "file /test_binary $work/test_binary 0755 0 0"
+		echo "file /initrd.img $work/inner_initrd.cpio 0644 0 0"
+	} >"$work/cpio_list"
 	cmdline="console=ttyS0 liveupdate=on panic=-1"
 	criterion="TEST PASSED"
 fi
