@@ -321,6 +321,51 @@ impl fmt::Display for ErrorSite<'_> {
     }
 }
 
+/// The `scratch_cnt` scratch areas of the handover at `scratch`, as a slice.
+///
+/// The previous kernel chose where the array lies (Linux 7.3 puts it in a
+/// kexec segment aligned to 64 KiB) and `kho_populate()` takes it wherever
+/// it is, so two placements are refused here, with the reason:
+///
+/// - an array not aligned for `struct kho_scratch`, which cannot be a
+///   slice (undefined behaviour; with `CONFIG_RUST_DEBUG_ASSERTIONS` a
+///   panic in early boot instead of a dropped handover);
+/// - an array at physical address 0, which `kho_memory_init()` takes for
+///   "no handover" (`kho_in.scratch_phys`): it would not reserve what the
+///   tree accepted here preserves, and the page allocator would get it.
+///
+/// A null `scratch` or a `scratch_cnt` of 0 gives no areas.
+///
+/// # Safety
+///
+/// `scratch` is null or a direct-map address. If it is aligned for
+/// `struct kho_scratch` and not the direct-map address of physical address
+/// 0, it points to `scratch_cnt` valid entries that nothing writes during
+/// `'a`.
+pub(crate) unsafe fn scratch_areas<'a>(
+    scratch: *const bindings::kho_scratch,
+    scratch_cnt: c_uint,
+) -> Result<&'a [bindings::kho_scratch], &'static str> {
+    if scratch.is_null() {
+        return Ok(&[]);
+    }
+    // SAFETY: The helper only computes the physical address of `scratch`,
+    // a direct-map address (safety requirements).
+    if unsafe { bindings::kho_radix_rs_node_phys(scratch.cast_mut().cast()) } == 0 {
+        return Err("at physical address 0, taken for no handover");
+    }
+    if !scratch.is_aligned() {
+        return Err("misaligned");
+    }
+    if scratch_cnt == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: `scratch` is aligned, not null and not at physical address
+    // 0, so it points to `scratch_cnt` valid entries not written during
+    // `'a` (safety requirements).
+    Ok(unsafe { core::slice::from_raw_parts(scratch, scratch_cnt as usize) })
+}
+
 /// Validates the preserved-memory tree handed over at `root_phys` before any
 /// of it is used, and checks that it preserves the handover FDT, the
 /// `fdt_size` bytes at `fdt_phys`, and the blob of each of the FDT's
@@ -337,15 +382,16 @@ impl fmt::Display for ErrorSite<'_> {
 /// found (see [`validate_tree`]) on error.
 ///
 /// Returns 0 if the tree is sound, `-ENOMEM` if the validator's buffer could
-/// not be allocated and `-EINVAL` for a faulty tree or one without the FDT.
+/// not be allocated and `-EINVAL` for a faulty tree, one without the FDT,
+/// or a scratch array that [`scratch_areas`] refuses.
 ///
 /// # Safety
 ///
 /// Early boot, before the slab allocator is up: memblock describes the
-/// system RAM and RAM is in the direct map. `scratch` points to
-/// `scratch_cnt` valid `struct kho_scratch` entries (or is null if
-/// `scratch_cnt` is 0), and nothing writes to physical memory while this
-/// runs. `fdt_phys` is the handover FDT, in the direct map, whose header
+/// system RAM and RAM is in the direct map. `scratch` is null or the
+/// direct-map address of the handover's array of `scratch_cnt` `struct
+/// kho_scratch` entries, valid wherever [`scratch_areas`] reads them, and
+/// nothing writes to physical memory while this runs. `fdt_phys` is the handover FDT, in the direct map, whose header
 /// `fdt_check_header()` accepted; nothing else uses it during the call,
 /// which may overwrite subtree nodes of it with NOPs.
 #[export]
@@ -356,12 +402,15 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     scratch: *const bindings::kho_scratch,
     scratch_cnt: c_uint,
 ) -> c_int {
-    let scratch: &[bindings::kho_scratch] = if scratch.is_null() || scratch_cnt == 0 {
-        &[]
-    } else {
-        // SAFETY: `scratch` points to `scratch_cnt` valid entries per the
-        // safety requirements, and they are not written while we run.
-        unsafe { core::slice::from_raw_parts(scratch, scratch_cnt as usize) }
+    // SAFETY: `scratch` points to `scratch_cnt` valid entries in the direct
+    // map, or is null (safety requirements), and they are not written while
+    // we run.
+    let scratch = match unsafe { scratch_areas(scratch, scratch_cnt) } {
+        Ok(areas) => areas,
+        Err(why) => {
+            pr_err!("invalid KHO scratch array at {:p}: {}\n", scratch, why);
+            return EINVAL.to_errno();
+        }
     };
     let layout = MemblockLayout { scratch };
 

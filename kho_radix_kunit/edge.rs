@@ -202,6 +202,41 @@ mod tests {
         Ok(())
     }
 
+    /// `scratch_areas()` gives the handed-over scratch array as a slice only
+    /// where it can be one and `kho_memory_init()` will reserve what the
+    /// tree preserves: aligned, and not at physical address 0.
+    #[test]
+    fn scratch_array_placement() -> Result {
+        use crate::kho_fdt::scratch_areas;
+        type Scratch = bindings::kho_scratch;
+
+        let mut mem = KernelNodes::new().ok_or(EINVAL)?;
+        let page = mem.alloc_node().ok_or(ENOMEM)?;
+        let array = page.as_ptr().cast::<Scratch>().cast_const();
+        let misaligned = array.cast::<u8>().wrapping_add(4).cast::<Scratch>();
+        // SAFETY: The helper only computes an address.
+        let at_zero = unsafe { bindings::kho_radix_rs_node_virt(0) }
+            .cast::<Scratch>()
+            .cast_const();
+        let mut ok = true;
+        // SAFETY: `array` is a zeroed page of the direct map, which holds
+        // two valid entries, aligned; the others are refused before any
+        // read, or null.
+        unsafe {
+            ok &= matches!(scratch_areas(array, 2), Ok(a) if a.len() == 2 && a.as_ptr() == array);
+            ok &= matches!(scratch_areas(array, 0), Ok(a) if a.is_empty());
+            ok &= matches!(scratch_areas(core::ptr::null(), 2), Ok(a) if a.is_empty());
+            ok &= matches!(scratch_areas(misaligned, 2), Err("misaligned"));
+            ok &= scratch_areas(at_zero, 2).is_err();
+            ok &= scratch_areas(at_zero, 0).is_err();
+        }
+        // SAFETY: `page` came from `mem.alloc_node()` and is not used any
+        // more.
+        unsafe { mem.free_node(page) };
+        assert!(ok);
+        Ok(())
+    }
+
     /// The `page->private` that `KernelNodes` finds in the memory map from
     /// a tree's page word anchor must be the one C gives, for every node of
     /// a tree of the kernel's API, tables and leaves.
