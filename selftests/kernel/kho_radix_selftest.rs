@@ -119,7 +119,7 @@ fn verify(folio: &Folio, phys: PhysAddr, order: u32) -> Result<Result<usize, usi
 
 struct KhoRadixSelftest {
     /// The preserved folios, kept allocated until kexec.
-    _folios: KVec<Folio>,
+    _folios: KVec<(Folio, bool)>,
 }
 
 impl KhoRadixSelftest {
@@ -183,9 +183,7 @@ impl KhoRadixSelftest {
                     folio.order(),
                     folio.phys_addr()
                 );
-                for (folio, _) in &folios[..n] {
-                    kho::unpreserve_folio(folio);
-                }
+                Self::unpreserve_all(&folios[..n]);
                 return Err(e);
             }
         }
@@ -220,11 +218,22 @@ impl KhoRadixSelftest {
         Ok(())
     }
 
-    /// First boot: preserve the folios and publish the list.
-    fn save() -> Result<KVec<Folio>> {
+    /// Stops preserving all `folios`, which [`Self::preserve_all`] preserved.
+    fn unpreserve_all(folios: &[(Folio, bool)]) {
+        for (folio, _) in folios {
+            kho::unpreserve_folio(folio);
+        }
+    }
+
+    /// First boot: preserve the folios and publish the list. The folios are returned, to stay
+    /// allocated until kexec. If the radix walk check fails, nothing is published, so that the
+    /// next kernel reports no restored folio.
+    fn save() -> Result<KVec<(Folio, bool)>> {
         let folios = Self::preserve_all()?;
         if let Err(e) = Self::check_walk(&folios) {
             pr_err!("radix tree walk check failed: {e:?}\n");
+            Self::unpreserve_all(&folios);
+            return Err(e);
         }
 
         let len = HEADER_LEN + folios.len() * RECORD_LEN;
@@ -247,18 +256,13 @@ impl KhoRadixSelftest {
         };
         if let Err(e) = publish() {
             pr_err!("publishing the folio list ({len} bytes) failed: {e:?}\n");
-            for (folio, _) in &folios {
-                kho::unpreserve_folio(folio);
-            }
+            Self::unpreserve_all(&folios);
             return Err(e);
         }
         pr_info!("{} folios preserved for the next kernel\n", folios.len());
-
-        let mut kept = KVec::with_capacity(folios.len(), GFP_KERNEL)?;
-        for (folio, _) in folios {
-            kept.push(folio, GFP_KERNEL)?;
-        }
-        Ok(kept)
+        // Returned as they are: nothing may fail between publishing the list and keeping the
+        // folios, or they would be freed while preserved.
+        Ok(folios)
     }
 
     /// Second boot: restore and check every folio listed in `blob`, report in KTAP.
@@ -298,7 +302,9 @@ impl KhoRadixSelftest {
             let test = order + 1;
             let (mut nr, mut checked, mut failure) = (0usize, 0usize, None);
             for (phys, _) in records.clone().filter(|&(_, o)| o == order) {
-                let folio = match kho::restore_folio(phys) {
+                // SAFETY: `phys` is from our own folio list, which our previous kernel published,
+                // and each address in it is restored only here, once.
+                let folio = match unsafe { kho::restore_folio(phys) } {
                     Ok(folio) => folio,
                     Err(e) => {
                         pr_err!("order {order}: restoring the folio at {phys:#x} failed: {e:?}\n");
@@ -360,7 +366,8 @@ impl kernel::Module for KhoRadixSelftest {
                 _folios: KVec::new(),
             });
         }
-        match RestoredBlob::retrieve(BLOB_NAME) {
+        // SAFETY: `BLOB_NAME` is this module's own subtree, retrieved only here.
+        match unsafe { RestoredBlob::retrieve(BLOB_NAME) } {
             Ok(blob) => {
                 Self::restore(&blob)?;
                 Ok(Self {
