@@ -30,9 +30,11 @@ LINUX_PRISTINE=$KHO_CACHE/linux-pristine-$LINUX_VER
 # scripts/upstream-vmtest.sh): a crash, and a warning or lockdep report. A Rust
 # panic prints "panicked at" before its BUG(). The kernel goes on after a
 # UBSAN report (only rust-kasan.config has UBSAN), so it is matched by its
-# own text.
+# own text. The test kernels have no soft-lockup or hung-task detector, so a
+# CPU stuck for CONFIG_RCU_CPU_STALL_TIMEOUT seconds shows only as an RCU
+# stall report ("rcu: INFO: rcu_preempt self-detected stall on CPU").
 KERNEL_CRASH_RE='Kernel panic|BUG:|Oops|general protection fault|panicked at|UBSAN:'
-KERNEL_WARN_RE='WARNING:|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage'
+KERNEL_WARN_RE='WARNING:|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|detected stalls? on'
 
 step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
