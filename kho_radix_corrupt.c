@@ -50,6 +50,11 @@
  * The command line is passed on to the next kernel, which ignores the
  * parameter: it acts only on a kexec reboot with a loaded image, and only in
  * a kernel that was not itself booted with a KHO handover.
+ *
+ * Every boot with the parameter also reports how many pageblocks are
+ * MIGRATE_CMA outside its own scratch areas: none may be. A kernel that
+ * drops a handover must forget the incoming scratch areas before
+ * free_area_init(), which would otherwise make them CMA for the whole boot.
  */
 
 #define pr_fmt(fmt) "khotest_corrupt: " fmt
@@ -63,7 +68,9 @@
 #include <linux/kho_radix_tree.h>
 #include <linux/libfdt.h>
 #include <linux/memblock.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
+#include <linux/mmzone.h>
 #include <linux/moduleparam.h>
 #include <linux/nodemask.h>
 #include <linux/notifier.h>
@@ -343,10 +350,38 @@ static struct notifier_block khotest_corrupt_nb = {
 	.priority = INT_MIN,
 };
 
+/*
+ * Pageblocks of online memory that are MIGRATE_CMA but in none of this
+ * kernel's scratch areas (the test kernels declare no CMA area).
+ */
+static unsigned long __init cma_blocks_outside_scratch(void)
+{
+	unsigned long pfn, count = 0;
+	struct zone *zone;
+
+	for_each_populated_zone(zone) {
+		/* From the zone's first pfn: the zone must span the pfn. */
+		for (pfn = zone->zone_start_pfn; pfn < zone_end_pfn(zone);
+		     pfn = pageblock_end_pfn(pfn)) {
+			struct page *page = pfn_to_online_page(pfn);
+
+			if (!page || page_zone(page) != zone ||
+			    !is_migrate_cma(get_pageblock_migratetype(page)))
+				continue;
+			if (!kho_scratch_overlap(PFN_PHYS(pfn),
+						 PFN_PHYS(pageblock_end_pfn(pfn) - pfn)))
+				count++;
+		}
+	}
+	return count;
+}
+
 static int __init khotest_corrupt_init(void)
 {
 	if (!corrupt_kind)
 		return 0;
+	pr_info("%lu CMA pageblocks outside the scratch areas\n",
+		cma_blocks_outside_scratch());
 	if (is_kho_boot()) {
 		pr_info("ignored in a kernel booted with a KHO handover\n");
 		return 0;
