@@ -26,6 +26,7 @@ use kernel::{
     kho::{
         self,
         PreservedBlob,
+        PreservedFolio,
         RadixTree,
         RestoredBlob, //
     },
@@ -119,12 +120,13 @@ fn verify(folio: &Folio, phys: PhysAddr, order: u32) -> Result<Result<usize, usi
 
 struct KhoRadixSelftest {
     /// The preserved folios, kept allocated until kexec.
-    _folios: KVec<(Folio, bool)>,
+    _folios: KVec<(PreservedFolio, bool)>,
 }
 
 impl KhoRadixSelftest {
-    /// Allocates, fills and preserves the folios; returns them with their low-zone flag.
-    fn preserve_all() -> Result<KVec<(Folio, bool)>> {
+    /// Allocates, fills and preserves the folios; returns them with their low-zone flag. On
+    /// failure, dropping what is preserved so far unpreserves it.
+    fn preserve_all() -> Result<KVec<(PreservedFolio, bool)>> {
         let mut folios = KVec::new();
         for order in 0..=MAX_ORDER {
             let (mut low, mut high) = (0, 0);
@@ -176,32 +178,32 @@ impl KhoRadixSelftest {
             pr_info!("no ZONE_DMA32: all folios are GFP_KERNEL\n");
         }
 
-        for (n, (folio, _)) in folios.iter().enumerate() {
-            if let Err(e) = kho::preserve_folio(folio) {
-                pr_err!(
-                    "preserving order {} folio at {:#x} failed: {e:?}\n",
-                    folio.order(),
-                    folio.phys_addr()
-                );
-                Self::unpreserve_all(&folios[..n]);
-                return Err(e);
+        let mut preserved = KVec::with_capacity(folios.len(), GFP_KERNEL)?;
+        for (folio, is_low) in folios {
+            let (order, phys) = (folio.order(), folio.phys_addr());
+            match PreservedFolio::new(folio) {
+                Ok(folio) => preserved.push((folio, is_low), GFP_KERNEL)?,
+                Err(e) => {
+                    pr_err!("preserving order {order} folio at {phys:#x} failed: {e:?}\n");
+                    return Err(e);
+                }
             }
         }
-        Ok(folios)
+        Ok(preserved)
     }
 
     /// Checks that a radix tree holding the folios' keys walks exactly them, in key order.
-    fn check_walk(folios: &[(Folio, bool)]) -> Result {
+    fn check_walk(folios: &[(PreservedFolio, bool)]) -> Result {
         let tree = KBox::pin_init(RadixTree::new(), GFP_KERNEL)?;
         for (folio, _) in folios {
-            tree.add(folio.phys_addr(), folio.order())?;
+            tree.add(folio.folio().phys_addr(), folio.folio().order())?;
         }
         let (mut seen, mut last) = (0usize, None);
         tree.walk(|phys, order| {
             let key = kho::encode_key(phys, order).ok_or(EINVAL)?;
             let known = folios
                 .iter()
-                .any(|(f, _)| f.phys_addr() == phys && f.order() == order);
+                .any(|(f, _)| f.folio().phys_addr() == phys && f.folio().order() == order);
             if !known || last.is_some_and(|last| last >= key) {
                 pr_err!("radix walk: unexpected key for order {order} at {phys:#x}\n");
                 return Err(EINVAL);
@@ -218,21 +220,14 @@ impl KhoRadixSelftest {
         Ok(())
     }
 
-    /// Stops preserving all `folios`, which [`Self::preserve_all`] preserved.
-    fn unpreserve_all(folios: &[(Folio, bool)]) {
-        for (folio, _) in folios {
-            kho::unpreserve_folio(folio);
-        }
-    }
-
     /// First boot: preserve the folios and publish the list. The folios are returned, to stay
-    /// allocated until kexec. If the radix walk check fails, nothing is published, so that the
-    /// next kernel reports no restored folio.
-    fn save() -> Result<KVec<(Folio, bool)>> {
+    /// allocated and preserved until kexec. If the radix walk check fails, nothing is published
+    /// (and the folios are unpreserved as they are dropped), so that the next kernel reports no
+    /// restored folio.
+    fn save() -> Result<KVec<(PreservedFolio, bool)>> {
         let folios = Self::preserve_all()?;
         if let Err(e) = Self::check_walk(&folios) {
             pr_err!("radix tree walk check failed: {e:?}\n");
-            Self::unpreserve_all(&folios);
             return Err(e);
         }
 
@@ -247,6 +242,7 @@ impl KhoRadixSelftest {
             bytes[12..16].copy_from_slice(&page_size.to_le_bytes());
             let records = bytes[HEADER_LEN..].chunks_exact_mut(RECORD_LEN);
             for ((folio, low), rec) in folios.iter().zip(records) {
+                let folio = folio.folio();
                 let flags = if *low { FLAG_LOW } else { 0 };
                 rec[0..8].copy_from_slice(&folio.phys_addr().to_le_bytes());
                 rec[8..12].copy_from_slice(&folio.order().to_le_bytes());
@@ -256,7 +252,6 @@ impl KhoRadixSelftest {
         };
         if let Err(e) = publish() {
             pr_err!("publishing the folio list ({len} bytes) failed: {e:?}\n");
-            Self::unpreserve_all(&folios);
             return Err(e);
         }
         pr_info!("{} folios preserved for the next kernel\n", folios.len());
