@@ -30,6 +30,7 @@ tests=(
 	kho_vmtest
 	rust_selftest_folios
 	kunit_suites
+	kernel_doctests
 	numa_roundtrip
 	kernel_bench_smoke
 	kernel_bench_tripwire
@@ -786,6 +787,41 @@ t_kunit_suites() {
 	boot_part "$log" first | tr -d '\r' |
 		grep -E '^ok [0-9]+ kho_radix_|^# kho_radix_[a-z_]+: pass:|(concurrency|differential|reclaim|range): |nodes freed, ' |
 		sed 's/^\[[^]]*\] //; s/^/# /'
+}
+
+# The doctests of the series' kernel::kho and kernel::folio
+# (configs/rust-doctests.config: the Rust tracker's kernel with
+# CONFIG_RUST_KERNEL_DOCTESTS): their examples are the safe API's tests
+# (preserving and unpreserving, PreservedFolio, keys, folio accessors, and
+# what the API refuses). KUnit runs the kernel crate's doctests of files
+# ending in "o_rs" (kho, folio and a few others) in both boots; each of
+# kho.rs's and folio.rs's must be ok in each, and any "not ok" fails the
+# runner.
+t_kernel_doctests() {
+	local k log=$logdir/doctests.serial m n
+	k=$("$REPO_ROOT/scripts/build-kernel.sh" rust-doctests) || return 1
+	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$log" \
+		--append "kunit.filter_glob=rust_doctests_kernel.rust_doctest_kernel_*o_rs_*" \
+		--expect-first "# rust_doctests_kernel: pass:" --expect "# rust_doctests_kernel: pass:"
+	doctests_ok "$(boot_part "$log" first | tr -d '\r')" first || return 1
+	doctests_ok "$(boot_part "$log" second | tr -d '\r')" second
+}
+
+# The doctest verdicts of one boot's log ($1, the boot named $2): the
+# suite passed with no failure, and kho.rs and folio.rs each had a
+# doctest, every one ok.
+doctests_ok() {
+	local part=$1 boot=$2 m ok all
+	grep -qE '^# rust_doctests_kernel: pass:[0-9]+ fail:0 ' <<<"$part" ||
+		{ echo "$boot boot: no '# rust_doctests_kernel: pass:N fail:0' line"; return 1; }
+	for m in kho folio; do
+		all=$(grep -cE "^ +(not )?ok [0-9]+ rust_doctest_kernel_${m}_rs_[0-9]+" <<<"$part" || true)
+		ok=$(grep -cE "^ +ok [0-9]+ rust_doctest_kernel_${m}_rs_[0-9]+\$" <<<"$part" || true)
+		[ "$all" -ge 1 ] && [ "$ok" -eq "$all" ] ||
+			{ echo "$boot boot: kernel::$m: $ok of $all doctests ok"; return 1; }
+		[ "$boot" != first ] || echo "# kernel::$m: $ok doctests ok in each boot"
+	done
+	[ "$boot" != first ] || grep -m1 -E '^# rust_doctests_kernel: pass:' <<<"$part" | sed 's/^/# /'
 }
 
 # The Rust tracker on a NUMA kernel (configs/rust-numa.config), booted with
