@@ -391,9 +391,10 @@ pub(crate) unsafe fn scratch_areas<'a>(
 /// system RAM and RAM is in the direct map. `scratch` is null or the
 /// direct-map address of the handover's array of `scratch_cnt` `struct
 /// kho_scratch` entries, valid wherever [`scratch_areas`] reads them, and
-/// nothing writes to physical memory while this runs. `fdt_phys` is the handover FDT, in the direct map, whose header
-/// `fdt_check_header()` accepted; nothing else uses it during the call,
-/// which may overwrite subtree nodes of it with NOPs.
+/// nothing writes to physical memory while this runs. `fdt_phys` is the
+/// handover FDT, in the direct map, whose header `fdt_check_header()`
+/// accepted; nothing else uses it during the call, which may overwrite
+/// subtree nodes of it with NOPs.
 #[export]
 pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     root_phys: bindings::phys_addr_t,
@@ -402,9 +403,9 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     scratch: *const bindings::kho_scratch,
     scratch_cnt: c_uint,
 ) -> c_int {
-    // SAFETY: `scratch` points to `scratch_cnt` valid entries in the direct
-    // map, or is null (safety requirements), and they are not written while
-    // we run.
+    // SAFETY: `scratch` is null or a direct-map address whose `scratch_cnt`
+    // entries are valid where `scratch_areas()` reads them, and nothing
+    // writes them while we run (safety requirements).
     let scratch = match unsafe { scratch_areas(scratch, scratch_cnt) } {
         Ok(areas) => areas,
         Err(why) => {

@@ -794,11 +794,12 @@ t_kunit_suites() {
 # CONFIG_RUST_KERNEL_DOCTESTS): their examples are the safe API's tests
 # (preserving and unpreserving, PreservedFolio, keys, folio accessors, and
 # what the API refuses). KUnit runs the kernel crate's doctests of files
-# ending in "o_rs" (kho, folio and a few others) in both boots; each of
-# kho.rs's and folio.rs's must be ok in each, and any "not ok" fails the
-# runner.
+# ending in "o_rs" (kho, folio and a few others) in both boots; in each,
+# the suite must pass and every doctest of kho.rs and folio.rs be ok
+# (doctests_ok: KUnit indents a failed doctest's "not ok", which the
+# runner's scan does not match).
 t_kernel_doctests() {
-	local k log=$logdir/doctests.serial m n
+	local k log=$logdir/doctests.serial
 	k=$("$REPO_ROOT/scripts/build-kernel.sh" rust-doctests) || return 1
 	"$REPO_ROOT/scripts/qemu-kexec.sh" --first "$k" --log "$log" \
 		--append "kunit.filter_glob=rust_doctests_kernel.rust_doctest_kernel_*o_rs_*" \
@@ -961,10 +962,10 @@ t_radix_stats_debugfs() {
 # The second kernel must refuse a damaged handover with a precise pr_err and
 # boot on; selftests/corrupt.sh damages the first kernel's tree or FDT
 # property in each supported way just before kexec. Three kinds again with
-# 6 GiB: only with memory above 4 GiB does the memory map of the low zones
-# come before the drop, where incoming scratch areas that the dropping
-# kernel did not forget became CMA for the boot (45 pageblocks before
-# patch 0023).
+# 6 GiB: only with memory above 4 GiB is the low zones' memory map
+# initialised right after the drop, from whatever scratch areas are set
+# then; before patch 0023 the incoming ones still were, and 45 pageblocks
+# stayed CMA for the boot.
 t_corrupt_handover_rejected() {
 	local out bz=$KHO_CACHE/build-rust-tracker/arch/x86/boot/bzImage
 	out=$("$REPO_ROOT/selftests/corrupt.sh" "$bz" "$logdir/corrupt") ||
