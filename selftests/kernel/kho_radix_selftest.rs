@@ -256,7 +256,7 @@ impl KhoRadixSelftest {
         }
         pr_info!("{} folios preserved for the next kernel\n", folios.len());
         // Returned as they are: nothing may fail between publishing the list and keeping the
-        // folios, or they would be freed while preserved.
+        // folios, or the list would name folios unpreserved and freed again.
         Ok(folios)
     }
 
