@@ -28,7 +28,8 @@
 
 use super::kho_radix_abi::{decode_key, RadixNode};
 use super::kho_radix_validate::{
-    validate_tree, AcceptedTree, ErrorKind, Limits, PhysLayout, ValidationError, ROOT_LEVEL,
+    count_checked_nodes, validate_tree, AcceptedTree, ErrorKind, Limits, PhysLayout,
+    ValidationError, ROOT_LEVEL,
 };
 use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, fmt, prelude::*, str::BStr};
@@ -426,12 +427,25 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     // blocks that fit, which can be above MAX_PAGE_ORDER; no block can be
     // larger than the whole RAM, though.
     let ram_order = 63u32.saturating_sub(ram_pages.max(1).leading_zeros());
+    let max_order = ram_order.max(bindings::MAX_PAGE_ORDER);
+
+    let start_cycles = cycles();
+    // SAFETY: The helper has no preconditions.
+    let start = unsafe { bindings::kho_radix_rs_clock_ns() };
+    // Size the buffer for this tree, not for the largest one the RAM allows:
+    // with 4 TiB that would be 128 MiB, which memblock has to find in the
+    // scratch areas (not yet extended), and the C tracker needs no buffer
+    // at all. A faulty tree gets the bound, so that `validate_tree()` can
+    // report a node shared by two parents as such.
+    // SAFETY: As for `validate_tree()` below.
+    let counted = unsafe { count_checked_nodes(&layout, root_phys, max_nodes) };
+    let nodes_len = *counted.as_ref().unwrap_or(&max_nodes);
     let limits = Limits {
-        max_nodes,
-        max_order: ram_order.max(bindings::MAX_PAGE_ORDER),
+        max_nodes: nodes_len,
+        max_order,
     };
 
-    let Some(bytes) = max_nodes.checked_mul(core::mem::size_of::<u64>()) else {
+    let Some(bytes) = nodes_len.checked_mul(core::mem::size_of::<u64>()) else {
         pr_err!(
             "{} pages of RAM: too many to validate the preserved-memory tree\n",
             ram_pages
@@ -442,20 +456,23 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
     // which `validate_tree()` allows (it writes each entry before reading it).
     let buf = unsafe { bindings::kho_radix_rs_early_alloc(bytes) }.cast::<MaybeUninit<u64>>();
     if buf.is_null() {
-        pr_err!(
-            "cannot allocate {} bytes to validate the preserved-memory tree\n",
-            bytes
-        );
-        return ENOMEM.to_errno();
+        return match counted {
+            Ok(_) => {
+                pr_err!(
+                    "cannot allocate {} bytes to validate the preserved-memory tree\n",
+                    bytes
+                );
+                ENOMEM.to_errno()
+            }
+            // The tree is refused either way.
+            Err(e) => report_invalid(&e),
+        };
     }
-    // SAFETY: `buf` is a fresh, suitably aligned allocation of `max_nodes`
+    // SAFETY: `buf` is a fresh, suitably aligned allocation of `nodes_len`
     // `u64`s that only this slice uses until it is freed below; its
     // contents are uninitialised, which `MaybeUninit` allows.
-    let nodes = unsafe { core::slice::from_raw_parts_mut(buf, max_nodes) };
+    let nodes = unsafe { core::slice::from_raw_parts_mut(buf, nodes_len) };
 
-    let start_cycles = cycles();
-    // SAFETY: The helper has no preconditions.
-    let start = unsafe { bindings::kho_radix_rs_clock_ns() };
     // The accepted tree (`res`) does not outlive this call. The one write
     // while it lives, `drop_unpreserved_subtrees()`'s NOPs, goes to the FDT
     // only once the tree is known to preserve it, and an accepted tree
@@ -503,13 +520,16 @@ pub(crate) unsafe extern "C" fn kho_radix_validate_root(
             );
             0
         }
-        Err(e) => {
-            pr_err!(
-                "invalid preserved-memory tree: {}: {}\n",
-                e.kind.name(),
-                ErrorSite(&e)
-            );
-            EINVAL.to_errno()
-        }
+        Err(e) => report_invalid(&e),
     }
+}
+
+/// Logs why the handed-over tree is refused; returns `-EINVAL`.
+fn report_invalid(e: &ValidationError) -> c_int {
+    pr_err!(
+        "invalid preserved-memory tree: {}: {}\n",
+        e.kind.name(),
+        ErrorSite(e)
+    );
+    EINVAL.to_errno()
 }

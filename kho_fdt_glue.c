@@ -35,10 +35,11 @@ __ref phys_addr_t kho_radix_rs_phys_mem_size(void)
  * kho_radix_rs_early_alloc - Allocate memory from memblock, not cleared.
  * @size: Number of bytes.
  *
- * The validator's scratch buffer is sized for the largest tree the RAM
- * could need (about 200 KiB with 6 GiB) and it writes every entry before
- * reading it, so clearing the buffer would only cost time on every KHO
- * boot: most of the restore's fixed cost under QEMU TCG.
+ * The validator writes every entry of its scratch buffer before reading
+ * it, so clearing the buffer would only cost time on every KHO boot: for
+ * a buffer sized for the largest tree the RAM allows, as it was before
+ * the validator counted the tree first, most of the restore's fixed cost
+ * under QEMU TCG.
  *
  * Return: The memory, aligned for u64, with unspecified contents, or %NULL
  * on failure.

@@ -27,8 +27,9 @@
 //! allocator exists, so it uses `core` only: no `alloc`, no `std`, no
 //! `kernel` crate, no recursion, no panics reachable from the tree contents.
 //! Memory for duplicate and overlap detection comes from the caller as a
-//! `&mut [MaybeUninit<u64>]` of at least `max_nodes` entries (the kernel can
-//! `memblock_alloc()` it and free it afterwards). It never writes to the tree
+//! `&mut [MaybeUninit<u64>]` of at least `max_nodes` entries (the kernel
+//! counts the tree's nodes first with [`count_checked_nodes`], then
+//! `memblock_alloc()`s that many and frees them afterwards). It never writes to the tree
 //! and never dereferences an address [`PhysLayout::node_ptr`] did not return.
 //!
 //! # API
@@ -49,6 +50,8 @@
 //! pub const ROOT_LEVEL: u32;                 // `level` of errors about the root pointer
 //! pub unsafe fn validate_tree<'a, L>(layout: &'a L, root_phys: u64, limits: &Limits,
 //!     scratch: &mut [MaybeUninit<u64>]) -> Result<AcceptedTree<'a, L>, ValidationError>;
+//! pub unsafe fn count_checked_nodes<L>(layout: &L, root_phys: u64, max_nodes: usize)
+//!     -> Result<usize, ValidationError>;       // to size `scratch` for the tree
 //! // The lookups only sound on an accepted tree are its methods:
 //! impl AcceptedTree<'_, L> {
 //!     pub fn stats(&self) -> Stats;
@@ -472,6 +475,66 @@ fn sorted_duplicate(nodes: &mut [u64]) -> Option<u64> {
     })
 }
 
+/// The number of nodes (the root, the tables and the leaves) of the tree at
+/// `root_phys`, as the structure walk of [`validate_tree`] visits them, or
+/// the first fault that walk meets: [`ErrorKind::TooManyNodes`] past
+/// `max_nodes`.
+///
+/// Lets the caller size `scratch` for the tree at hand rather than for the
+/// largest tree `max_nodes` allows (the kernel's bound is 1/32768 of RAM,
+/// 128 MiB with 4 TiB, which may not fit in the scratch areas while a
+/// typical tree has a few dozen nodes). With `Ok(n)`, [`validate_tree`]
+/// with [`Limits::max_nodes`] set to `n` and `n` entries of `scratch`
+/// returns what it returns with the larger bound, as long as the memory
+/// does not change in between. With an error, [`validate_tree`] may report
+/// another one first: a node shared by two parents, which only it looks
+/// for.
+///
+/// The walk reads every table entry, as pass 1 does, but no leaf.
+///
+/// # Safety
+///
+/// As for [`validate_tree`], until the call returns.
+pub unsafe fn count_checked_nodes<L: PhysLayout + ?Sized>(
+    layout: &L,
+    root_phys: u64,
+    max_nodes: usize,
+) -> Result<usize, ValidationError> {
+    let root = checked_root(layout, root_phys, max_nodes)?;
+    // SAFETY: `root` came from `layout.node_ptr(root_phys)`; the caller
+    // guarantees the `node_ptr` contract.
+    let counts = unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut |_| Ok(())) }?;
+    // Both are at most `max_nodes` (the walk's bound): no wrap.
+    Ok(counts.tables.wrapping_add(counts.leaves))
+}
+
+/// The root at `root_phys`, mapped by `layout.node_ptr()`, if it passes the
+/// checks of a node and the walk may visit it.
+fn checked_root<L: PhysLayout + ?Sized>(
+    layout: &L,
+    root_phys: u64,
+    max_nodes: usize,
+) -> Result<NonNull<RadixNode>, ValidationError> {
+    if root_phys == 0 {
+        return Err(root_error(ErrorKind::RootZero, 0, 0));
+    }
+    if max_nodes == 0 {
+        return Err(root_error(ErrorKind::TooManyNodes, root_phys, 0));
+    }
+    check_node(layout, root_phys).map_err(|k| root_error(k, root_phys, 0))
+}
+
+/// A [`ValidationError`] about the root pointer.
+fn root_error(kind: ErrorKind, value: u64, other: u64) -> ValidationError {
+    ValidationError {
+        level: ROOT_LEVEL,
+        index: 0,
+        value,
+        other,
+        kind,
+    }
+}
+
 /// Validates the radix tree at physical address `root_phys` handed over by
 /// the previous kernel; see the module documentation for what is checked
 /// and at what cost.
@@ -503,13 +566,6 @@ pub unsafe fn validate_tree<'a, L: PhysLayout + ?Sized>(
     limits: &Limits,
     scratch: &mut [MaybeUninit<u64>],
 ) -> Result<AcceptedTree<'a, L>, ValidationError> {
-    let root_err = |kind: ErrorKind, value: u64, other: u64| ValidationError {
-        level: ROOT_LEVEL,
-        index: 0,
-        value,
-        other,
-        kind,
-    };
     let max_nodes = limits.max_nodes;
     let max_order = if limits.max_order > MAX_KEY_ORDER {
         MAX_KEY_ORDER
@@ -517,19 +573,13 @@ pub unsafe fn validate_tree<'a, L: PhysLayout + ?Sized>(
         limits.max_order
     };
     if scratch.len() < max_nodes {
-        return Err(root_err(
+        return Err(root_error(
             ErrorKind::ScratchTooSmall,
             scratch.len() as u64,
             max_nodes as u64,
         ));
     }
-    if root_phys == 0 {
-        return Err(root_err(ErrorKind::RootZero, 0, 0));
-    }
-    if max_nodes == 0 {
-        return Err(root_err(ErrorKind::TooManyNodes, root_phys, 0));
-    }
-    let root = check_node(layout, root_phys).map_err(|k| root_err(k, root_phys, 0))?;
+    let root = checked_root(layout, root_phys, max_nodes)?;
 
     // Pass 1: structure; record every node address.
     let mut n = 0usize;
@@ -573,7 +623,7 @@ pub unsafe fn validate_tree<'a, L: PhysLayout + ?Sized>(
     let nodes: &mut [u64] = match unsafe { written(scratch, n) } {
         Some(s) => s,
         None => {
-            return Err(root_err(
+            return Err(root_error(
                 ErrorKind::TooManyNodes,
                 root_phys,
                 max_nodes as u64,
@@ -603,7 +653,7 @@ pub unsafe fn validate_tree<'a, L: PhysLayout + ?Sized>(
         // before the bound, as the first walk recorded both.
         unsafe { walk_checked(layout, root_phys, root, max_nodes, &mut find) }?;
         // Only reachable if `layout` answers differently the second time.
-        return Err(root_err(ErrorKind::SharedNode, dup, 0));
+        return Err(root_error(ErrorKind::SharedNode, dup, 0));
     }
     let counts = counts?;
     let nodes: &[u64] = nodes;

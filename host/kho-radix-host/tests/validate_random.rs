@@ -107,6 +107,34 @@ macro_rules! validate_random {
                 }
             }
 
+            /// What the kernel does: `count_checked_nodes()` first, then
+            /// `validate_tree()` with the count as its bound (and a buffer
+            /// of that many entries) if it succeeded, else with `lim`.
+            /// Must return what `validate_tree()` returns with `lim`; an
+            /// error of the count must be the walk's, which only a node
+            /// shared by two parents may precede.
+            fn count_then_validate_agrees(arena: &Arena, root: u64, lim: &Limits) {
+                let layout = layout(arena);
+                // SAFETY: `node_ptr` only returns live arena pages, not
+                // written during the calls.
+                let counted = unsafe { count_checked_nodes(&layout, root, lim.max_nodes) };
+                let direct = validate_with(arena, root, lim);
+                match counted {
+                    Ok(n) => {
+                        assert!(n >= 1 && n <= lim.max_nodes);
+                        let small = Limits { max_nodes: n, max_order: lim.max_order };
+                        assert_eq!(validate_with(arena, root, &small), direct);
+                        if let Ok(s) = direct {
+                            assert_eq!(s.tables + s.leaves, n);
+                        }
+                    }
+                    Err(e) => {
+                        let d = direct.expect_err("count failed, validation passed");
+                        assert!(d == e || d.kind == ErrorKind::SharedNode, "count {:?}, validation {:?}", e, d);
+                    }
+                }
+            }
+
             fn pick_strategy() -> impl Strategy<Value = Vec<(u64, u32)>> {
                 prop::collection::vec((any::<u64>(), 0..=MAX_ORDER), 0..120)
             }
@@ -154,6 +182,7 @@ macro_rules! validate_random {
                     prop_assert_eq!(unsafe { count_nodes(&arena, r) }, (s.tables, s.leaves));
                     prop_assert_eq!(s.tables + s.leaves, arena.live_pages());
                     check_accepted(&arena, root, &s);
+                    count_then_validate_agrees(&arena, root, &limits());
                 }
 
                 #[test]
@@ -186,6 +215,7 @@ macro_rules! validate_random {
                         }
                     }
                     for lim in [limits(), Limits { max_nodes, max_order: MAX_ORDER }] {
+                        count_then_validate_agrees(&arena, root, &lim);
                         let layout = layout(&arena);
                         let mut scratch = vec![MaybeUninit::new(SCRATCH_FILL); lim.max_nodes];
                         // SAFETY: `node_ptr` only returns live arena pages.
