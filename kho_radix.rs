@@ -28,6 +28,18 @@
 //! - Nothing reachable from a caller's input panics: bad keys and missing
 //!   paths are reported with the C error codes and `WARN`s.
 //!
+//! Where a C caller can tell the two trackers apart:
+//!
+//! - Unpreserving a block a second time warns once the first unpreserve
+//!   has freed its leaf: the path is gone, as for a block never preserved,
+//!   where C, which never frees nodes, clears a bit that is clear already.
+//! - A page range whose end wraps around is `-ERANGE`; C's chunking loop
+//!   would not run and return 0.
+//! - A `struct kho_radix_tree` is zero-filled (static, or `kzalloc()`ed)
+//!   or set up by [`kho_radix_init_tree`] before any other call: the table
+//!   cache and the node memory's word live in it, and all zeroes is their
+//!   empty state. C only reads `root` and `lock`.
+//!
 //! What the ABI freezes: the node layout (page-sized tables of `u64`
 //! physical addresses, page-sized bitmap leaves), the tree depth and the key
 //! encoding, all versioned by the `"kho-v4"` FDT compatible string. A kernel
@@ -233,6 +245,9 @@ unsafe fn tree_cache<'a>(tree: *mut bindings::kho_radix_tree) -> &'a mut TableCa
     // SAFETY: `tree` is valid and its `table_cache` has the layout of
     // `TableCache` (checked at compile time), whose every bit pattern is
     // valid (integers, raw pointers); the lock makes this the only reference.
+    // The cache belongs to the tree (see `TableCache`) because a valid tree
+    // is zero-filled or set up by `kho_radix_init_tree()` (module
+    // documentation), and all zeroes is the empty cache.
     unsafe { &mut *(&raw mut (*tree).table_cache).cast::<TableCache>() }
 }
 
@@ -769,7 +784,9 @@ pub unsafe extern "C" fn kho_radix_init_tree(
         }
         None => match kho_radix_tree::alloc_root(&mut mem) {
             Ok(root) => {
-                mem.set_page_word_anchor(mem.page_word_anchor(root));
+                // SAFETY: `alloc_root()` has just allocated `root` from
+                // `mem`, in the direct map.
+                unsafe { mem.use_page_words(root) };
                 root
             }
             Err(err) => return to_error(err).to_errno(),

@@ -228,13 +228,20 @@ impl KernelNodes {
         self.anchor = 0;
     }
 
-    /// Gives the memory of a tree whose nodes this tracker owns the
-    /// anchor that [`KernelNodes::page_word_anchor`] gave for its root, if
-    /// not 0, so that [`KernelNodes::page_word`] finds the nodes' words.
-    pub(crate) fn set_page_word_anchor(&mut self, anchor: usize) {
+    /// Lets the memory of a tree whose nodes this tracker owns find the
+    /// nodes' words in the memory map, if [`KernelNodes::page_word_anchor`]
+    /// gives an anchor for `root`; else the tree goes without page words.
+    ///
+    /// # Safety
+    ///
+    /// `root` is the root of the tree, just allocated by this memory
+    /// (`alloc_node()`), in the direct map.
+    pub(crate) unsafe fn use_page_words(&mut self, root: NonNull<RadixNode>) {
+        // SAFETY: `root` is a node of this memory in the direct map (caller).
+        let anchor = unsafe { self.page_word_anchor(root) };
         if self.owns_nodes() && anchor != 0 {
-            // INVARIANT: with `OWNS_NODES` and an anchor from
-            // `page_word_anchor()` (caller), not 0.
+            // INVARIANT: with `OWNS_NODES` and an anchor that
+            // `page_word_anchor()` gave for the tree's root (caller).
             self.anchor = anchor;
             self.word |= PAGE_WORDS;
         }
@@ -254,7 +261,11 @@ impl KernelNodes {
     /// whatever the offset of `private` in `struct page` is; the stride
     /// must be C's size of `struct page`, or there is no anchor (with an
     /// error in the log).
-    pub(crate) fn page_word_anchor(&self, root: NonNull<RadixNode>) -> usize {
+    ///
+    /// # Safety
+    ///
+    /// `root` is a node that this memory has allocated, in the direct map.
+    unsafe fn page_word_anchor(&self, root: NonNull<RadixNode>) -> usize {
         if !cfg!(CONFIG_SPARSEMEM_VMEMMAP) || !self.owns_nodes() {
             return 0;
         }
@@ -269,7 +280,7 @@ impl KernelNodes {
             return 0;
         }
         // SAFETY: The helper only checks and converts the address; `root`
-        // is a node in the direct map.
+        // is a node in the direct map (caller).
         let word = unsafe { bindings::kho_radix_rs_node_word(root.as_ptr().cast()) };
         if word.is_null() {
             return 0;
