@@ -212,6 +212,14 @@ if [ -z "$reason" ]; then
 		grep -qF -- "$m" <<<"$first_part" || { reason="missing marker: '$m' not in the first boot's log"; break; }
 	done
 fi
+# Every kernel must run on all the guest's CPUs: the concurrency tests
+# only race for real on two. Without ACPI, the kernel took its CPUs from
+# the firmware's MP table, which listed one.
+if [ -z "$reason" ]; then
+	ncpus=$(grep -cE "smp: Brought up [0-9]+ nodes?, $smp CPUs?" "$log" || true)
+	[ "$ncpus" -eq "$boots" ] ||
+		reason="$ncpus of $boots boots brought up $smp CPUs: $(grep -m1 'smp: Brought up' "$log" || echo 'no smp line')"
+fi
 if [ -z "$reason" ] && grep -qE '(^|: )not ok [0-9]' "$log"; then
 	reason="a KTAP test failed: $(grep -m1 -E '(^|: )not ok [0-9]' "$log")"
 fi
